@@ -1,0 +1,98 @@
+"""The application factory: one place that wires Bot, Dispatcher, middlewares and storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot import commands
+from bot.i18n import CatalogueI18n, LocaleMiddleware, create_i18n
+from bot.middlewares.database import SessionMiddleware
+from bot.middlewares.flood import FloodMiddleware
+from bot.middlewares.member import MemberMiddleware
+from bot.services import roles
+from bot.settings import Settings
+from handlers import root_router
+from storage.engine import create_engine, create_session_factory
+from storage.migrate import upgrade
+from storage.repositories import members
+
+
+def create_bot(settings: Settings) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
+    return Bot(
+        settings.bot_token,
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def create_fsm_storage(settings: Settings) -> BaseStorage:
+    """In memory by default; Redis when several workers must share conversations."""
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(settings.redis_url)
+    return MemoryStorage()
+
+
+def create_dispatcher(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    i18n: CatalogueI18n,
+    storage: BaseStorage | None = None,
+) -> Dispatcher:
+    dp = Dispatcher(storage=storage or create_fsm_storage(settings), settings=settings)
+    dp.update.outer_middleware(FloodMiddleware(settings.flood_rate, settings.flood_burst, i18n))
+    dp.update.outer_middleware(SessionMiddleware(sessions))
+    dp.update.outer_middleware(MemberMiddleware(settings.admin_ids))
+    LocaleMiddleware(i18n).setup(dp)
+    dp.include_router(root_router())
+
+    async def publish_menus(bot: Bot) -> None:
+        await commands.publish_defaults(bot, i18n)
+        async with sessions() as session:
+            for admin_id in settings.admin_ids:
+                member = await members.by_telegram_id(session, admin_id)
+                locale = member.locale if member else settings.default_locale
+                grants = await roles.grants_of(session, admin_id, settings.admin_ids)
+                await commands.publish_for(bot, i18n, admin_id, grants, locale)
+
+    dp.startup.register(publish_menus)
+    return dp
+
+
+@dataclass
+class App:
+    """Everything a running bot holds, so the CLI and the tests start and stop it alike."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    i18n: CatalogueI18n
+    bot: Bot
+    dp: Dispatcher
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+        await self.dp.storage.close()
+        await self.engine.dispose()
+
+
+async def build_app(settings: Settings, *, migrate: bool = True) -> App:
+    engine = create_engine(settings.database_url)
+    if migrate:
+        await upgrade(engine)
+    sessions = create_session_factory(engine)
+    i18n = create_i18n(settings.default_locale)
+    bot = create_bot(settings)
+    dp = create_dispatcher(settings, sessions, i18n)
+    return App(settings, engine, sessions, i18n, bot, dp)

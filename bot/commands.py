@@ -1,0 +1,71 @@
+"""The command menu, per role and per language: people see only what they may use."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import lazy_gettext as __
+
+from bot.services.roles import Grant, RoleName
+from bot.settings import SUPPORTED_LOCALES
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    description: object  # a lazy translation, rendered in the reader's locale
+    role: RoleName | None = None  # None: everyone
+
+
+COMMANDS = (
+    Command("start", __("Start or continue")),
+    Command("help", __("What I can do for you")),
+    Command("taal", __("Change the language")),
+    Command("rol", __("Give or take away a role"), RoleName.ADMIN),
+)
+
+
+def available(grants: Iterable[Grant]) -> list[Command]:
+    held = {g.role for g in grants}
+    return [c for c in COMMANDS if c.role is None or c.role in held]
+
+
+def as_bot_commands(commands: Iterable[Command]) -> list[BotCommand]:
+    return [BotCommand(command=c.name, description=str(c.description)) for c in commands]
+
+
+async def publish_defaults(bot: Bot, i18n: I18n) -> None:
+    """Everyone's menu, once per language Telegram may ask for."""
+    for locale in SUPPORTED_LOCALES:
+        with i18n.context(), i18n.use_locale(locale):
+            commands = as_bot_commands(available(()))
+        await bot.set_my_commands(
+            commands, scope=BotCommandScopeAllPrivateChats(), language_code=locale
+        )
+    with i18n.context(), i18n.use_locale(i18n.default_locale):
+        await bot.set_my_commands(as_bot_commands(available(())), BotCommandScopeAllPrivateChats())
+
+
+async def publish_for(
+    bot: Bot, i18n: I18n, chat_id: int, grants: Iterable[Grant], locale: str
+) -> None:
+    """A staff member's own menu, in their language; without roles, back to everyone's."""
+    grants = frozenset(grants)
+    with i18n.context(), i18n.use_locale(locale):
+        commands = as_bot_commands(available(grants))
+    scope = BotCommandScopeChat(chat_id=chat_id)
+    try:
+        if grants:
+            await bot.set_my_commands(commands, scope=scope)
+        else:
+            await bot.delete_my_commands(scope=scope)
+    except TelegramAPIError as exc:
+        log.warning("could not set commands for chat %s: %s", chat_id, type(exc).__name__)

@@ -1,0 +1,32 @@
+"""Load the member and their roles once per update, for every handler to share."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject
+
+from bot.services import roles
+from storage.repositories import members
+
+
+class MemberMiddleware(BaseMiddleware):
+    def __init__(self, admin_ids: frozenset[int]) -> None:
+        self.admin_ids = admin_ids
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user = data.get("event_from_user")
+        session = data["session"]
+        if user is None:
+            data["member"], data["grants"] = None, frozenset()
+        else:
+            data["member"] = await members.by_telegram_id(session, user.id)
+            data["grants"] = await roles.grants_of(session, user.id, self.admin_ids)
+        return await handler(event, data)

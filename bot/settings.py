@@ -1,0 +1,123 @@
+"""Runtime configuration, read from the environment and `.env`, checked once at start."""
+
+from __future__ import annotations
+
+import sys
+from functools import cached_property
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+SUPPORTED_LOCALES = ("nl", "en", "sv")
+TELEGRAM_API_URL = "https://api.telegram.org"
+SANDBOX_TOKEN = "100000:sandbox"
+
+
+class Settings(BaseSettings):
+    """Every knob an operator may turn; names are a stable interface (see README)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: str = ""
+    bot_api_url: str = TELEGRAM_API_URL
+    database_url: str = "sqlite+aiosqlite:///ledenbot.db"
+    redis_url: str | None = None
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
+    default_locale: str = "nl"
+    timezone: str = "Europe/Amsterdam"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = 8080
+    flood_rate: float = 3.0
+    flood_burst: int = 8
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_admin_ids(cls, value: object) -> frozenset[int]:
+        if value is None or value == "":
+            return frozenset()
+        if isinstance(value, int):
+            return frozenset({value})
+        if isinstance(value, list | tuple | set | frozenset):
+            parts = [str(v) for v in value]
+        else:
+            parts = [p.strip() for p in str(value).split(",") if p.strip()]
+        bad = [p for p in parts if not p.lstrip("-").isdigit()]
+        if bad:
+            raise ValueError(
+                f"expected comma-separated Telegram user ids such as 12345,67890; "
+                f"not a number: {', '.join(repr(b) for b in bad)}"
+            )
+        return frozenset(int(p) for p in parts)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(
+                "expected an SQLAlchemy URL such as sqlite+aiosqlite:///ledenbot.db "
+                "or postgresql+asyncpg://user@host/db"
+            ) from exc
+        if url.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+            raise ValueError(
+                f"driver {url.drivername!r} is not supported; "
+                "use sqlite+aiosqlite:/// or postgresql+asyncpg://"
+            )
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _check_locale(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("expected an IANA time zone such as Europe/Amsterdam") from exc
+        return value
+
+    @field_validator("bot_api_url")
+    @classmethod
+    def _check_api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+class SettingsError(SystemExit):
+    """Raised with a readable, per-variable explanation; exits non-zero."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings or exit with one line per wrong variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = ["ledenbot: the configuration is not valid:"]
+        for err in exc.errors():
+            name = str(err["loc"][0]).upper() if err["loc"] else "?"
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"  {name}: {msg}")
+        print("\n".join(lines), file=sys.stderr)
+        raise SettingsError(2) from None

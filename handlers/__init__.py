@@ -1,0 +1,21 @@
+"""aiogram Routers, one module per feature; order matters: commands before free text."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from handlers import admin, errors, fallback, help, language, onboarding, start
+
+
+def root_router() -> Router:
+    root = Router(name="root")
+    root.include_routers(
+        errors.build_router(),
+        start.build_router(),
+        help.build_router(),
+        language.build_router(),
+        admin.build_router(),
+        onboarding.build_router(),
+        fallback.build_router(),
+    )
+    return root

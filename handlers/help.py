@@ -1,0 +1,50 @@
+"""/help: what this person can do here, by role."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot import commands
+from bot.keyboards import MenuCb
+from bot.services.roles import Grant
+from storage.models import Member
+
+
+def help_text(member: Member | None, grants: frozenset[Grant]) -> str:
+    lines = [
+        _(
+            "I am the learning and development assistant of your organisation: I get to know "
+            "what you can do and want to learn, and help you find workshops and training."
+        ),
+        "",
+        _("<b>Commands</b>"),
+    ]
+    lines += [f"/{c.name} — {c.description}" for c in commands.available(grants)]
+    if member is None:
+        lines += [
+            "",
+            _("You have not given consent, so I store nothing about you. Send /start to begin."),
+        ]
+    return "\n".join(lines)
+
+
+async def on_help(message: Message, member: Member | None, grants: frozenset[Grant]) -> None:
+    await message.answer(help_text(member, grants))
+
+
+async def on_help_button(
+    callback: CallbackQuery, member: Member | None, grants: frozenset[Grant]
+) -> None:
+    await callback.answer()
+    await callback.bot.send_message(callback.from_user.id, help_text(member, grants))  # type: ignore[union-attr]
+
+
+def build_router() -> Router:
+    """A fresh router, so every Dispatcher (and every test) gets its own."""
+    router = Router(name="help")
+    router.message.register(on_help, Command("help", "hulp"))
+    router.callback_query.register(on_help_button, MenuCb.filter(F.action == "help"))
+    return router

@@ -1,0 +1,106 @@
+"""/start and consent: nothing about a person is stored before they say yes."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import CommandStart
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import keyboards
+from bot.keyboards import ConsentCb
+from bot.services import onboarding
+from bot.services.onboarding import Step
+from handlers.common import close_question
+from handlers.onboarding import ask
+from storage.models import Member
+
+
+def welcome_text(first_name: str) -> str:
+    return "\n".join(
+        [
+            _("Hello {name}! 👋").format(name=first_name),
+            _(
+                "I help you find workshops and training near you, tell your organisation what "
+                "you can do and what you would like to learn, and sign up in one tap."
+            ),
+            "",
+            _("<b>What I would store, and why</b>"),
+            "• " + _("your Telegram id and language — to talk with you;"),
+            "• "
+            + _(
+                "whether you are a member or a sympathiser, your town and region — to "
+                "suggest workshops near you;"
+            ),
+            "• "
+            + _(
+                "later, only if you tell me: your talents and learning wishes — so training "
+                "can be planned around them."
+            ),
+            "",
+            _(
+                "Because this shows a link with a political organisation, the law treats it as "
+                "sensitive data. So I store nothing without your explicit consent. You can ask "
+                "for a copy of your data or have it erased at any time. Nothing is shared "
+                "outside the organisation."
+            ),
+            "",
+            _("<b>Do you agree that I store this?</b>"),
+        ]
+    )
+
+
+async def on_start(
+    message: Message, member: Member | None, session: AsyncSession, bot: Bot
+) -> None:
+    assert message.from_user is not None
+    if member is None:
+        await message.answer(
+            welcome_text(message.from_user.first_name), reply_markup=keyboards.consent()
+        )
+        return
+    if member.onboarding_step != Step.DONE:
+        await message.answer(_("Welcome back! Let us continue where we left off."))
+    await ask(bot, message.chat.id, member, session)
+
+
+async def on_consent(
+    callback: CallbackQuery,
+    callback_data: ConsentCb,
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+) -> None:
+    if member is not None:
+        await callback.answer(_("You have already given your consent."), show_alert=True)
+        return
+    if not callback_data.agree:
+        await callback.answer()
+        await close_question(callback, _("No, thank you"))
+        await bot.send_message(
+            callback.from_user.id,
+            _(
+                "All right: nothing about you has been stored. You can still use /help to read "
+                "what I do. If you change your mind, send /start."
+            ),
+        )
+        return
+    member = await onboarding.give_consent(session, callback.from_user.id, i18n.current_locale)
+    await callback.answer()
+    await close_question(callback, _("✅ Yes, I agree"))
+    await bot.send_message(
+        callback.from_user.id,
+        _("Thank you! Three short questions follow; you can skip any of them."),
+    )
+    await ask(bot, callback.from_user.id, member, session)
+
+
+def build_router() -> Router:
+    """A fresh router, so every Dispatcher (and every test) gets its own."""
+    router = Router(name="start")
+    router.message.register(on_start, CommandStart(), F.chat.type == "private")
+    router.callback_query.register(on_consent, ConsentCb.filter())
+    return router

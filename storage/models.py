@@ -1,0 +1,120 @@
+"""The tables. Every column that describes a person is exported by /mijngegevens (later issue)
+and removed by /vergeetmij, so keep them few."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC and always hands back an aware datetime, on SQLite too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store aware UTC datetimes only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Region(Base):
+    """A part of the organisation's territory (default: noord, oost, west, zuid)."""
+
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    country: Mapped[str] = mapped_column(String(2), default="NL")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Member(Base):
+    """Someone who consented. Before consent there is no row at all."""
+
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True, index=True)
+    locale: Mapped[str] = mapped_column(String(5))
+    kind: Mapped[str | None] = mapped_column(String(16))
+    place_id: Mapped[int | None] = mapped_column(Integer)
+    town: Mapped[str | None] = mapped_column(String(100))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    region_code: Mapped[str | None] = mapped_column(
+        ForeignKey("regions.code", ondelete="SET NULL", onupdate="CASCADE")
+    )
+    onboarding_step: Mapped[str] = mapped_column(String(16), default="kind")
+    unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    consents: Mapped[list[Consent]] = relationship(
+        back_populates="member", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Consent(Base):
+    """Proof of explicit consent: which text version, and when (GDPR art. 7 and 9)."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    version: Mapped[str] = mapped_column(String(16))
+    locale: Mapped[str] = mapped_column(String(5))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    member: Mapped[Member] = relationship(back_populates="consents")
+
+
+class Role(Base):
+    """A staff or volunteer role, keyed by Telegram id so it can be given before /start."""
+
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str | None] = mapped_column(
+        ForeignKey("regions.code", ondelete="CASCADE", onupdate="CASCADE")
+    )
+    granted_by: Mapped[int] = mapped_column(BigInteger)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
