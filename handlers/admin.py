@@ -82,7 +82,7 @@ async def on_role(
         role = roles.parse_role(word.lstrip("-"))
         if revoking:
             await roles.revoke(session, actor=grants, target_id=target_id, role=role)
-            reply = _("{user} is no longer {role}.")
+            reply = _("{user} no longer has the role {role}.")
         else:
             await roles.assign(
                 session,
@@ -92,7 +92,7 @@ async def on_role(
                 role=role,
                 region=region,
             )
-            reply = _("{user} is now {role}.")
+            reply = _("{user} now has the role {role}.")
     except roles.UnknownRole:
         await message.answer(_("I do not know that role.") + "\n\n" + usage())
         return

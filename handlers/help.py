@@ -16,8 +16,8 @@ from storage.models import Member
 def help_text(member: Member | None, grants: frozenset[Grant]) -> str:
     lines = [
         _(
-            "I am the learning and development assistant of your organisation: I get to know "
-            "what you can do and want to learn, and help you find workshops and training."
+            "I am your organisation's learning assistant: I learn what you can do and what "
+            "you would like to learn, and help you find workshops and training."
         ),
         "",
         _("<b>Commands</b>"),

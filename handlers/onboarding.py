@@ -70,13 +70,18 @@ async def ask(bot: Bot, chat_id: int, member: Member, session: AsyncSession) -> 
 async def _ask_region(bot: Bot, chat_id: int, member: Member, session: AsyncSession) -> None:
     configured = await region_repo.all_regions(session)
     place = default_gazetteer().get(member.place_id) if member.place_id else None
+    choices = regions.relevant(place, configured)
+    if not choices:
+        await onboarding.answer_region(session, member, None)
+        await show_summary(bot, chat_id, member, session)
+        return
     suggested = regions.suggest(place, configured)
     text = _("Which region do you belong to? Training days are organised per region.")
     if suggested is not None and place is not None:
-        text += "\n" + _("Based on {town} I suggest ⭐ {region}.").format(
+        text += "\n" + _("For {town}, I suggest ⭐ {region}.").format(
             town=place.name, region=suggested.name
         )
-    markup = keyboards.region_choices(regions.relevant(place, configured), suggested)
+    markup = keyboards.region_choices(choices, suggested)
     await bot.send_message(chat_id, _question(Step.REGION, text), reply_markup=markup)
 
 
@@ -142,7 +147,7 @@ async def _accept_place(
 ) -> None:
     await onboarding.answer_place(session, member, place)
     if place is None:
-        note = _("Fine, we skip that.")
+        note = _("Fine, we will skip that.")
     else:
         note = "📍 " + _("{town} — noted.").format(town=place.label())
     await message.answer(note, reply_markup=ReplyKeyboardRemove())
@@ -167,9 +172,7 @@ async def on_town_typed(message: Message, member: Member, session: AsyncSession,
         return
     if len(text) > MAX_TOWN_LENGTH or not text.strip():
         await message.answer(
-            _(
-                "That does not look like the name of a town. Please type just the name, e.g. Utrecht."
-            )
+            _("That does not look like the name of a town. Please type just the name of your town.")
         )
         return
     matches = default_gazetteer().search(text, limit=3)
@@ -261,7 +264,7 @@ async def on_region(
     try:
         await onboarding.answer_region(session, member, code)
     except onboarding.UnknownRegion:
-        await callback.answer(_("That region does not exist (any more)."), show_alert=True)
+        await callback.answer(_("That region no longer exists."), show_alert=True)
         return
     region = await region_repo.get(session, code) if code else None
     await callback.answer()

@@ -23,8 +23,8 @@ def welcome_text(first_name: str) -> str:
         [
             _("Hello {name}! 👋").format(name=first_name),
             _(
-                "I help you find workshops and training near you, tell your organisation what "
-                "you can do and what you would like to learn, and sign up in one tap."
+                "I help you find workshops and training near you, let your organisation know "
+                "what you can do and would like to learn, and sign up with one tap."
             ),
             "",
             _("<b>What I would store, and why</b>"),
@@ -41,10 +41,10 @@ def welcome_text(first_name: str) -> str:
             ),
             "",
             _(
-                "Because this shows a link with a political organisation, the law treats it as "
-                "sensitive data. So I store nothing without your explicit consent. You can ask "
-                "for a copy of your data or have it erased at any time. Nothing is shared "
-                "outside the organisation."
+                "Because this information shows a link with a political organisation, the law "
+                "(GDPR) treats it as sensitive. So I store nothing without your explicit "
+                "consent. You can ask for a copy of your data or have it erased at any time. "
+                "Nothing is shared outside the organisation."
             ),
             "",
             _("<b>Do you agree that I store this?</b>"),
@@ -62,7 +62,7 @@ async def on_start(
         )
         return
     if member.onboarding_step != Step.DONE:
-        await message.answer(_("Welcome back! Let us continue where we left off."))
+        await message.answer(_("Welcome back! Let us pick up where we left off."))
     await ask(bot, message.chat.id, member, session)
 
 

@@ -36,8 +36,10 @@ def suggest(place: Place | None, configured: Sequence[Region]) -> Region | None:
 
 
 def relevant(place: Place | None, configured: Sequence[Region]) -> list[Region]:
-    """Regions of the member's country first; all of them if that leaves none."""
+    """The regions of the member's country; all of them when we do not know where they live.
+
+    Empty when the organisation has no regions in that country: then there is nothing to ask.
+    """
     if place is None:
         return list(configured)
-    same = [r for r in configured if r.country == place.country]
-    return same or list(configured)
+    return [r for r in configured if r.country == place.country]
