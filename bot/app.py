@@ -18,6 +18,7 @@ from bot.i18n import CatalogueI18n, LocaleMiddleware, create_i18n
 from bot.middlewares.database import SessionMiddleware
 from bot.middlewares.flood import FloodMiddleware
 from bot.middlewares.member import MemberMiddleware
+from bot.middlewares.retry import RetryAfterMiddleware
 from bot.services import roles
 from bot.settings import Settings
 from handlers import root_router
@@ -28,6 +29,7 @@ from storage.repositories import members
 
 def create_bot(settings: Settings) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
+    session.middleware(RetryAfterMiddleware())
     return Bot(
         settings.bot_token,
         session=session,

@@ -53,7 +53,10 @@ async def _webhook(settings: Settings) -> None:
     from bot.app import build_app
 
     if not settings.webhook_url:
-        print("ledenbot: WEBHOOK_URL is not set (the public https URL Telegram posts to).", file=sys.stderr)
+        print(
+            "ledenbot: WEBHOOK_URL is not set (the public https URL Telegram posts to).",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
     app = await build_app(settings)
     web_app = web.Application()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,16 @@ def compile_catalogue(po_path: Path) -> gettext.GNUTranslations:
 
 class CatalogueI18n(I18n):
     """aiogram's I18n, but reading .po files directly instead of pre-built .mo files."""
+
+    @contextmanager
+    def context(self) -> Iterator[I18n]:
+        # aiogram keeps one context variable per class and its gettext reads I18n's, so a
+        # subclass must register itself there, not in a variable of its own.
+        token = I18n.set_current(self)
+        try:
+            yield self
+        finally:
+            I18n.reset_current(token)
 
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
         found: dict[str, gettext.GNUTranslations] = {}

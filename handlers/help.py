@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot import commands
@@ -31,8 +32,12 @@ def help_text(member: Member | None, grants: frozenset[Grant]) -> str:
     return "\n".join(lines)
 
 
-async def on_help(message: Message, member: Member | None, grants: frozenset[Grant]) -> None:
+async def on_help(
+    message: Message, member: Member | None, grants: frozenset[Grant], bot: Bot, i18n: I18n
+) -> None:
     await message.answer(help_text(member, grants))
+    if grants:  # staff get their own menu once they have a chat with the bot
+        await commands.publish_for(bot, i18n, message.chat.id, grants, i18n.current_locale)
 
 
 async def on_help_button(

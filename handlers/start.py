@@ -9,10 +9,11 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import keyboards
+from bot import commands, keyboards
 from bot.keyboards import ConsentCb
 from bot.services import onboarding
 from bot.services.onboarding import Step
+from bot.services.roles import Grant
 from handlers.common import close_question
 from handlers.onboarding import ask
 from storage.models import Member
@@ -53,9 +54,16 @@ def welcome_text(first_name: str) -> str:
 
 
 async def on_start(
-    message: Message, member: Member | None, session: AsyncSession, bot: Bot
+    message: Message,
+    member: Member | None,
+    grants: frozenset[Grant],
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
 ) -> None:
     assert message.from_user is not None
+    if grants:  # staff get their own menu once they have a chat with the bot
+        await commands.publish_for(bot, i18n, message.chat.id, grants, i18n.current_locale)
     if member is None:
         await message.answer(
             welcome_text(message.from_user.first_name), reply_markup=keyboards.consent()

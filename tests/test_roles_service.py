@@ -47,7 +47,9 @@ async def test_refusals_change_nothing(
 
 
 async def test_double_grant_and_missing_revoke_are_refused(session: AsyncSession) -> None:
-    await roles.assign(session, actor=ADMIN, actor_id=1, target_id=40, role=RoleName.TRAINER, region=None)
+    await roles.assign(
+        session, actor=ADMIN, actor_id=1, target_id=40, role=RoleName.TRAINER, region=None
+    )
     with pytest.raises(roles.AlreadyGranted):
         await roles.assign(
             session, actor=ADMIN, actor_id=1, target_id=40, role=RoleName.TRAINER, region=None
