@@ -51,6 +51,14 @@ async def one_start(sandbox: Sandbox, database: Path) -> float:
         await proc.wait()
 
 
+async def import_aiogram() -> float:
+    """The floor under any aiogram bot: importing it builds ~600 pydantic models."""
+    started = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "import aiogram")
+    await proc.wait()
+    return time.perf_counter() - started
+
+
 async def main(runs: int) -> None:
     cold: list[float] = []
     warm: list[float] = []
@@ -60,9 +68,11 @@ async def main(runs: int) -> None:
                 database = Path(folder) / "bench.db"
                 cold.append(await one_start(sandbox, database))  # creates the schema
                 warm.append(await one_start(sandbox, database))  # schema already current
+    floor = [await import_aiogram() for _ in range(runs)]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
+    print(f"python -c 'import aiogram' alone: median {statistics.median(floor):.2f} s")
     for name, values in (("fresh database (migrations run)", cold), ("migrated database", warm)):
         print(
             f"ledenbot run → first getUpdates, {name}: median {statistics.median(values):.2f} s, "

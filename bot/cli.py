@@ -47,9 +47,7 @@ async def _run(settings: Settings) -> None:
 
 
 async def _webhook(settings: Settings) -> None:
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
-    from aiohttp import web
-
+    from bot import webhook
     from bot.app import build_app
 
     if not settings.webhook_url:
@@ -59,20 +57,7 @@ async def _webhook(settings: Settings) -> None:
         )
         raise SystemExit(2)
     app = await build_app(settings)
-    web_app = web.Application()
-    path = "/telegram"
-    SimpleRequestHandler(app.dp, app.bot, secret_token=settings.webhook_secret).register(
-        web_app, path=path
-    )
-    setup_application(web_app, app.dp, bot=app.bot)
-    await app.bot.set_webhook(
-        settings.webhook_url.rstrip("/") + path,
-        secret_token=settings.webhook_secret,
-        allowed_updates=app.dp.resolve_used_update_types(),
-    )
-    runner = web.AppRunner(web_app)
-    await runner.setup()
-    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+    runner = await webhook.serve(app)
     log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
     try:
         await asyncio.Event().wait()

@@ -98,7 +98,7 @@ async def on_consent(
         return
     member = await onboarding.give_consent(session, callback.from_user.id, i18n.current_locale)
     await callback.answer()
-    await close_question(callback, _("✅ Yes, I agree"))
+    await close_question(callback, _("✅ Yes, I agree").removeprefix("✅ "))
     await bot.send_message(
         callback.from_user.id,
         _("Thank you! Three short questions follow; you can skip any of them."),
