@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, errors, fallback, help, language, onboarding, start
+from handlers import admin, errors, fallback, help, language, membership, onboarding, start
 
 
 def root_router() -> Router:
     root = Router(name="root")
     root.include_routers(
         errors.build_router(),
+        membership.build_router(),
         start.build_router(),
         help.build_router(),
         language.build_router(),

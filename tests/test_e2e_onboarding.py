@@ -304,3 +304,18 @@ async def test_data_survives_on_disk(sqlite_url: str) -> None:
     async with create_session_factory(engine)() as session:
         assert await session.scalar(select(func.count()).select_from(Member)) == 1
     await engine.dispose()
+
+
+async def test_blocking_the_bot_marks_the_member_unreachable_until_unblocked(
+    sqlite_url: str,
+) -> None:
+    async with running_bot(sqlite_url) as bot:
+        user = await onboard_until_place(bot, 7011)
+        user.block()
+        await bot.sandbox.idle()
+        member = await member_row(bot, 7011)
+        assert member is not None and member.unreachable_since is not None
+        user.unblock()
+        await bot.sandbox.idle()
+        member = await member_row(bot, 7011)
+        assert member is not None and member.unreachable_since is None

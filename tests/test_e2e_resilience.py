@@ -24,7 +24,7 @@ def test_token_bucket_allows_a_burst_then_the_rate() -> None:
 
 
 async def test_a_flooding_user_is_slowed_and_told_once_others_are_served(sqlite_url: str) -> None:
-    async with running_bot(sqlite_url, flood_rate=1.0, flood_burst=3) as bot:
+    async with running_bot(sqlite_url, flood_rate=0.1, flood_burst=3) as bot:
         flooder = bot.sandbox.user(9101, "Max", language_code="en")
         for i in range(40):
             await flooder.send_text(f"message {i}")

