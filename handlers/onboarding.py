@@ -39,8 +39,13 @@ def _question(step: Step, text: str) -> str:
     return _("Question {number} of {total}").format(number=p.number, total=p.total) + "\n" + text
 
 
-async def ask(bot: Bot, chat_id: int, member: Member, session: AsyncSession) -> None:
-    """Ask whatever the member's onboarding is at; the one entry point for resuming."""
+async def ask(
+    bot: Bot, chat_id: int, member: Member, session: AsyncSession, heading: str | None = None
+) -> None:
+    """Ask whatever the member's onboarding is at; the one entry point for resuming.
+
+    `heading` opens the summary when onboarding is already done (a greeting, say).
+    """
     step = Step(member.onboarding_step)
     if step is Step.KIND:
         text = _question(
@@ -64,7 +69,7 @@ async def ask(bot: Bot, chat_id: int, member: Member, session: AsyncSession) -> 
     elif step is Step.REGION:
         await _ask_region(bot, chat_id, member, session)
     else:
-        await show_summary(bot, chat_id, member, session)
+        await show_summary(bot, chat_id, member, session, heading)
 
 
 async def _ask_region(bot: Bot, chat_id: int, member: Member, session: AsyncSession) -> None:
@@ -73,7 +78,7 @@ async def _ask_region(bot: Bot, chat_id: int, member: Member, session: AsyncSess
     choices = regions.relevant(place, configured)
     if not choices:
         await onboarding.answer_region(session, member, None)
-        await show_summary(bot, chat_id, member, session)
+        await show_summary(bot, chat_id, member, session, _("Thank you, that is all for now! 🎉"))
         return
     suggested = regions.suggest(place, configured)
     text = _("Which region do you belong to? Training days are organised per region.")
@@ -85,14 +90,15 @@ async def _ask_region(bot: Bot, chat_id: int, member: Member, session: AsyncSess
     await bot.send_message(chat_id, _question(Step.REGION, text), reply_markup=markup)
 
 
-async def show_summary(bot: Bot, chat_id: int, member: Member, session: AsyncSession) -> None:
+async def show_summary(
+    bot: Bot, chat_id: int, member: Member, session: AsyncSession, heading: str | None = None
+) -> None:
     """What we know about the member, and what they can do next."""
     not_given = _("not given")
     kinds = {Kind.MEMBER: _("member"), Kind.SYMPATHISER: _("sympathiser")}
     region = await region_repo.get(session, member.region_code) if member.region_code else None
-    lines = [
-        _("Thank you, that is all for now! 🎉"),
-        "",
+    lines = [heading, ""] if heading else []
+    lines += [
         _("What I know about you:"),
         "• "
         + _("Member or sympathiser: {value}").format(
@@ -269,7 +275,7 @@ async def on_region(
     region = await region_repo.get(session, code) if code else None
     await callback.answer()
     await close_question(callback, region.name if region else _("Skipped"))
-    await ask(bot, callback.from_user.id, member, session)
+    await ask(bot, callback.from_user.id, member, session, _("Thank you, that is all for now! 🎉"))
 
 
 async def on_button_expected(

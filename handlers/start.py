@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from aiogram import Bot, F, Router
 from aiogram.filters import CommandStart
 from aiogram.types import CallbackQuery, Message
@@ -22,7 +24,7 @@ from storage.models import Member
 def welcome_text(first_name: str) -> str:
     return "\n".join(
         [
-            _("Hello {name}! 👋").format(name=first_name),
+            _("Hello {name}! 👋").format(name=escape(first_name)),
             _(
                 "I help you find workshops and training near you, let your organisation know "
                 "what you can do and would like to learn, and sign up with one tap."
@@ -71,7 +73,8 @@ async def on_start(
         return
     if member.onboarding_step != Step.DONE:
         await message.answer(_("Welcome back! Let us pick up where we left off."))
-    await ask(bot, message.chat.id, member, session)
+    greeting = _("Welcome back, {name}! 👋").format(name=escape(message.from_user.first_name))
+    await ask(bot, message.chat.id, member, session, greeting)
 
 
 async def on_consent(

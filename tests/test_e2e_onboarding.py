@@ -319,3 +319,28 @@ async def test_blocking_the_bot_marks_the_member_unreachable_until_unblocked(
         await bot.sandbox.idle()
         member = await member_row(bot, 7011)
         assert member is not None and member.unreachable_since is None
+
+
+async def test_returning_member_is_welcomed_by_name_even_an_awkward_one(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url) as bot:
+        user = bot.sandbox.user(7012, "<Bob & Co>", language_code="en")
+        await user.send_text("/start")
+        welcome = await user.next()
+        assert t("en", "Hello {name}! 👋", name="<Bob & Co>") in welcome.text
+        await user.press(t("en", "✅ Yes, I agree"))
+        for round_ in range(2):
+            await user.expect_text(t("en", "Question {number} of {total}", number=1, total=3))
+            await user.press(t("en", "Skip"))
+            await user.expect_text(t("en", "Question {number} of {total}", number=2, total=3))
+            await user.send_text(t("en", "Skip"))
+            await user.expect_text(t("en", "Question {number} of {total}", number=3, total=3))
+            await user.press(t("en", "Skip"))
+            done = await user.expect_text(t("en", "Thank you, that is all for now! 🎉"))
+            assert t("en", "Town: {value}", value=t("en", "not given")) in done.text
+            if round_ == 0:
+                await user.press("✏️ " + t("en", "Change my details"))  # the questions again
+        user.drain()
+        await user.send_text("/start")
+        back = await user.expect_text(t("en", "Welcome back, {name}! 👋", name="<Bob & Co>"))
+        assert t("en", "Thank you, that is all for now! 🎉") not in back.text
+        assert t("en", "What I know about you:") in back.text
