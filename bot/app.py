@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -19,7 +20,7 @@ from bot.middlewares.database import SessionMiddleware
 from bot.middlewares.flood import FloodMiddleware
 from bot.middlewares.member import MemberMiddleware
 from bot.middlewares.retry import RetryAfterMiddleware
-from bot.services import roles
+from bot.services import catalogue, roles
 from bot.settings import Settings
 from handlers import root_router
 from storage.engine import create_engine, create_session_factory
@@ -42,7 +43,10 @@ def create_fsm_storage(settings: Settings) -> BaseStorage:
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 
-        return RedisStorage.from_url(settings.redis_url)
+        # Conversation state is transient: a day after the last message it is gone.
+        return RedisStorage.from_url(
+            settings.redis_url, state_ttl=timedelta(days=1), data_ttl=timedelta(days=1)
+        )
     return MemoryStorage()
 
 
@@ -94,6 +98,8 @@ async def build_app(settings: Settings, *, migrate: bool = True) -> App:
     if migrate:
         await upgrade(engine)
     sessions = create_session_factory(engine)
+    async with sessions() as session:
+        await catalogue.ensure_defaults(session)
     i18n = create_i18n(settings.default_locale)
     bot = create_bot(settings)
     dp = create_dispatcher(settings, sessions, i18n)

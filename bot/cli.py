@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from bot.settings import SANDBOX_TOKEN, Settings, load_settings
 
 log = logging.getLogger("ledenbot")
+# Updates handled at once: below the database pool (10 + 20), so a burst queues, not fails.
+CONCURRENT_UPDATES = 25
 
 
 def _configure_logging(level: str, filename: str | None = None) -> None:
@@ -40,7 +42,10 @@ async def _run(settings: Settings) -> None:
     log.info("polling %s", settings.bot_api_url)
     try:
         await app.dp.start_polling(
-            app.bot, allowed_updates=app.dp.resolve_used_update_types(), handle_signals=True
+            app.bot,
+            allowed_updates=app.dp.resolve_used_update_types(),
+            handle_signals=True,
+            tasks_concurrency_limit=CONCURRENT_UPDATES,
         )
     finally:
         await app.close()
@@ -50,13 +55,14 @@ async def _webhook(settings: Settings) -> None:
     from bot import webhook
     from bot.app import build_app
 
-    if not settings.webhook_url:
+    if not settings.webhook_url or not settings.webhook_secret:
         print(
-            "ledenbot: WEBHOOK_URL is not set (the public https URL Telegram posts to).",
+            "ledenbot: webhook mode needs WEBHOOK_URL (the public https URL Telegram posts to)\n"
+            "  and WEBHOOK_SECRET (so that nobody else can post updates to it).",
             file=sys.stderr,
         )
         raise SystemExit(2)
-    app = await build_app(settings)
+    app = await build_app(settings, migrate=False)  # run `ledenbot migrate` once, first
     runner = await webhook.serve(app)
     log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
     try:

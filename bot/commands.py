@@ -22,20 +22,25 @@ log = logging.getLogger(__name__)
 class Command:
     name: str
     description: object  # a lazy translation, rendered in the reader's locale
-    role: RoleName | None = None  # None: everyone
+    roles: tuple[RoleName, ...] = ()  # empty: everyone
 
 
 COMMANDS = (
     Command("start", __("Start or continue")),
     Command("help", __("What I can do for you")),
+    Command("profiel", __("Your talents and learning wishes")),
     Command("taal", __("Change the language")),
-    Command("rol", __("Give or take away a role"), RoleName.ADMIN),
+    Command("mijngegevens", __("Everything I store about you")),
+    Command("vergeetmij", __("Erase everything about you")),
+    Command("zoek", __("Search the talent base"), (RoleName.ORGANISER, RoleName.ADMIN)),
+    Command("vaardigheden", __("Curate the skills list"), (RoleName.ORGANISER, RoleName.ADMIN)),
+    Command("rol", __("Give or take away a role"), (RoleName.ADMIN,)),
 )
 
 
 def available(grants: Iterable[Grant]) -> list[Command]:
     held = {g.role for g in grants}
-    return [c for c in COMMANDS if c.role is None or c.role in held]
+    return [c for c in COMMANDS if not c.roles or held & set(c.roles)]
 
 
 def as_bot_commands(commands: Iterable[Command]) -> list[BotCommand]:

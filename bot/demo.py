@@ -35,14 +35,14 @@ PERSONAS = (
 )
 
 SAMPLE_MEMBERS = (
-    (9001, "nl", Kind.MEMBER, "Groningen", "noord"),
-    (9002, "nl", Kind.MEMBER, "Zwolle", "oost"),
-    (9003, "nl", Kind.SYMPATHISER, "Utrecht", "west"),
-    (9004, "nl", Kind.MEMBER, "Eindhoven", "zuid"),
-    (9005, "nl", Kind.MEMBER, "Leeuwarden", "noord"),
-    (9006, "en", Kind.SYMPATHISER, "Den Haag", "west"),
-    (9007, "nl", Kind.MEMBER, "Antwerpen", None),
-    (9008, "sv", Kind.MEMBER, "Göteborg", None),
+    (9001, "Fenna", "nl", Kind.MEMBER, "Groningen", "noord"),
+    (9002, "Joost", "nl", Kind.MEMBER, "Zwolle", "oost"),
+    (9003, "Yasmina", "nl", Kind.SYMPATHISER, "Utrecht", "west"),
+    (9004, "Gert-Jan", "nl", Kind.MEMBER, "Eindhoven", "zuid"),
+    (9005, "Sietske", "nl", Kind.MEMBER, "Leeuwarden", "noord"),
+    (9006, "Priya", "en", Kind.SYMPATHISER, "Den Haag", "west"),
+    (9007, "Lotte", "nl", Kind.MEMBER, "Antwerpen", None),
+    (9008, "Ingrid", "sv", Kind.MEMBER, "Göteborg", None),
 )
 
 
@@ -56,10 +56,11 @@ async def seed(session: AsyncSession) -> None:
             session, actor=admin, actor_id=0, target_id=p.user_id, role=p.role, region=p.region
         )
     gazetteer = default_gazetteer()
-    for telegram_id, locale, kind, town, region in SAMPLE_MEMBERS:
+    for telegram_id, name, locale, kind, town, region in SAMPLE_MEMBERS:
         if await members.by_telegram_id(session, telegram_id) is not None:
             continue
-        member = await onboarding.give_consent(session, telegram_id, locale)
+        member, _ = await onboarding.give_consent(session, telegram_id, locale, name)
         await onboarding.answer_kind(session, member, kind)
         await onboarding.answer_place(session, member, gazetteer.search(town)[0].place)
-        await onboarding.answer_region(session, member, region)
+        if member.onboarding_step == onboarding.Step.REGION:
+            await onboarding.answer_region(session, member, region)

@@ -40,7 +40,7 @@ class MenuCb(CallbackData, prefix="menu"):
 
 def consent() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("✅ Yes, I agree"), callback_data=ConsentCb(agree=True))
+    kb.button(text="✅ " + _("Yes, I agree"), callback_data=ConsentCb(agree=True))
     kb.button(text=_("No, thank you"), callback_data=ConsentCb(agree=False))
     kb.button(text="🌐 " + _("Language"), callback_data=MenuCb(action="language"))
     kb.adjust(1, 2)
@@ -106,8 +106,130 @@ def languages() -> InlineKeyboardMarkup:
 
 def main_menu() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
+    kb.button(text="🧩 " + _("My talents and wishes"), callback_data=ProfileCb(action="show"))
     kb.button(text="✏️ " + _("Change my details"), callback_data=MenuCb(action="details"))
     kb.button(text="🌐 " + _("Language"), callback_data=MenuCb(action="language"))
     kb.button(text="❓ " + _("Help"), callback_data=MenuCb(action="help"))
-    kb.adjust(1, 2)
+    kb.adjust(1, 1, 2)
+    return kb.as_markup()
+
+
+class ProfileCb(CallbackData, prefix="prof"):
+    action: str  # add_talent, add_wish, remove, availability, findable, contact, skip, done
+
+
+class PickCb(CallbackData, prefix="pick"):
+    row_id: int
+    skill_id: int  # 0: keep as typed
+
+
+class LevelCb(CallbackData, prefix="lvl"):
+    row_id: int
+    level: str
+
+
+class AvailCb(CallbackData, prefix="avail"):
+    slot: str
+
+
+class FindCb(CallbackData, prefix="find"):
+    yes: bool
+
+
+class ContactPrefCb(CallbackData, prefix="cpref"):
+    direct: bool
+
+
+class RemoveCb(CallbackData, prefix="rm"):
+    row_id: int
+
+
+def level_label(level: str) -> str:
+    return {
+        "some": _("Some experience"),
+        "experienced": _("Experienced"),
+        "teach": _("I can teach it"),
+    }[level]
+
+
+def availability_label(slot: str) -> str:
+    return {
+        "evenings": _("Weekday evenings"),
+        "weekends": _("Weekends"),
+        "daytime": _("Daytime"),
+        "online": _("Online"),
+    }[slot]
+
+
+def levels(row_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for level in ("some", "experienced", "teach"):
+        kb.button(text=level_label(level), callback_data=LevelCb(row_id=row_id, level=level))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def picks(row_id: int, choices: Sequence[tuple[int, str]], typed: str) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for skill_id, name in choices:
+        kb.button(text=name, callback_data=PickCb(row_id=row_id, skill_id=skill_id))
+    keep = _("Keep “{typed}” as I typed it").format(typed=typed[:30])
+    kb.button(text=keep, callback_data=PickCb(row_id=row_id, skill_id=0))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def skip_or_done(action: str) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("Skip"), callback_data=ProfileCb(action=action))
+    return kb.as_markup()
+
+
+def availability(chosen: Sequence[str]) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for slot in ("evenings", "weekends", "daytime", "online"):
+        mark = "✅" if slot in chosen else "▫️"
+        kb.button(text=f"{mark} {availability_label(slot)}", callback_data=AvailCb(slot=slot))
+    kb.button(text="✔️ " + _("Done"), callback_data=ProfileCb(action="availability_done"))
+    kb.adjust(2, 2, 1)
+    return kb.as_markup()
+
+
+def findable() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("Yes, organisers may find me"), callback_data=FindCb(yes=True))
+    kb.button(text=_("No, not now"), callback_data=FindCb(yes=False))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def contact_preference(username: str | None) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    if username:
+        label = _("Show my Telegram name @{username}").format(username=username)
+        kb.button(text=label, callback_data=ContactPrefCb(direct=True))
+    kb.button(text=_("Only through the bot"), callback_data=ContactPrefCb(direct=False))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def profile_card(findable_now: bool) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text="➕ " + _("Talents"), callback_data=ProfileCb(action="add_talent"))
+    kb.button(text="➕ " + _("Learning wishes"), callback_data=ProfileCb(action="add_wish"))
+    kb.button(text="🗑 " + _("Remove something"), callback_data=ProfileCb(action="remove"))
+    kb.button(text="🕒 " + _("Availability"), callback_data=ProfileCb(action="availability"))
+    pause = _("Hide me from searches") if findable_now else _("Show me in searches")
+    kb.button(text="👁 " + pause, callback_data=ProfileCb(action="findable"))
+    kb.button(text="📇 " + _("How to contact me"), callback_data=ProfileCb(action="contact"))
+    kb.adjust(2, 2, 1, 1)
+    return kb.as_markup()
+
+
+def removals(rows: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for row_id, label in rows:
+        kb.button(text=f"🗑 {label}", callback_data=RemoveCb(row_id=row_id))
+    kb.button(text="↩️ " + _("Back"), callback_data=ProfileCb(action="show"))
+    kb.adjust(1)
     return kb.as_markup()

@@ -17,12 +17,13 @@ PATH = "/telegram"
 async def serve(app: App) -> web.AppRunner:
     """Listen on WEBHOOK_HOST:WEBHOOK_PORT and register WEBHOOK_URL + /telegram."""
     settings = app.settings
-    if not settings.webhook_url:
-        raise ValueError("WEBHOOK_URL is not set")
+    if not settings.webhook_url or not settings.webhook_secret:
+        raise ValueError("WEBHOOK_URL and WEBHOOK_SECRET must both be set")
     web_app = web.Application()
-    SimpleRequestHandler(app.dp, app.bot, secret_token=settings.webhook_secret).register(
-        web_app, path=PATH
-    )
+    # Handle before answering: if this worker dies mid-update, Telegram delivers it again.
+    SimpleRequestHandler(
+        app.dp, app.bot, secret_token=settings.webhook_secret, handle_in_background=False
+    ).register(web_app, path=PATH)
     setup_application(web_app, app.dp, bot=app.bot)
     runner = web.AppRunner(web_app)
     await runner.setup()

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, errors, fallback, help, language, membership, onboarding, start
+from handlers import (
+    admin,
+    catalogue,
+    errors,
+    fallback,
+    help,
+    language,
+    membership,
+    onboarding,
+    privacy,
+    profile,
+    start,
+    talent,
+)
 
 
 def root_router() -> Router:
@@ -16,6 +29,10 @@ def root_router() -> Router:
         help.build_router(),
         language.build_router(),
         admin.build_router(),
+        privacy.build_router(),
+        profile.build_router(),
+        talent.build_router(),
+        catalogue.build_router(),
         onboarding.build_router(),
         fallback.build_router(),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from html import escape
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
@@ -15,10 +16,12 @@ from bot import commands
 from bot.services import roles
 from bot.services.roles import Grant, RoleName
 from bot.settings import Settings
+from handlers.common import private_router, shorten
 from storage.repositories import members
 from storage.repositories import roles as role_repo
 
 log = logging.getLogger(__name__)
+MESSAGE_BUDGET = 3800  # characters per message, under Telegram's 4,096
 
 
 def role_label(role: RoleName) -> str:
@@ -45,15 +48,21 @@ def usage() -> str:
     )
 
 
-async def grants_overview(session: AsyncSession) -> str:
+async def grants_overview(session: AsyncSession) -> list[str]:
+    """The current roles, in as many messages as needed to stay under Telegram's limit."""
     grants = await role_repo.all_grants(session)
     if not grants:
-        return _("No roles have been given yet.")
-    lines = [_("<b>Current roles</b>")]
+        return [_("No roles have been given yet.")]
+    chunks, lines = [], [_("<b>Current roles</b>")]
     for g in grants:
-        where = f" ({g.region_code})" if g.region_code else ""
-        lines.append(f"• {g.telegram_id}: {role_label(RoleName(g.role))}{where}")
-    return "\n".join(lines)
+        where = f" ({escape(g.region_code)})" if g.region_code else ""
+        line = f"• {g.telegram_id}: {role_label(RoleName(g.role))}{where}"
+        if sum(len(x) + 1 for x in lines) + len(line) > MESSAGE_BUDGET:
+            chunks.append("\n".join(lines))
+            lines = []
+        lines.append(line)
+    chunks.append("\n".join(lines))
+    return chunks
 
 
 async def on_role(
@@ -70,24 +79,27 @@ async def on_role(
         return
     args = (command.args or "").split()
     if not args:
-        await message.answer(usage() + "\n\n" + await grants_overview(session))
+        await message.answer(usage())
+        for chunk in await grants_overview(session):
+            await message.answer(chunk)
         return
-    if len(args) not in (2, 3) or not args[0].isdigit():
+    if len(args) not in (2, 3) or not args[0].isdecimal() or len(args[0]) > 15:
         await message.answer(_("I did not understand that.") + "\n\n" + usage())
         return
+    actor_id = message.from_user.id if message.from_user else message.chat.id
     target_id, word = int(args[0]), args[1]
     region = args[2].casefold() if len(args) == 3 else None
     revoking = word.startswith("-")
     try:
         role = roles.parse_role(word.lstrip("-"))
         if revoking:
-            await roles.revoke(session, actor=grants, target_id=target_id, role=role)
+            await roles.revoke(session, actor=grants, target_id=target_id, role=role, region=region)
             reply = _("{user} no longer has the role {role}.")
         else:
             await roles.assign(
                 session,
                 actor=grants,
-                actor_id=message.chat.id,
+                actor_id=actor_id,
                 target_id=target_id,
                 role=role,
                 region=region,
@@ -97,7 +109,9 @@ async def on_role(
         await message.answer(_("I do not know that role.") + "\n\n" + usage())
         return
     except roles.UnknownRegion:
-        await message.answer(_("There is no region with the code “{code}”.").format(code=region))
+        await message.answer(
+            _("There is no region with the code “{code}”.").format(code=shorten(region or ""))
+        )
         return
     except roles.NotRegional:
         await message.answer(_("Only organisers can be limited to one region."))
@@ -113,9 +127,9 @@ async def on_role(
         "revoked" if revoking else "granted",
         role,
         target_id,
-        message.chat.id,
+        actor_id,
     )
-    label = role_label(role) + (f" ({region})" if region and not revoking else "")
+    label = role_label(role) + (f" ({escape(region)})" if region else "")
     await message.answer(reply.format(user=target_id, role=label))
     await _refresh_menu(bot, i18n, session, settings, target_id)
 
@@ -132,6 +146,6 @@ async def _refresh_menu(
 
 def build_router() -> Router:
     """A fresh router, so every Dispatcher (and every test) gets its own."""
-    router = Router(name="admin")
+    router = private_router("admin")
     router.message.register(on_role, Command("rol", "role"))
     return router

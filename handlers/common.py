@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 from html import escape
 
+from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InaccessibleMessage
+
+PRIVATE = F.chat.type == "private"
+PRIVATE_BUTTON = F.message.chat.type == "private"
+
+
+def private_router(name: str) -> Router:
+    """A router that only sees private chats: personal conversations never leak into groups."""
+    router = Router(name=name)
+    router.message.filter(PRIVATE)
+    router.callback_query.filter(PRIVATE_BUTTON)
+    return router
 
 
 def shorten(text: str, limit: int = 40) -> str:
@@ -19,4 +33,5 @@ async def close_question(callback: CallbackQuery, chosen: str) -> None:
     if message is None or isinstance(message, InaccessibleMessage):
         return
     text = f"{message.html_text}\n\n<b>✔️ {escape(chosen)}</b>"
-    await message.edit_text(text, reply_markup=None)
+    with contextlib.suppress(TelegramBadRequest):  # already closed by a quicker tap
+        await message.edit_text(text, reply_markup=None)

@@ -1,8 +1,13 @@
-"""The last resort: the person hears that something went wrong; the log gets ids, not text."""
+"""The last resort: the person hears that something went wrong; the log gets ids, not text.
+
+Exception messages can quote what a member typed (a database error lists its parameters),
+so the log keeps the exception's type and where it happened, never its message.
+"""
 
 from __future__ import annotations
 
 import logging
+import traceback
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
@@ -12,24 +17,33 @@ from aiogram.utils.i18n import gettext as _
 log = logging.getLogger("ledenbot.errors")
 
 
+def where(exc: BaseException) -> str:
+    """The traceback's frames (file, line, function), without any values or messages."""
+    frames = traceback.extract_tb(exc.__traceback__)[-8:]
+    return " <- ".join(
+        f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno} {f.name}" for f in reversed(frames)
+    )
+
+
 async def on_error(event: ErrorEvent, bot: Bot) -> None:
     update = event.update
-    inner = update.event
-    user = getattr(inner, "from_user", None)
+    user = getattr(update.event, "from_user", None)
     log.error(
-        "update %s (%s) from user %s failed: %s",
+        "update %s (%s) from user %s failed: %s at %s",
         update.update_id,
         update.event_type,
         user.id if user else "-",
         type(event.exception).__name__,
-        exc_info=(type(event.exception), event.exception, event.exception.__traceback__),
+        where(event.exception),
     )
     if user is None:
         return
+    text = _("Sorry, something went wrong on my side. Please try again in a moment.")
     try:
-        await bot.send_message(
-            user.id, _("Sorry, something went wrong on my side. Please try again in a moment.")
-        )
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        else:
+            await bot.send_message(user.id, text)
     except TelegramAPIError:
         log.warning("could not tell user %s about the error", user.id)
 

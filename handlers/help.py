@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import commands
 from bot.keyboards import MenuCb
 from bot.services.roles import Grant
+from handlers.common import private_router
 from storage.models import Member
 
 
@@ -49,7 +50,7 @@ async def on_help_button(
 
 def build_router() -> Router:
     """A fresh router, so every Dispatcher (and every test) gets its own."""
-    router = Router(name="help")
+    router = private_router("help")
     router.message.register(on_help, Command("help", "hulp"))
     router.callback_query.register(on_help_button, MenuCb.filter(F.action == "help"))
     return router

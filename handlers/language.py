@@ -1,4 +1,5 @@
-"""/taal: the language can be changed at any time, before consent too (kept only in memory)."""
+"""/taal: the language can be changed at any time. Before consent the choice lives only in
+conversation state (memory, or Redis with a one-day expiry), cleared on refusal or consent."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from bot.i18n import LANGUAGE_NAMES
 from bot.keyboards import LangCb, MenuCb
 from bot.services import onboarding
 from bot.services.roles import Grant
+from handlers.common import private_router
 from handlers.onboarding import ask
 from handlers.start import welcome_text
 from storage.models import Member
@@ -67,7 +69,7 @@ async def on_language_chosen(
 
 def build_router() -> Router:
     """A fresh router, so every Dispatcher (and every test) gets its own."""
-    router = Router(name="language")
+    router = private_router("language")
     router.message.register(on_language_command, Command("taal", "language"))
     router.callback_query.register(on_language_menu, MenuCb.filter(F.action == "language"))
     router.callback_query.register(on_language_chosen, LangCb.filter())

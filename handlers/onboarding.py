@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove, TelegramObject
@@ -13,7 +15,7 @@ from bot.keyboards import KindCb, MenuCb, PlaceCb, RegionCb
 from bot.services import onboarding, regions
 from bot.services.onboarding import Kind, Step, StepClosed
 from bot.services.places import Place, default_gazetteer
-from handlers.common import close_question, shorten
+from handlers.common import close_question, private_router, shorten
 from storage.models import Member
 from storage.repositories import regions as region_repo
 
@@ -44,9 +46,10 @@ async def ask(
 ) -> None:
     """Ask whatever the member's onboarding is at; the one entry point for resuming.
 
-    `heading` opens the summary when onboarding is already done (a greeting, say).
+    `heading` opens the message (a greeting, or the confirmation of the previous answer).
     """
     step = Step(member.onboarding_step)
+    top = f"{heading}\n\n" if heading else ""
     if step is Step.KIND:
         text = _question(
             step,
@@ -55,7 +58,7 @@ async def ask(
                 "Most workshops are open to everyone; some are for members only."
             ),
         )
-        await bot.send_message(chat_id, text, reply_markup=keyboards.kinds())
+        await bot.send_message(chat_id, top + text, reply_markup=keyboards.kinds())
     elif step is Step.PLACE:
         text = _question(
             step,
@@ -65,62 +68,62 @@ async def ask(
                 "exact location, to suggest workshops close to you."
             ),
         )
-        await bot.send_message(chat_id, text, reply_markup=keyboards.share_location())
+        await bot.send_message(chat_id, top + text, reply_markup=keyboards.share_location())
     elif step is Step.REGION:
-        await _ask_region(bot, chat_id, member, session)
+        await _ask_region(bot, chat_id, member, session, top)
     else:
         await show_summary(bot, chat_id, member, session, heading)
 
 
-async def _ask_region(bot: Bot, chat_id: int, member: Member, session: AsyncSession) -> None:
-    configured = await region_repo.all_regions(session)
-    place = default_gazetteer().get(member.place_id) if member.place_id else None
-    choices = regions.relevant(place, configured)
-    if not choices:
-        await onboarding.answer_region(session, member, None)
-        await show_summary(bot, chat_id, member, session, _("Thank you, that is all for now! 🎉"))
-        return
-    suggested = regions.suggest(place, configured)
+async def _ask_region(
+    bot: Bot, chat_id: int, member: Member, session: AsyncSession, top: str
+) -> None:
+    choices = await onboarding.regions_for(session, member)
+    place = onboarding.current_place(member)
+    suggested = regions.suggest(place, choices)
     text = _("Which region do you belong to? Training days are organised per region.")
     if suggested is not None and place is not None:
         text += "\n" + _("For {town}, I suggest ⭐ {region}.").format(
-            town=place.name, region=suggested.name
+            town=escape(place.name), region=escape(suggested.name)
         )
     markup = keyboards.region_choices(choices, suggested)
-    await bot.send_message(chat_id, _question(Step.REGION, text), reply_markup=markup)
+    await bot.send_message(chat_id, top + _question(Step.REGION, text), reply_markup=markup)
+
+
+async def summary_lines(session: AsyncSession, member: Member) -> list[str]:
+    """What we know from onboarding, as lines; also part of /mijngegevens."""
+    not_given = _("not given")
+    kinds = {Kind.MEMBER: _("member"), Kind.SYMPATHISER: _("sympathiser")}
+    region = await region_repo.get(session, member.region_code) if member.region_code else None
+    kind = kinds.get(Kind(member.kind), not_given) if member.kind else not_given
+    return [
+        _("What I know about you:"),
+        "• " + _("Member or sympathiser: {value}").format(value=kind),
+        "• " + _("Town: {value}").format(value=escape(member.town or not_given)),
+        "• " + _("Region: {value}").format(value=escape(region.name if region else not_given)),
+    ]
 
 
 async def show_summary(
     bot: Bot, chat_id: int, member: Member, session: AsyncSession, heading: str | None = None
 ) -> None:
     """What we know about the member, and what they can do next."""
-    not_given = _("not given")
-    kinds = {Kind.MEMBER: _("member"), Kind.SYMPATHISER: _("sympathiser")}
-    region = await region_repo.get(session, member.region_code) if member.region_code else None
     lines = [heading, ""] if heading else []
-    lines += [
-        _("What I know about you:"),
-        "• "
-        + _("Member or sympathiser: {value}").format(
-            value=kinds.get(Kind(member.kind), not_given) if member.kind else not_given
-        ),
-        "• " + _("Town: {value}").format(value=member.town or not_given),
-        "• " + _("Region: {value}").format(value=region.name if region else not_given),
-        "",
-        _("You can change this at any time. What would you like to do next?"),
-    ]
+    lines += await summary_lines(session, member)
+    lines += ["", _("You can change this at any time. What would you like to do next?")]
     await bot.send_message(chat_id, "\n".join(lines), reply_markup=keyboards.main_menu())
 
 
-async def _stale(callback: CallbackQuery, member: Member | None, step: Step) -> bool:
-    """True (after telling the member) when a button belongs to a question no longer open."""
-    if member is None:
-        await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
-        return True
-    if member.onboarding_step != step:
-        await callback.answer(_("This question has already been answered."), show_alert=True)
-        return True
-    return False
+def done_heading(member: Member) -> str | None:
+    return _("Thank you, that is all for now! 🎉") if member.onboarding_step == Step.DONE else None
+
+
+async def _closed(callback: CallbackQuery) -> None:
+    await callback.answer(_("This question has already been answered."), show_alert=True)
+
+
+async def _no_member(callback: CallbackQuery) -> None:
+    await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
 
 
 async def on_kind(
@@ -130,9 +133,9 @@ async def on_kind(
     session: AsyncSession,
     bot: Bot,
 ) -> None:
-    if await _stale(callback, member, Step.KIND):
+    if member is None:
+        await _no_member(callback)
         return
-    assert member is not None
     labels = {"member": _("I am a member"), "sympathiser": _("I am a sympathiser")}
     if callback_data.kind not in (*labels, "skip"):
         await callback.answer(_("That button is no longer valid."), show_alert=True)
@@ -141,23 +144,29 @@ async def on_kind(
     try:
         await onboarding.answer_kind(session, member, kind)
     except StepClosed:
-        await callback.answer(_("This question has already been answered."), show_alert=True)
+        await _closed(callback)
         return
     await callback.answer()
     await close_question(callback, labels.get(callback_data.kind, _("Skipped")))
     await ask(bot, callback.from_user.id, member, session)
 
 
-async def _accept_place(
-    message: Message, member: Member, session: AsyncSession, bot: Bot, place: Place | None
-) -> None:
-    await onboarding.answer_place(session, member, place)
+async def _place_chosen(
+    bot: Bot, chat_id: int, member: Member, session: AsyncSession, place: Place | None
+) -> bool:
+    """Save the town (or the skip), confirm it, and ask on; False if the question was closed."""
+    try:
+        await onboarding.answer_place(session, member, place)
+    except StepClosed:
+        return False
     if place is None:
         note = _("Fine, we will skip that.")
     else:
-        note = "📍 " + _("{town} — noted.").format(town=place.label())
-    await message.answer(note, reply_markup=ReplyKeyboardRemove())
-    await ask(bot, message.chat.id, member, session)
+        note = "📍 " + _("{town} — noted.").format(town=escape(place.label()))
+    # The confirmation removes the location keyboard; the next question has its own buttons.
+    await bot.send_message(chat_id, note, reply_markup=ReplyKeyboardRemove())
+    await ask(bot, chat_id, member, session, done_heading(member))
+    return True
 
 
 def _is_skip(text: str) -> bool:
@@ -171,7 +180,7 @@ def _is_skip(text: str) -> bool:
 async def on_town_typed(message: Message, member: Member, session: AsyncSession, bot: Bot) -> None:
     text = message.text or ""
     if _is_skip(text):
-        await _accept_place(message, member, session, bot, None)
+        await _place_chosen(bot, message.chat.id, member, session, None)
         return
     if text.startswith("/"):
         await message.answer(_("Please type the name of your town, or tap Skip."))
@@ -193,7 +202,7 @@ async def on_town_typed(message: Message, member: Member, session: AsyncSession,
     best = matches[0]
     runner_up = matches[1].score if len(matches) > 1 else 0.0
     if best.score >= SURE_SCORE and best.score - runner_up >= CLEAR_LEAD:
-        await _accept_place(message, member, session, bot, best.place)
+        await _place_chosen(bot, message.chat.id, member, session, best.place)
         return
     await message.answer(
         _("Did you mean one of these?"),
@@ -212,7 +221,7 @@ async def on_location(message: Message, member: Member, session: AsyncSession, b
             )
         )
         return
-    await _accept_place(message, member, session, bot, place)
+    await _place_chosen(bot, message.chat.id, member, session, place)
 
 
 async def on_place_other(message: Message) -> None:
@@ -229,14 +238,18 @@ async def on_place_pick(
     session: AsyncSession,
     bot: Bot,
 ) -> None:
-    if await _stale(callback, member, Step.PLACE):
+    if member is None:
+        await _no_member(callback)
         return
-    assert member is not None
+    if member.onboarding_step != Step.PLACE:
+        await _closed(callback)
+        return
+    chat_id = callback.from_user.id
     if callback_data.place_id == 0:
         await callback.answer()
         await close_question(callback, _("None of these"))
         await bot.send_message(
-            callback.from_user.id,
+            chat_id,
             _("Then please type your town again, or share your location."),
             reply_markup=keyboards.share_location(),
         )
@@ -245,15 +258,11 @@ async def on_place_pick(
     if place is None:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return
+    if not await _place_chosen(bot, chat_id, member, session, place):
+        await _closed(callback)
+        return
     await callback.answer()
     await close_question(callback, place.label())
-    await onboarding.answer_place(session, member, place)
-    await bot.send_message(
-        callback.from_user.id,
-        "📍 " + _("{town} — noted.").format(town=place.label()),
-        reply_markup=ReplyKeyboardRemove(),
-    )
-    await ask(bot, callback.from_user.id, member, session)
 
 
 async def on_region(
@@ -263,33 +272,33 @@ async def on_region(
     session: AsyncSession,
     bot: Bot,
 ) -> None:
-    if await _stale(callback, member, Step.REGION):
+    if member is None:
+        await _no_member(callback)
         return
-    assert member is not None
     code = callback_data.code or None
+    choices = {r.code: r for r in await onboarding.regions_for(session, member)}
     try:
         await onboarding.answer_region(session, member, code)
     except onboarding.UnknownRegion:
         await callback.answer(_("That region no longer exists."), show_alert=True)
         return
-    region = await region_repo.get(session, code) if code else None
+    except StepClosed:
+        await _closed(callback)
+        return
     await callback.answer()
-    await close_question(callback, region.name if region else _("Skipped"))
-    await ask(bot, callback.from_user.id, member, session, _("Thank you, that is all for now! 🎉"))
+    await close_question(callback, choices[code].name if code else _("Skipped"))
+    await ask(bot, callback.from_user.id, member, session, done_heading(member))
 
 
-async def on_button_expected(
-    message: Message, member: Member, session: AsyncSession, bot: Bot
-) -> None:
+async def on_button_expected(message: Message) -> None:
     await message.answer(_("Please answer with one of the buttons, or tap Skip."))
-    await ask(bot, message.chat.id, member, session)
 
 
 async def on_change_details(
     callback: CallbackQuery, member: Member | None, session: AsyncSession, bot: Bot
 ) -> None:
     if member is None:
-        await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
+        await _no_member(callback)
         return
     await callback.answer()
     await onboarding.restart(session, member)
@@ -298,7 +307,7 @@ async def on_change_details(
 
 def build_router() -> Router:
     """A fresh router, so every Dispatcher (and every test) gets its own."""
-    router = Router(name="onboarding")
+    router = private_router("onboarding")
     router.callback_query.register(on_kind, KindCb.filter())
     router.message.register(on_town_typed, F.text, AtStep(Step.PLACE))
     router.message.register(on_location, F.location, AtStep(Step.PLACE))

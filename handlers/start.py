@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from html import escape
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import CommandStart
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -16,7 +17,7 @@ from bot.keyboards import ConsentCb
 from bot.services import onboarding
 from bot.services.onboarding import Step
 from bot.services.roles import Grant
-from handlers.common import close_question
+from handlers.common import close_question, private_router
 from handlers.onboarding import ask
 from storage.models import Member
 
@@ -31,7 +32,7 @@ def welcome_text(first_name: str) -> str:
             ),
             "",
             _("<b>What I would store, and why</b>"),
-            "• " + _("your Telegram id and language — to talk with you;"),
+            "• " + _("your first name, Telegram id and language — to talk with you;"),
             "• "
             + _(
                 "whether you are a member or a sympathiser, your town and region — to "
@@ -84,11 +85,13 @@ async def on_consent(
     session: AsyncSession,
     bot: Bot,
     i18n: I18n,
+    state: FSMContext,
 ) -> None:
     if member is not None:
         await callback.answer(_("You have already given your consent."), show_alert=True)
         return
     if not callback_data.agree:
+        await state.clear()  # not even the language choice stays
         await callback.answer()
         await close_question(callback, _("No, thank you"))
         await bot.send_message(
@@ -99,19 +102,22 @@ async def on_consent(
             ),
         )
         return
-    member = await onboarding.give_consent(session, callback.from_user.id, i18n.current_locale)
-    await callback.answer()
-    await close_question(callback, _("✅ Yes, I agree").removeprefix("✅ "))
-    await bot.send_message(
-        callback.from_user.id,
-        _("Thank you! Three short questions follow; you can skip any of them."),
+    member, created = await onboarding.give_consent(
+        session, callback.from_user.id, i18n.current_locale, callback.from_user.first_name
     )
-    await ask(bot, callback.from_user.id, member, session)
+    if not created:  # a second tap while the first was being saved
+        await callback.answer()
+        return
+    await state.clear()  # the language chosen before consent now lives on the member row
+    await callback.answer()
+    await close_question(callback, _("Yes, I agree"))
+    heading = _("Thank you! A few short questions follow; you can skip any of them.")
+    await ask(bot, callback.from_user.id, member, session, heading)
 
 
 def build_router() -> Router:
     """A fresh router, so every Dispatcher (and every test) gets its own."""
-    router = Router(name="start")
-    router.message.register(on_start, CommandStart(), F.chat.type == "private")
+    router = private_router("start")
+    router.message.register(on_start, CommandStart())
     router.callback_query.register(on_consent, ConsentCb.filter())
     return router

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pybabel extract --no-location --omit-header -k __ -o locales/ledenbot.pot bot handlers
-pybabel update --no-fuzzy-matching -i locales/ledenbot.pot -d locales -D ledenbot
+pybabel update --no-fuzzy-matching --ignore-obsolete -i locales/ledenbot.pot -d locales -D ledenbot

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession  # re-export for
 def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     """SQLite gets WAL, foreign keys and a busy timeout so concurrent writers wait, not fail."""
     url = make_url(database_url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    # hide_parameters: error messages must not carry what members typed into our logs.
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if url.drivername.startswith("sqlite"):
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)

@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -82,11 +85,23 @@ class Member(Base):
         ForeignKey("regions.code", ondelete="SET NULL", onupdate="CASCADE")
     )
     onboarding_step: Mapped[str] = mapped_column(String(16), default="kind")
+    first_name: Mapped[str | None] = mapped_column(String(64))
+    username: Mapped[str | None] = mapped_column(String(64))
+    contact_direct: Mapped[bool] = mapped_column(Boolean, default=False)
+    findable: Mapped[bool] = mapped_column(Boolean, default=False)
+    available_evenings: Mapped[bool] = mapped_column(Boolean, default=False)
+    available_weekends: Mapped[bool] = mapped_column(Boolean, default=False)
+    available_daytime: Mapped[bool] = mapped_column(Boolean, default=False)
+    available_online: Mapped[bool] = mapped_column(Boolean, default=False)
+    profile_step: Mapped[str | None] = mapped_column(String(16))
     unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     consents: Mapped[list[Consent]] = relationship(
+        back_populates="member", cascade="all, delete-orphan", passive_deletes=True
+    )
+    skills: Mapped[list[MemberSkill]] = relationship(
         back_populates="member", cascade="all, delete-orphan", passive_deletes=True
     )
 
@@ -118,3 +133,75 @@ class Role(Base):
     )
     granted_by: Mapped[int] = mapped_column(BigInteger)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Skill(Base):
+    """A catalogue skill, named in every language, with the words members use for it."""
+
+    __tablename__ = "skills"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    category: Mapped[str] = mapped_column(String(32), default="skills")
+    name_nl: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    name_sv: Mapped[str] = mapped_column(String(100))
+    synonyms: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def name(self, locale: str) -> str:
+        return str(getattr(self, f"name_{locale}", None) or self.name_nl)
+
+
+class MemberSkill(Base):
+    """A talent (with a level) or a learning wish, as the member typed it.
+
+    `skill_id` is empty for words the catalogue lacks (candidates for organisers to curate);
+    `status` is "unsure" while the member has not yet picked between close matches.
+    """
+
+    __tablename__ = "member_skills"
+    __table_args__ = (Index("ix_member_skills_skill_kind", "skill_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    skill_id: Mapped[int | None] = mapped_column(ForeignKey("skills.id", ondelete="SET NULL"))
+    typed_text: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(8))  # "talent" | "wish"
+    level: Mapped[str | None] = mapped_column(String(16))  # talents: some|experienced|teach
+    status: Mapped[str] = mapped_column(String(8), default="ok")  # "ok" | "unsure"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    member: Mapped[Member] = relationship(back_populates="skills")
+    skill: Mapped[Skill | None] = relationship(lazy="joined")
+
+
+class ContactRequest(Base):
+    """An organiser asked, through the bot, whether a member may be contacted."""
+
+    __tablename__ = "contact_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requester_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    skill_id: Mapped[int | None] = mapped_column(ForeignKey("skills.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who searched the talent base or asked for a contact, when, with what query.
+
+    No member data is copied in; an erased organiser's id is blanked, the entry stays.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    query: Mapped[str | None] = mapped_column(String(200))
+    region_code: Mapped[str | None] = mapped_column(String(32))
+    results: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

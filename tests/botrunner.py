@@ -12,15 +12,16 @@ from typing import Any
 
 from bot.app import App, build_app
 from bot.i18n import create_i18n
+from bot.sandbox.limits import Limits
 from bot.sandbox.server import Sandbox
 from bot.settings import SANDBOX_TOKEN, Settings
 
 I18N = create_i18n("nl")
 
 
-def t(locale: str, msgid: str, **values: Any) -> str:
+def t(lang: str, msgid: str, /, **values: Any) -> str:
     """What the member should read: the catalogue's translation, formatted, as plain text."""
-    text = I18N.gettext(msgid, locale=locale)
+    text = I18N.gettext(msgid, locale=lang)
     text = text.format(**values) if values else text
     return html.unescape(re.sub(r"</?[a-z]+>", "", text))
 
@@ -81,8 +82,12 @@ def sandbox_settings(sandbox: Sandbox, database_url: str, **overrides: Any) -> S
 
 
 @contextlib.asynccontextmanager
-async def running_bot(database_url: str, **overrides: Any) -> AsyncIterator[RunningBot]:
-    async with Sandbox(default_token=SANDBOX_TOKEN) as sandbox:
+async def running_bot(
+    database_url: str, *, limits: Limits | None = None, **overrides: Any
+) -> AsyncIterator[RunningBot]:
+    """The bot polling a fresh sandbox. Conversation tests run with relaxed per-chat limits
+    (a scripted member answers faster than a person); pass `Limits()` for Telegram's own."""
+    async with Sandbox(default_token=SANDBOX_TOKEN, limits=limits or Limits.relaxed()) as sandbox:
         bot = RunningBot(sandbox, sandbox_settings(sandbox, database_url, **overrides))
         await bot.start()
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from bot.sandbox.limits import Limits
 from bot.services.onboarding import Step
 from storage.engine import create_engine, create_session_factory
 from storage.models import Consent, Member
@@ -45,11 +46,11 @@ async def test_full_onboarding_in_each_language(
         assert t(lang, "<b>Do you agree that I store this?</b>") in welcome.text
         assert await member_row(bot, 7001) is None  # nothing stored before consent
 
-        await user.press(t(lang, "✅ Yes, I agree"))
-        await user.expect_text(
-            t(lang, "Thank you! Three short questions follow; you can skip any of them.")
-        )
+        await user.press("✅ " + t(lang, "Yes, I agree"))
         q1 = await user.expect_text(t(lang, "Question {number} of {total}", number=1, total=3))
+        assert (
+            t(lang, "Thank you! A few short questions follow; you can skip any of them.") in q1.text
+        )
         assert [b.text for row in q1.inline_keyboard for b in row] == [
             t(lang, "I am a member"),
             t(lang, "I am a sympathiser"),
@@ -68,6 +69,7 @@ async def test_full_onboarding_in_each_language(
             await user.press(q3.inline_keyboard[0][0].text)
         summary = await user.expect_text(t(lang, "Thank you, that is all for now! 🎉"))
         assert t(lang, "Town: {value}", value=town) in summary.text
+        await user.expect_silence()  # every question was asked exactly once
         assert "✏️ " + t(lang, "Change my details") in summary.button_texts
 
         member = await member_row(bot, 7001)
@@ -108,7 +110,7 @@ async def test_interrupted_onboarding_resumes_after_a_restart(sqlite_url: str) -
         user = bot.sandbox.user(7003, "Fatima", language_code="nl")
         await user.send_text("/start")
         await user.next()
-        await user.press(t("nl", "✅ Yes, I agree"))
+        await user.press("✅ " + t("nl", "Yes, I agree"))
         await user.expect_text(t("nl", "Question {number} of {total}", number=1, total=3))
         await user.press(t("nl", "I am a sympathiser"))
         await user.expect_text(t("nl", "Question {number} of {total}", number=2, total=3))
@@ -129,7 +131,7 @@ async def onboard_until_place(bot: RunningBot, user_id: int, lang: str = "nl"): 
     user = bot.sandbox.user(user_id, "Kim", language_code=lang)
     await user.send_text("/start")
     await user.next()
-    await user.press(t(lang, "✅ Yes, I agree"))
+    await user.press("✅ " + t(lang, "Yes, I agree"))
     await user.expect_text(t(lang, "Question {number} of {total}", number=1, total=3))
     await user.press(t(lang, "Skip"))
     await user.expect_text(t(lang, "Question {number} of {total}", number=2, total=3))
@@ -174,7 +176,7 @@ async def test_bad_input_at_every_step_changes_nothing(sqlite_url: str) -> None:
         user = bot.sandbox.user(7006, "Ruud", language_code="nl")
         await user.send_text("/start")
         await user.next()
-        await user.press(t("nl", "✅ Yes, I agree"))
+        await user.press("✅ " + t("nl", "Yes, I agree"))
         await user.expect_text(t("nl", "Question {number} of {total}", number=1, total=3))
         # kind: a sticker and a 4,096-character text
         for send in (user.send_sticker(), user.send_text("x" * 4096)):
@@ -235,7 +237,7 @@ async def test_stale_and_forged_buttons_are_refused(sqlite_url: str) -> None:
         user = bot.sandbox.user(7007, "Lars", language_code="sv")
         await user.send_text("/start")
         await user.next()
-        await user.press(t("sv", "✅ Yes, I agree"))
+        await user.press("✅ " + t("sv", "Yes, I agree"))
         question = await user.expect_text(
             t("sv", "Question {number} of {total}", number=1, total=3)
         )
@@ -286,7 +288,7 @@ async def test_language_chosen_before_consent_is_used_and_then_stored(sqlite_url
         await user.expect_text("I will speak English with you from now on.")
         await user.expect_text(t("en", "Hello {name}! 👋", name="Jan"))
         assert await count(bot, Member) == 0
-        await user.press(t("en", "✅ Yes, I agree"))
+        await user.press("✅ " + t("en", "Yes, I agree"))
         await user.expect_text(t("en", "Question {number} of {total}", number=1, total=3))
         member = await member_row(bot, 7009)
         assert member is not None and member.locale == "en"
@@ -298,7 +300,7 @@ async def test_data_survives_on_disk(sqlite_url: str) -> None:
         user = bot.sandbox.user(7010, "Ali", language_code="nl")
         await user.send_text("/start")
         await user.next()
-        await user.press(t("nl", "✅ Yes, I agree"))
+        await user.press("✅ " + t("nl", "Yes, I agree"))
         await user.expect_text(t("nl", "Question {number} of {total}", number=1, total=3))
     engine = create_engine(sqlite_url)
     async with create_session_factory(engine)() as session:
@@ -322,12 +324,13 @@ async def test_blocking_the_bot_marks_the_member_unreachable_until_unblocked(
 
 
 async def test_returning_member_is_welcomed_by_name_even_an_awkward_one(sqlite_url: str) -> None:
-    async with running_bot(sqlite_url) as bot:
+    """Under Telegram's real per-chat limits: the bot waits out every 429, nothing is lost."""
+    async with running_bot(sqlite_url, limits=Limits()) as bot:
         user = bot.sandbox.user(7012, "<Bob & Co>", language_code="en")
         await user.send_text("/start")
         welcome = await user.next()
         assert t("en", "Hello {name}! 👋", name="<Bob & Co>") in welcome.text
-        await user.press(t("en", "✅ Yes, I agree"))
+        await user.press("✅ " + t("en", "Yes, I agree"))
         for round_ in range(2):
             await user.expect_text(t("en", "Question {number} of {total}", number=1, total=3))
             await user.press(t("en", "Skip"))
@@ -344,3 +347,28 @@ async def test_returning_member_is_welcomed_by_name_even_an_awkward_one(sqlite_u
         back = await user.expect_text(t("en", "Welcome back, {name}! 👋", name="<Bob & Co>"))
         assert t("en", "Thank you, that is all for now! 🎉") not in back.text
         assert t("en", "What I know about you:") in back.text
+
+
+async def test_double_taps_and_quick_answers_count_once(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url) as bot:
+        user = bot.sandbox.user(7013, "Daan", language_code="nl")
+        await user.send_text("/start")
+        welcome = await user.next()
+        yes = "✅ " + t("nl", "Yes, I agree")
+        await user.press(yes, message=welcome)
+        await user.press(yes, message=welcome)
+        question = await user.expect_text(
+            t("nl", "Question {number} of {total}", number=1, total=3)
+        )
+        await user.expect_silence()
+        await user.press(t("nl", "I am a member"), message=question)
+        await user.press(t("nl", "I am a sympathiser"), message=question)
+        await user.expect_text(t("nl", "Question {number} of {total}", number=2, total=3))
+        await user.send_text("Zwolle")
+        await user.send_text("Utrecht")
+        await user.expect_text(t("nl", "Question {number} of {total}", number=3, total=3))
+        await user.expect_silence()
+        member = await member_row(bot, 7013)
+        assert member is not None and member.onboarding_step == Step.REGION
+        assert member.kind in ("member", "sympathiser") and member.town in ("Zwolle", "Utrecht")
+        assert await count(bot, Member) == 1 and await count(bot, Consent) == 1

@@ -30,8 +30,13 @@ async def test_admin_gives_and_takes_a_regional_role(sqlite_url: str) -> None:
         assert await grants(bot) == [(8002, "organiser", "oost")]
 
         await admin.send_text("/rol")
+        await admin.expect_text(t("en", "The number is the person's Telegram user id."))
         overview = await admin.next()
-        assert "8002" in overview.text and t("en", "<b>Current roles</b>") in overview.text
+        assert "8002: organiser (oost)" in overview.text
+        assert t("en", "<b>Current roles</b>") in overview.text
+
+        await admin.send_text("/rol 8002 -organiser west")  # not that region: nothing changes
+        await admin.expect_text(t("en", "That person does not have this role."))
 
         await admin.send_text("/rol 8002 -organiser")
         await admin.expect_text(
@@ -84,16 +89,13 @@ async def test_help_and_command_menu_follow_the_role(sqlite_url: str) -> None:
         await bot.sandbox.idle()
         names = lambda cmds: [c for c, _ in cmds]  # noqa: E731
         member_menu = bot.sandbox.commands_for(8005, language_code="nl")
-        assert names(member_menu) == ["start", "help", "taal"]
-        assert member_menu[2][1] == t("nl", "Change the language")
+        everyone = ["start", "help", "profiel", "taal", "mijngegevens", "vergeetmij"]
+        assert names(member_menu) == everyone
+        assert dict(member_menu)["taal"] == t("nl", "Change the language")
         sv_menu = bot.sandbox.commands_for(8006, language_code="sv")
         assert sv_menu[1][1] == t("sv", "What I can do for you")
-        assert names(bot.sandbox.commands_for(ADMIN, language_code="en")) == [
-            "start",
-            "help",
-            "taal",
-            "rol",
-        ]
+        admin_menu = names(bot.sandbox.commands_for(ADMIN, language_code="en"))
+        assert admin_menu == [*everyone, "zoek", "vaardigheden", "rol"]
 
         # a new admin's menu changes when the role is given, and back when it is taken
         await admin.send_text("/rol 8005 admin")

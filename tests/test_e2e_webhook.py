@@ -28,7 +28,7 @@ async def test_a_webhook_worker_answers_members(sqlite_url: str) -> None:
             sandbox,
             sqlite_url,
             webhook_url=f"http://127.0.0.1:{port}",
-            webhook_secret="s3cret-token",
+            webhook_secret="a-long-s3cret-token-for-tests",
             webhook_host="127.0.0.1",
             webhook_port=port,
         )
@@ -41,7 +41,7 @@ async def test_a_webhook_worker_answers_members(sqlite_url: str) -> None:
             await user.send_text("/start")
             welcome = await user.next(timeout=10)
             assert t("nl", "Hello {name}! 👋", name="Wim") in welcome.text
-            await user.press(t("nl", "✅ Yes, I agree"))
+            await user.press("✅ " + t("nl", "Yes, I agree"))
             await user.expect_text(t("nl", "Question {number} of {total}", number=1, total=3))
         finally:
             await runner.cleanup()

@@ -170,7 +170,7 @@ def test_own_name_beats_exonym(gaz: Gazetteer):
 
 def test_every_place_finds_itself(gaz: Gazetteer):
     misses = []
-    for place in gaz._places.values():
+    for place in gaz:
         matches = gaz.search(place.name, limit=10)
         if (
             not matches
@@ -266,7 +266,7 @@ def test_get_and_label(gaz: Gazetteer):
 
 def test_data_file(gaz: Gazetteer):
     assert DEFAULT_PATH.stat().st_size < 3 * 1024 * 1024
-    places = list(gaz._places.values())
+    places = list(gaz)
     per_country = {c: sum(p.country == c for p in places) for c in ("NL", "BE", "SE")}
     assert sum(per_country.values()) == len(places)
     # cities500: well over a thousand places each; catches a truncated or wrong build.

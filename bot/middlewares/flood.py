@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
@@ -64,20 +64,24 @@ class FloodMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user = data.get("event_from_user")
-        if user is None or user.is_bot:
-            return await handler(event, data)
+        inner = getattr(event, "event", event)
+        if user is None or user.is_bot or not isinstance(inner, Message | CallbackQuery):
+            return await handler(event, data)  # e.g. my_chat_member: always heard
         allowed, warn = self.allow(user.id)
         if allowed:
             return await handler(event, data)
         if warn:
-            await self._warn(event, data)
+            await self._warn(inner, user)
+        elif isinstance(inner, CallbackQuery):
+            await inner.answer()  # no endless spinner on a dropped tap
         return None
 
-    async def _warn(self, event: TelegramObject, data: dict[str, Any]) -> None:
-        locale = locale_from_telegram(data.get("event_from_user"), self.i18n.default_locale)
+    async def _warn(self, inner: Message | CallbackQuery, user: User) -> None:
+        # Telegram's language, not the member's choice: this runs before the member is loaded,
+        # so that a flood costs no database work.
+        locale = locale_from_telegram(user, self.i18n.default_locale)
         with self.i18n.context(), self.i18n.use_locale(locale):
             text = _("You are sending messages very fast. Please wait a moment.")
-        inner = getattr(event, "event", event)
         if isinstance(inner, Message):
             await inner.answer(text)
         elif isinstance(inner, CallbackQuery):

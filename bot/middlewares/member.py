@@ -29,4 +29,7 @@ class MemberMiddleware(BaseMiddleware):
         else:
             data["member"] = await members.by_telegram_id(session, user.id)
             data["grants"] = await roles.grants_of(session, user.id, self.admin_ids)
+            # End the read transaction: handlers call Telegram before they write, and an
+            # open transaction would hold a pooled connection (and SQLite's lock) meanwhile.
+            await session.commit()
         return await handler(event, data)

@@ -1,21 +1,27 @@
 """The first conversation: consent, then member or sympathiser, town, region.
 
 The current step is stored on the member row, not in conversation state, so an onboarding
-interrupted by the member (or by a restart of the bot) resumes where it stopped.
+interrupted by the member (or by a restart of the bot) resumes where it stopped. Each answer
+moves the step with a conditional UPDATE, so of two quick taps on the same question exactly
+one wins and the other is told the question is closed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.places import Place
+from bot.services import regions
+from bot.services.places import Place, default_gazetteer
 from bot.settings import SUPPORTED_LOCALES
-from storage.models import Member
-from storage.repositories import members, regions
+from storage.models import Member, Region, utcnow
+from storage.repositories import members
+from storage.repositories import regions as region_repo
 
 CONSENT_VERSION = "2026-11"
 
@@ -36,11 +42,11 @@ class Kind(StrEnum):
 
 
 class StepClosed(Exception):
-    """The member answered a question that is no longer open (a stale button)."""
+    """The member answered a question that is no longer open (a stale or repeated tap)."""
 
 
 class UnknownRegion(Exception):
-    """A region code that is not configured (a forged or outdated button)."""
+    """A region code that is not offered to this member (forged or outdated button)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,18 +61,36 @@ def progress(step: Step) -> Progress:
     return Progress(questions.index(step) + 1, len(questions))
 
 
-def _advance(member: Member, answered: Step) -> None:
-    if member.onboarding_step != answered:
+async def _answer(
+    session: AsyncSession, member: Member, answered: Step, following: Step, **values: Any
+) -> None:
+    """Record an answer only if the question is still open, and move on: atomically."""
+    result = await session.execute(
+        update(Member)
+        .where(Member.id == member.id, Member.onboarding_step == answered)
+        .values(onboarding_step=following, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        await session.rollback()
+        await session.refresh(member)
         raise StepClosed(answered)
-    member.onboarding_step = ORDER[ORDER.index(answered) + 1]
+    await session.commit()
+    await session.refresh(member)
 
 
-async def give_consent(session: AsyncSession, telegram_id: int, locale: str) -> Member:
-    """Create the member with their consent record; a second tap returns the same member."""
+async def give_consent(
+    session: AsyncSession, telegram_id: int, locale: str, first_name: str | None = None
+) -> tuple[Member, bool]:
+    """Create the member with their consent record: (member, True) for the tap that did it,
+    (member, False) for a repeated tap.
+
+    The first name is kept so organisers who search the talent base see whom they found.
+    """
     existing = await members.by_telegram_id(session, telegram_id)
     if existing is not None:
-        return existing
-    member = members.add(session, telegram_id, locale)
+        return existing, False
+    member = members.add(session, telegram_id, locale, (first_name or "")[:64] or None)
     members.add_consent(session, member, CONSENT_VERSION, locale)
     try:
         await session.commit()
@@ -75,36 +99,48 @@ async def give_consent(session: AsyncSession, telegram_id: int, locale: str) -> 
         existing = await members.by_telegram_id(session, telegram_id)
         if existing is None:
             raise
-        return existing
-    return member
+        return existing, False
+    return member, True
 
 
 async def answer_kind(session: AsyncSession, member: Member, kind: Kind | None) -> None:
-    """Record member or sympathiser; None skips the question."""
-    _advance(member, Step.KIND)
-    if kind is not None:
-        member.kind = kind.value
-    await session.commit()
+    """Record member or sympathiser; None skips (an earlier answer is kept)."""
+    values = {"kind": kind.value} if kind is not None else {}
+    await _answer(session, member, Step.KIND, Step.PLACE, **values)
+
+
+def current_place(member: Member) -> Place | None:
+    return default_gazetteer().get(member.place_id) if member.place_id else None
+
+
+async def regions_for(session: AsyncSession, member: Member) -> list[Region]:
+    """The regions this member can choose from, given where they live."""
+    return regions.relevant(current_place(member), await region_repo.all_regions(session))
 
 
 async def answer_place(session: AsyncSession, member: Member, place: Place | None) -> None:
-    """Keep the town and its coordinates only: never the exact spot a member shared."""
-    _advance(member, Step.PLACE)
+    """Keep the town and its coordinates only: never the exact spot a member shared.
+
+    Where the organisation has no regions for that country the region question is skipped,
+    and a region that no longer fits the new town is cleared.
+    """
+    values: dict[str, Any] = {}
     if place is not None:
-        member.place_id = place.id
-        member.town = place.name
-        member.latitude = place.lat
-        member.longitude = place.lon
-    await session.commit()
+        values = {"place_id": place.id, "town": place.name}
+        values |= {"latitude": place.lat, "longitude": place.lon}
+    effective = place or current_place(member)
+    fitting = regions.relevant(effective, await region_repo.all_regions(session))
+    if member.region_code and member.region_code not in {r.code for r in fitting}:
+        values["region_code"] = None
+    following = Step.REGION if fitting else Step.DONE
+    await _answer(session, member, Step.PLACE, following, **values)
 
 
 async def answer_region(session: AsyncSession, member: Member, code: str | None) -> None:
-    if code is not None and await regions.get(session, code) is None:
+    if code is not None and code not in {r.code for r in await regions_for(session, member)}:
         raise UnknownRegion(code)
-    _advance(member, Step.REGION)
-    if code is not None:
-        member.region_code = code
-    await session.commit()
+    values = {"region_code": code} if code is not None else {}
+    await _answer(session, member, Step.REGION, Step.DONE, **values)
 
 
 async def restart(session: AsyncSession, member: Member) -> None:

@@ -16,6 +16,7 @@ import math
 import re
 import threading
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,6 +195,9 @@ class Gazetteer:
 
     def __len__(self) -> int:
         return len(self._places)
+
+    def __iter__(self) -> Iterator[Place]:
+        return iter(self._places.values())
 
     @classmethod
     def load(cls, path: Path | None = None) -> Gazetteer:

@@ -120,10 +120,16 @@ async def assign(
 
 
 async def revoke(
-    session: AsyncSession, *, actor: frozenset[Grant], target_id: int, role: RoleName
+    session: AsyncSession,
+    *,
+    actor: frozenset[Grant],
+    target_id: int,
+    role: RoleName,
+    region: str | None = None,
 ) -> None:
+    """Take a role away: for one region when one is named, else every grant of that role."""
     if not has_role(actor, RoleName.ADMIN):
         raise NotAdmin
-    if await repo.remove(session, target_id, role.value) == 0:
+    if await repo.remove(session, target_id, role.value, region) == 0:
         raise NotGranted(role)
     await session.commit()

@@ -12,8 +12,12 @@ async def by_telegram_id(session: AsyncSession, telegram_id: int) -> Member | No
     return await session.scalar(select(Member).where(Member.telegram_id == telegram_id))
 
 
-def add(session: AsyncSession, telegram_id: int, locale: str) -> Member:
-    member = Member(telegram_id=telegram_id, locale=locale, onboarding_step="kind")
+def add(
+    session: AsyncSession, telegram_id: int, locale: str, first_name: str | None = None
+) -> Member:
+    member = Member(
+        telegram_id=telegram_id, locale=locale, first_name=first_name, onboarding_step="kind"
+    )
     session.add(member)
     return member
 
@@ -22,3 +26,14 @@ def add_consent(session: AsyncSession, member: Member, version: str, locale: str
     consent = Consent(member=member, version=version, locale=locale)
     session.add(consent)
     return consent
+
+
+async def consent_of(session: AsyncSession, member_id: int) -> Consent | None:
+    """The member's consent record (the first, should there ever be more)."""
+    return await session.scalar(
+        select(Consent).where(Consent.member_id == member_id).order_by(Consent.id).limit(1)
+    )
+
+
+async def by_id(session: AsyncSession, member_id: int) -> Member | None:
+    return await session.get(Member, member_id)

@@ -26,8 +26,11 @@ def add(
     return grant
 
 
-async def remove(session: AsyncSession, telegram_id: int, role: str) -> int:
-    result = await session.execute(
-        delete(Role).where(Role.telegram_id == telegram_id, Role.role == role)
-    )
+async def remove(
+    session: AsyncSession, telegram_id: int, role: str, region: str | None = None
+) -> int:
+    query = delete(Role).where(Role.telegram_id == telegram_id, Role.role == role)
+    if region is not None:
+        query = query.where(Role.region_code == region)
+    result = await session.execute(query)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,209 @@
+"""The talent base: organisers find members who can do something, and ask to contact them.
+
+Only members who chose to be findable appear; a regional organiser sees only their region;
+every search and contact request is written to the audit log (who, when, what was asked —
+never whom it found). Contact goes through the bot unless the member allowed direct contact.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.places import Gazetteer, Place, default_gazetteer, haversine_km
+from bot.services.roles import Grant, RoleName
+from bot.services.skill_match import SkillMatch, SkillMatcher
+from storage.models import ContactRequest, Region, utcnow
+from storage.repositories import contacts, members, talent
+from storage.repositories import regions as region_repo
+from storage.repositories.talent import Row
+
+PAGE_SIZE = 5
+NEAR_WORDS = ("bij", "nabij", "rond", "near", "around", "nära", "vid", "runt")
+
+
+class TalentError(Exception):
+    """A search or request that cannot be done; the handler explains which."""
+
+
+class NotAllowed(TalentError):
+    pass
+
+
+class OutOfScope(TalentError):
+    """A region (or a member) outside the organiser's own region."""
+
+
+class NotFindable(TalentError):
+    """The member is gone, paused being findable, or blocked the bot."""
+
+
+class AlreadyAsked(TalentError):
+    pass
+
+
+class NotPending(TalentError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    regions: frozenset[str] | None  # None: every region
+
+
+def scope_of(grants: frozenset[Grant]) -> Scope | None:
+    """Where this person may search: None when they may not search at all."""
+    if any(g.role == RoleName.ADMIN for g in grants):
+        return Scope(None)
+    organiser = [g for g in grants if g.role == RoleName.ORGANISER]
+    if not organiser:
+        return None
+    if any(g.region is None for g in organiser):
+        return Scope(None)
+    return Scope(frozenset(g.region for g in organiser if g.region))
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """What an organiser typed, understood: skill candidates, a region, a town."""
+
+    skills: list[SkillMatch]
+    sure: bool
+    region: str | None
+    near: Place | None
+
+
+def parse(
+    text: str,
+    matcher: SkillMatcher,
+    regions: Sequence[Region],
+    gazetteer: Gazetteer | None = None,
+) -> Parsed:
+    """'begroting oost', 'debatteren bij Zwolle', 'public speaking west near Utrecht'."""
+    gazetteer = gazetteer or default_gazetteer()
+    words = text.split()
+    near: Place | None = None
+    for i, word in enumerate(words):
+        if word.casefold() in NEAR_WORDS and i + 1 < len(words):
+            found = gazetteer.search(" ".join(words[i + 1 :]), limit=1)
+            near = found[0].place if found else None
+            words = words[:i]
+            break
+    region: str | None = None
+    by_name = {r.code.casefold(): r.code for r in regions} | {
+        r.name.casefold(): r.code for r in regions
+    }
+    if words and words[-1].casefold() in by_name:
+        region = by_name[words.pop().casefold()]
+    skill_text = re.sub(r"\s+", " ", " ".join(words)).strip()
+    found_skills = matcher.match(skill_text, limit=3) if skill_text else []
+    return Parsed(found_skills, matcher.is_sure(found_skills), region, near)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    row: Row
+    distance_km: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    skill_id: int
+    region: str | None
+    near: Place | None
+    total: int
+    offset: int
+    hits: list[Hit]
+
+
+def _allowed_regions(scope: Scope, region: str | None) -> frozenset[str] | None:
+    if region is not None:
+        if scope.regions is not None and region not in scope.regions:
+            raise OutOfScope(region)
+        return frozenset({region})
+    return scope.regions
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    actor_id: int,
+    grants: frozenset[Grant],
+    skill_id: int,
+    region: str | None,
+    near: Place | None,
+    offset: int = 0,
+    query_text: str | None = None,
+) -> Results:
+    """One page of members with this talent. A first page is a new search: it is audited."""
+    scope = scope_of(grants)
+    if scope is None:
+        raise NotAllowed
+    if region is not None and await region_repo.get(session, region) is None:
+        raise OutOfScope(region)
+    allowed = _allowed_regions(scope, region)
+    offset = max(0, offset)
+    point = (near.lat, near.lon) if near else None
+    rows, total = await talent.page(session, skill_id, allowed, point, offset, PAGE_SIZE)
+    if not rows and offset > 0:  # paged past the end (the list shrank): count it afresh
+        _none, total = await talent.page(session, skill_id, allowed, point, 0, 1)
+    hits = [
+        Hit(
+            r,
+            haversine_km(near.lat, near.lon, r.latitude, r.longitude)
+            if near and r.latitude is not None and r.longitude is not None
+            else None,
+        )
+        for r in rows
+    ]
+    if offset == 0:
+        contacts.audit(
+            session, actor_id, "search", query_text or f"skill:{skill_id}", region, total
+        )
+        await session.commit()
+    return Results(skill_id, region, near, total, offset, hits)
+
+
+async def request_contact(
+    session: AsyncSession,
+    *,
+    actor_id: int,
+    grants: frozenset[Grant],
+    member_id: int,
+    skill_id: int | None,
+) -> ContactRequest:
+    """Ask a findable member, through the bot, whether this organiser may contact them."""
+    scope = scope_of(grants)
+    if scope is None:
+        raise NotAllowed
+    member = await members.by_id(session, member_id)
+    if member is None or not member.findable or member.unreachable_since is not None:
+        raise NotFindable(member_id)
+    if scope.regions is not None and member.region_code not in scope.regions:
+        raise OutOfScope(member.region_code)
+    if await contacts.pending(session, actor_id, member_id) is not None:
+        raise AlreadyAsked(member_id)
+    request = ContactRequest(requester_id=actor_id, member_id=member_id, skill_id=skill_id)
+    session.add(request)
+    contacts.audit(session, actor_id, "contact_request", f"skill:{skill_id}", member.region_code)
+    await session.commit()
+    return request
+
+
+async def answer_contact(
+    session: AsyncSession, *, member_id: int, request_id: int, accept: bool
+) -> ContactRequest:
+    """The member says yes or no; only to a request addressed to them, and only once (a
+    conditional update, so two quick taps cannot both answer)."""
+    status = "accepted" if accept else "declined"
+    if not await contacts.answer(session, request_id, member_id, status, utcnow()):
+        await session.rollback()
+        raise NotPending(request_id)
+    await session.commit()
+    request = await contacts.get(session, request_id)
+    assert request is not None
+    await session.refresh(request)
+    return request

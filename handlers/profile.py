@@ -1,0 +1,462 @@
+"""/profiel: talents (with a level), learning wishes, availability, findability, contact."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, Filter
+from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import keyboards
+from bot.keyboards import AvailCb, ContactPrefCb, FindCb, LevelCb, PickCb, ProfileCb, RemoveCb
+from bot.services import profile
+from bot.services.onboarding import Step
+from bot.services.profile import Level, SkillKind
+from handlers.common import close_question, private_router
+from handlers.onboarding import ask as onboarding_ask
+from storage.models import Member, MemberSkill
+from storage.repositories import skills as skill_repo
+
+# The guided profile walks these steps; None means the member is looking at their card.
+STEPS = ("talents", "wishes", "availability", "findable", "contact")
+
+
+class AwaitingText(Filter):
+    """An onboarded member whose profile conversation waits for typed talents or wishes."""
+
+    async def __call__(self, event: TelegramObject, member: Member | None = None) -> bool:
+        return (
+            member is not None
+            and member.onboarding_step == Step.DONE
+            and member.profile_step in ("talents", "wishes")
+        )
+
+
+def skill_label(row: MemberSkill, locale: str) -> str:
+    if row.skill is not None:
+        return row.skill.name(locale)
+    return _("“{typed}” (as you typed it)").format(typed=row.typed_text)
+
+
+def talent_line(row: MemberSkill, locale: str) -> str:
+    label = skill_label(row, locale)
+    return f"{label} — {keyboards.level_label(row.level)}" if row.level else label
+
+
+async def card_text(session: AsyncSession, member: Member, locale: str) -> str:
+    rows = [r for r in await skill_repo.of_member(session, member.id) if r.status == "ok"]
+    talents = [escape(talent_line(r, locale)) for r in rows if r.kind == SkillKind.TALENT]
+    wishes = [escape(skill_label(r, locale)) for r in rows if r.kind == SkillKind.WISH]
+    none = _("none yet")
+    slots = [keyboards.availability_label(s).lower() for s in profile.availability(member)]
+    if member.contact_direct and member.username:
+        contact = _("organisers see your Telegram name @{username}").format(
+            username=escape(member.username)
+        )
+    else:
+        contact = _("only through the bot, after you agree")
+    lines = [
+        "🧩 <b>" + _("Your talents and learning wishes") + "</b>",
+        "",
+        "<b>" + _("Talents") + "</b>",
+        *(f"• {t}" for t in talents or [none]),
+        "",
+        "<b>" + _("Learning wishes") + "</b>",
+        *(f"• {w}" for w in wishes or [none]),
+        "",
+        _("Available: {slots}").format(slots=", ".join(slots) or _("not given")),
+        _("Findable by organisers: {answer}").format(
+            answer=_("yes") if member.findable else _("no")
+        ),
+        _("Contact: {how}").format(how=contact),
+    ]
+    return "\n".join(lines)
+
+
+async def show_card(
+    bot: Bot, chat_id: int, member: Member, session: AsyncSession, i18n: I18n
+) -> None:
+    text = await card_text(session, member, i18n.current_locale)
+    await bot.send_message(chat_id, text, reply_markup=keyboards.profile_card(member.findable))
+
+
+async def advance(
+    bot: Bot, chat_id: int, member: Member, session: AsyncSession, i18n: I18n
+) -> None:
+    """Ask whatever is open: a pick or a level first, then the current step, else the card."""
+    locale = i18n.current_locale
+    pending = profile.next_question(await skill_repo.of_member(session, member.id))
+    if pending is not None:
+        what, row = pending
+        if what == "pick":
+            options = await profile.options(session, row)
+            names = await _names(session, [o.skill_id for o in options], locale)
+            await bot.send_message(
+                chat_id,
+                _("Which one did you mean by “{typed}”?").format(typed=escape(row.typed_text)),
+                reply_markup=keyboards.picks(row.id, names, row.typed_text),
+            )
+        else:
+            await bot.send_message(
+                chat_id,
+                _("How much experience do you have with <b>{skill}</b>?").format(
+                    skill=escape(skill_label(row, locale))
+                ),
+                reply_markup=keyboards.levels(row.id),
+            )
+        return
+    step = member.profile_step
+    if step == "talents":
+        await bot.send_message(
+            chat_id,
+            _(
+                "What are you good at? Type your talents, separated by commas — for example: "
+                "debating, reading budgets, social media. Any language is fine."
+            ),
+            reply_markup=keyboards.skip_or_done("skip"),
+        )
+    elif step == "wishes":
+        await bot.send_message(
+            chat_id,
+            _(
+                "And what would you like to learn? Type your learning wishes, separated by "
+                "commas — for example: writing motions, public speaking."
+            ),
+            reply_markup=keyboards.skip_or_done("skip"),
+        )
+    elif step == "availability":
+        await bot.send_message(
+            chat_id,
+            _("When are you usually available? Tap all that apply, then Done."),
+            reply_markup=keyboards.availability(profile.availability(member)),
+        )
+    elif step == "findable":
+        await bot.send_message(
+            chat_id,
+            _(
+                "May organisers find you when they look for someone with your talents? Only "
+                "organisers of your organisation can search, and every search is recorded. "
+                "You can pause this at any time."
+            ),
+            reply_markup=keyboards.findable(),
+        )
+    elif step == "contact":
+        await bot.send_message(
+            chat_id,
+            _(
+                "How may an organiser reach you? Through the bot, you first get their request "
+                "and decide yourself."
+            ),
+            reply_markup=keyboards.contact_preference(member.username),
+        )
+    else:
+        await show_card(bot, chat_id, member, session, i18n)
+
+
+async def _names(session: AsyncSession, skill_ids: list[int], locale: str) -> list[tuple[int, str]]:
+    names = []
+    for skill_id in skill_ids:
+        skill = await skill_repo.get(session, skill_id)
+        if skill is not None:
+            names.append((skill_id, skill.name(locale)))
+    return names
+
+
+async def _next_step(session: AsyncSession, member: Member) -> None:
+    step = member.profile_step
+    following = STEPS[STEPS.index(step) + 1] if step in STEPS[:-1] else None
+    await profile.set_step(session, member, following)
+
+
+async def on_profile_command(
+    message: Message, member: Member | None, session: AsyncSession, bot: Bot, i18n: I18n
+) -> None:
+    if member is None:
+        await message.answer(_("Please give your consent first: send /start."))
+        return
+    await _open(bot, message.chat.id, member, session, i18n)
+
+
+async def _open(bot: Bot, chat_id: int, member: Member, session: AsyncSession, i18n: I18n) -> None:
+    """The card, or the guided questions for someone who has not filled anything in."""
+    if member.onboarding_step != Step.DONE:
+        await bot.send_message(
+            chat_id,
+            _("Let us finish the short questions first; then we will do your talents and wishes."),
+        )
+        await onboarding_ask(bot, chat_id, member, session)
+        return
+    rows = await skill_repo.of_member(session, member.id)
+    if not rows and member.profile_step is None and not member.findable:
+        await profile.set_step(session, member, "talents")
+    await advance(bot, chat_id, member, session, i18n)
+
+
+async def on_skills_typed(
+    message: Message, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
+) -> None:
+    if profile.next_question(await skill_repo.of_member(session, member.id)) is not None:
+        await message.answer(_("Please answer the question above with one of its buttons first."))
+        return
+    text = message.text or ""
+    if text.startswith("/"):
+        await message.answer(_("Please type your answer, or tap Skip."))
+        return
+    kind = SkillKind.TALENT if member.profile_step == "talents" else SkillKind.WISH
+    try:
+        added = await profile.add(session, member, kind, text)
+    except profile.TooMany:
+        await message.answer(_("That is a long list! Please keep it to the main ones."))
+        return
+    if not (added.recognised or added.unsure or added.unknown or added.duplicates):
+        await message.answer(
+            _("I could not find any talents or wishes in that. Please type a few words.")
+        )
+        return
+    locale = i18n.current_locale
+    lines = []
+    if added.recognised:
+        names = ", ".join(escape(skill_label(r, locale)) for r in added.recognised)
+        lines.append("✅ " + _("Noted: {names}").format(names=names))
+    if added.unknown:
+        typed = ", ".join(escape(r.typed_text) for r in added.unknown)
+        lines.append(
+            "📝 "
+            + _("Kept as you typed it: {typed}. An organiser may add it to the list.").format(
+                typed=typed
+            )
+        )
+    if added.duplicates:
+        lines.append(
+            "↩️ "
+            + _("Already in your profile: {typed}").format(
+                typed=escape(", ".join(added.duplicates))
+            )
+        )
+    await message.answer("\n".join(lines))
+    await _next_step(session, member)
+    await advance(bot, message.chat.id, member, session, i18n)
+
+
+async def on_not_text(message: Message) -> None:
+    await message.answer(_("Please type your answer, or tap Skip."))
+
+
+async def on_profile_button(
+    callback: CallbackQuery,
+    callback_data: ProfileCb,
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+) -> None:
+    if member is None:
+        await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
+        return
+    action, chat_id = callback_data.action, callback.from_user.id
+    if action == "show":
+        await callback.answer()
+        await _open(bot, chat_id, member, session, i18n)
+    elif action in ("add_talent", "add_wish"):
+        await callback.answer()
+        await profile.set_step(session, member, "talents" if action == "add_talent" else "wishes")
+        await advance(bot, chat_id, member, session, i18n)
+    elif action == "skip":
+        if member.profile_step not in ("talents", "wishes"):
+            await callback.answer(_("This question has already been answered."), show_alert=True)
+            return
+        await callback.answer()
+        await close_question(callback, _("Skipped"))
+        await _next_step(session, member)
+        await advance(bot, chat_id, member, session, i18n)
+    elif action == "availability":
+        await callback.answer()
+        await profile.set_step(session, member, "availability")
+        await advance(bot, chat_id, member, session, i18n)
+    elif action == "availability_done":
+        if member.profile_step != "availability":
+            await callback.answer(_("This question has already been answered."), show_alert=True)
+            return
+        await callback.answer()
+        slots = [keyboards.availability_label(s) for s in profile.availability(member)]
+        await close_question(callback, ", ".join(slots) or _("Skipped"))
+        await _next_step(session, member)
+        await advance(bot, chat_id, member, session, i18n)
+    elif action == "findable":
+        await profile.set_findable(session, member, not member.findable)
+        await callback.answer(
+            _("Organisers can find you again.")
+            if member.findable
+            else _("Paused: organisers cannot find you now.")
+        )
+        await show_card(bot, chat_id, member, session, i18n)
+    elif action == "contact":
+        await callback.answer()
+        await profile.set_step(session, member, "contact")
+        await advance(bot, chat_id, member, session, i18n)
+    elif action == "remove":
+        await callback.answer()
+        rows = [r for r in await skill_repo.of_member(session, member.id) if r.status == "ok"]
+        if not rows:
+            await bot.send_message(chat_id, _("Your profile has no talents or wishes yet."))
+            return
+        locale = i18n.current_locale
+        kinds = {SkillKind.TALENT: _("talent"), SkillKind.WISH: _("wish")}
+        labels = [(r.id, f"{skill_label(r, locale)} ({kinds[SkillKind(r.kind)]})") for r in rows]
+        await bot.send_message(
+            chat_id, _("Which one should I remove?"), reply_markup=keyboards.removals(labels)
+        )
+    else:
+        await callback.answer(_("That button is no longer valid."), show_alert=True)
+
+
+async def on_pick(
+    callback: CallbackQuery,
+    callback_data: PickCb,
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+) -> None:
+    if member is None:
+        await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
+        return
+    try:
+        row = await profile.resolve(
+            session, member, callback_data.row_id, callback_data.skill_id or None
+        )
+    except profile.NotYours:
+        await callback.answer(_("This question has already been answered."), show_alert=True)
+        return
+    except profile.NotAnOption:
+        await callback.answer(_("That button is no longer valid."), show_alert=True)
+        return
+    await callback.answer()
+    await close_question(callback, skill_label(row, i18n.current_locale))
+    await advance(bot, callback.from_user.id, member, session, i18n)
+
+
+async def on_level(
+    callback: CallbackQuery,
+    callback_data: LevelCb,
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+) -> None:
+    if member is None:
+        await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
+        return
+    try:
+        level = Level(callback_data.level)
+        await profile.set_level(session, member, callback_data.row_id, level)
+    except (ValueError, profile.NotYours):
+        await callback.answer(_("That button is no longer valid."), show_alert=True)
+        return
+    await callback.answer()
+    await close_question(callback, keyboards.level_label(level))
+    await advance(bot, callback.from_user.id, member, session, i18n)
+
+
+async def on_availability(
+    callback: CallbackQuery, callback_data: AvailCb, member: Member | None, session: AsyncSession
+) -> None:
+    if member is None:
+        await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
+        return
+    if member.profile_step != "availability" or callback_data.slot not in profile.AVAILABILITY:
+        await callback.answer(_("This question has already been answered."), show_alert=True)
+        return
+    await profile.toggle_availability(session, member, callback_data.slot)
+    await callback.answer()
+    if callback.message is not None and hasattr(callback.message, "edit_reply_markup"):
+        await callback.message.edit_reply_markup(
+            reply_markup=keyboards.availability(profile.availability(member))
+        )
+
+
+async def on_findable(
+    callback: CallbackQuery,
+    callback_data: FindCb,
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+) -> None:
+    if member is None or member.profile_step != "findable":
+        await callback.answer(_("This question has already been answered."), show_alert=True)
+        return
+    await profile.set_findable(session, member, callback_data.yes)
+    await callback.answer()
+    await close_question(
+        callback, _("Yes, organisers may find me") if callback_data.yes else _("No, not now")
+    )
+    await _next_step(session, member)
+    await advance(bot, callback.from_user.id, member, session, i18n)
+
+
+async def on_contact_preference(
+    callback: CallbackQuery,
+    callback_data: ContactPrefCb,
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+) -> None:
+    if member is None or member.profile_step != "contact":
+        await callback.answer(_("This question has already been answered."), show_alert=True)
+        return
+    username = callback.from_user.username
+    if callback_data.direct and not username:
+        await callback.answer(_("You have no Telegram username to show."), show_alert=True)
+        return
+    await profile.set_contact(session, member, callback_data.direct, username)
+    await callback.answer()
+    chosen = (
+        _("Show my Telegram name @{username}").format(username=username)
+        if member.contact_direct
+        else _("Only through the bot")
+    )
+    await close_question(callback, chosen)
+    await profile.set_step(session, member, None)
+    await advance(bot, callback.from_user.id, member, session, i18n)
+
+
+async def on_remove(
+    callback: CallbackQuery,
+    callback_data: RemoveCb,
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+) -> None:
+    if member is None:
+        await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
+        return
+    try:
+        await profile.remove(session, member, callback_data.row_id)
+    except profile.NotYours:
+        await callback.answer(_("That button is no longer valid."), show_alert=True)
+        return
+    await callback.answer(_("Removed."))
+    await show_card(bot, callback.from_user.id, member, session, i18n)
+
+
+def build_router() -> Router:
+    """A fresh router, so every Dispatcher (and every test) gets its own."""
+    router = private_router("profile")
+    router.message.register(on_profile_command, Command("profiel", "profile", "profil"))
+    router.message.register(on_skills_typed, F.text, AwaitingText())
+    router.message.register(on_not_text, AwaitingText())
+    router.callback_query.register(on_profile_button, ProfileCb.filter())
+    router.callback_query.register(on_pick, PickCb.filter())
+    router.callback_query.register(on_level, LevelCb.filter())
+    router.callback_query.register(on_availability, AvailCb.filter())
+    router.callback_query.register(on_findable, FindCb.filter())
+    router.callback_query.register(on_contact_preference, ContactPrefCb.filter())
+    router.callback_query.register(on_remove, RemoveCb.filter())
+    return router

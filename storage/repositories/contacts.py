@@ -1,0 +1,62 @@
+"""Contact requests and the audit log of the talent base."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AuditEntry, ContactRequest
+
+
+def audit(
+    session: AsyncSession,
+    actor_id: int,
+    action: str,
+    query: str | None = None,
+    region: str | None = None,
+    results: int | None = None,
+) -> None:
+    session.add(
+        AuditEntry(
+            actor_id=actor_id,
+            action=action,
+            query=(query or "")[:200] or None,
+            region_code=region,
+            results=results,
+        )
+    )
+
+
+async def pending(
+    session: AsyncSession, requester_id: int, member_id: int
+) -> ContactRequest | None:
+    return await session.scalar(
+        select(ContactRequest).where(
+            ContactRequest.requester_id == requester_id,
+            ContactRequest.member_id == member_id,
+            ContactRequest.status == "pending",
+        )
+    )
+
+
+async def get(session: AsyncSession, request_id: int) -> ContactRequest | None:
+    return await session.get(ContactRequest, request_id)
+
+
+async def answer(
+    session: AsyncSession, request_id: int, member_id: int, status: str, when: datetime
+) -> bool:
+    """Answer a pending request addressed to this member; False if it is not (any more)."""
+    result = await session.execute(
+        update(ContactRequest)
+        .where(
+            ContactRequest.id == request_id,
+            ContactRequest.member_id == member_id,
+            ContactRequest.status == "pending",
+        )
+        .values(status=status, answered_at=when)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,104 @@
+"""GDPR completeness: every table is classified, an export holds every column that is about
+the person, and after erasure no table mentions them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import privacy
+from storage.models import (
+    AuditEntry,
+    Base,
+    Consent,
+    ContactRequest,
+    Member,
+    MemberSkill,
+    Role,
+    Skill,
+)
+
+ME, NAME, OTHER = 424242, "Xandra", 515151
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+async def fill(session: AsyncSession) -> None:
+    """The person in every role the schema knows, with every column set."""
+    skill = Skill(key="debating", name_nl="Debatteren", name_en="Debating", name_sv="Debattera")
+    me = Member(
+        telegram_id=ME, locale="nl", kind="member", place_id=2755251, town="Groningen",
+        latitude=53.2, longitude=6.56, region_code="noord", onboarding_step="done",
+        first_name=NAME, username="xandra_g", contact_direct=True, findable=True,
+        available_evenings=True, available_weekends=True, available_daytime=True,
+        available_online=True, profile_step="contact", unreachable_since=NOW,
+        created_at=NOW, updated_at=NOW,
+    )  # fmt: skip
+    other = Member(telegram_id=OTHER, locale="sv", first_name="Olof", onboarding_step="kind")
+    session.add_all([skill, me, other])
+    await session.flush()
+    session.add_all(
+        [
+            Consent(member_id=me.id, version="2026-11", locale="nl", granted_at=NOW),
+            Consent(member_id=other.id, version="2026-11", locale="sv", granted_at=NOW),
+            MemberSkill(
+                member_id=me.id, skill_id=skill.id, typed_text="debatteren", kind="talent",
+                level="teach", status="ok", created_at=NOW,
+            ),
+            ContactRequest(
+                requester_id=OTHER, member_id=me.id, skill_id=skill.id, status="accepted",
+                created_at=NOW, answered_at=NOW,
+            ),
+            ContactRequest(requester_id=ME, member_id=other.id, skill_id=skill.id),
+            Role(
+                telegram_id=ME, role="organiser", region_code="noord", granted_by=OTHER,
+                granted_at=NOW,
+            ),
+            AuditEntry(
+                actor_id=ME, action="search", query="begroting", region_code="noord", results=3,
+                created_at=NOW,
+            ),
+        ]
+    )  # fmt: skip
+    await session.commit()
+
+
+def test_every_table_is_classified() -> None:
+    tables = set(Base.metadata.tables)
+    assert tables == set(privacy.PERSONAL) | privacy.NOT_PERSONAL
+
+
+async def test_export_holds_every_column_about_the_person(session: AsyncSession) -> None:
+    await fill(session)
+    data = await privacy.export(session, ME)
+    for name in privacy.PERSONAL:
+        table = Base.metadata.tables[name]
+        assert data[name], f"{name}: nothing exported"
+        mine = data[name][0] if name != "contact_requests" else data[name]
+        rows = mine if isinstance(mine, list) else [mine]
+        for row in rows:
+            assert set(row) == {c.name for c in table.columns}, name
+        if name != "contact_requests":
+            missing = [k for k, v in data[name][0].items() if v is None]
+            assert missing == [], f"{name}: columns not filled by this test: {missing}"
+    assert {r["requester_id"] for r in data["contact_requests"]} == {OTHER, ME}
+    assert data["members"][0]["first_name"] == NAME
+    assert OTHER not in {r["telegram_id"] for r in data["members"]}
+    assert privacy.export_json(data).decode().count(NAME) == 1
+
+
+async def test_after_erasure_no_table_mentions_the_person(session: AsyncSession) -> None:
+    await fill(session)
+    await privacy.erase(session, ME)
+    for table in Base.metadata.sorted_tables:
+        for row in (await session.execute(select(table))).all():
+            for value in row:
+                assert value != ME, f"{table.name} still holds the Telegram id"
+                assert not (isinstance(value, str) and NAME in value), f"{table.name}: name"
+    # what stays: the other member, and anonymous counts
+    assert await session.scalar(select(Member.first_name).where(Member.telegram_id == OTHER))
+    audit = (await session.scalars(select(AuditEntry))).all()
+    assert [(a.actor_id, a.action, a.results) for a in audit] == [(None, "search", 3)]
+    asked = (await session.scalars(select(ContactRequest))).all()
+    assert [(c.requester_id, c.status) for c in asked] == [(None, "pending")]
