@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import onboarding, roles
+from bot.services import catalogue, onboarding, profile, roles
 from bot.services.onboarding import Kind
 from bot.services.places import default_gazetteer
+from bot.services.profile import Level, SkillKind
 from bot.services.roles import RoleName
 from storage.repositories import members
 from storage.repositories import roles as role_repo
@@ -35,15 +36,24 @@ PERSONAS = (
 )
 
 SAMPLE_MEMBERS = (
-    (9001, "Fenna", "nl", Kind.MEMBER, "Groningen", "noord"),
-    (9002, "Joost", "nl", Kind.MEMBER, "Zwolle", "oost"),
-    (9003, "Yasmina", "nl", Kind.SYMPATHISER, "Utrecht", "west"),
-    (9004, "Gert-Jan", "nl", Kind.MEMBER, "Eindhoven", "zuid"),
-    (9005, "Sietske", "nl", Kind.MEMBER, "Leeuwarden", "noord"),
-    (9006, "Priya", "en", Kind.SYMPATHISER, "Den Haag", "west"),
-    (9007, "Lotte", "nl", Kind.MEMBER, "Antwerpen", None),
-    (9008, "Ingrid", "sv", Kind.MEMBER, "Göteborg", None),
-)
+    # id, first name, language, kind, town, region, talents (level), learning wishes
+    (9001, "Fenna", "nl", Kind.MEMBER, "Groningen", "noord",
+     "debatteren, moties schrijven", Level.TEACH, "begroting lezen"),
+    (9002, "Joost", "nl", Kind.MEMBER, "Zwolle", "oost",
+     "begrotingen lezen, gemeenteraad", Level.EXPERIENCED, "sociale media"),
+    (9003, "Yasmina", "nl", Kind.SYMPATHISER, "Utrecht", "west",
+     "sociale media, fotografie, moestuinieren", Level.EXPERIENCED, "debatteren"),
+    (9004, "Gert-Jan", "nl", Kind.MEMBER, "Eindhoven", "zuid",
+     "spreken in het openbaar", Level.TEACH, "moties schrijven"),
+    (9005, "Sietske", "nl", Kind.MEMBER, "Leeuwarden", "noord",
+     "vergaderen, vrijwilligers coördineren", Level.SOME, "debatteren"),
+    (9006, "Priya", "en", Kind.SYMPATHISER, "Den Haag", "west",
+     "public speaking, fundraising", Level.EXPERIENCED, "reading budgets"),
+    (9007, "Lotte", "nl", Kind.MEMBER, "Antwerpen", None,
+     "debatteren, campagne voeren", Level.SOME, "begroting lezen"),
+    (9008, "Ingrid", "sv", Kind.MEMBER, "Göteborg", None,
+     "cirkelledare, debatt", Level.TEACH, "sociala medier"),
+)  # fmt: skip
 
 
 async def seed(session: AsyncSession) -> None:
@@ -56,7 +66,8 @@ async def seed(session: AsyncSession) -> None:
             session, actor=admin, actor_id=0, target_id=p.user_id, role=p.role, region=p.region
         )
     gazetteer = default_gazetteer()
-    for telegram_id, name, locale, kind, town, region in SAMPLE_MEMBERS:
+    await catalogue.ensure_defaults(session)
+    for telegram_id, name, locale, kind, town, region, talents, level, wishes in SAMPLE_MEMBERS:
         if await members.by_telegram_id(session, telegram_id) is not None:
             continue
         member, _ = await onboarding.give_consent(session, telegram_id, locale, name)
@@ -64,3 +75,13 @@ async def seed(session: AsyncSession) -> None:
         await onboarding.answer_place(session, member, gazetteer.search(town)[0].place)
         if member.onboarding_step == onboarding.Step.REGION:
             await onboarding.answer_region(session, member, region)
+        added = await profile.add(session, member, SkillKind.TALENT, talents)
+        for row in [*added.recognised, *added.unknown]:
+            await profile.set_level(session, member, row.id, level)
+        for row in added.unsure:
+            await profile.resolve(session, member, row.id, None)
+            await profile.set_level(session, member, row.id, level)
+        await profile.add(session, member, SkillKind.WISH, wishes)
+        await profile.set_findable(session, member, True)
+        member.available_evenings = member.available_online = True
+        await session.commit()

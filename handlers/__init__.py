@@ -29,10 +29,10 @@ def root_router() -> Router:
         help.build_router(),
         language.build_router(),
         admin.build_router(),
-        privacy.build_router(),
-        profile.build_router(),
         talent.build_router(),
         catalogue.build_router(),
+        privacy.build_router(),
+        profile.build_router(),
         onboarding.build_router(),
         fallback.build_router(),
     )

@@ -16,11 +16,15 @@ from bot.keyboards import AvailCb, ContactPrefCb, FindCb, LevelCb, PickCb, Profi
 from bot.services import profile
 from bot.services.onboarding import Step
 from bot.services.profile import Level, SkillKind
+from bot.services.skill_match import split_input
 from handlers.common import close_question, private_router
 from handlers.onboarding import ask as onboarding_ask
 from storage.models import Member, MemberSkill
 from storage.repositories import skills as skill_repo
 
+# A talent is a few words; anything longer is a sentence that belongs elsewhere (/vraag).
+MAX_ITEM = 60
+MAX_TEXT = 1000
 # The guided profile walks these steps; None means the member is looking at their card.
 STEPS = ("talents", "wishes", "availability", "findable", "contact")
 
@@ -205,6 +209,15 @@ async def on_skills_typed(
     text = message.text or ""
     if text.startswith("/"):
         await message.answer(_("Please type your answer, or tap Skip."))
+        return
+    items = split_input(text)
+    if len(text) > MAX_TEXT or any(len(item) > MAX_ITEM for item in items):
+        await message.answer(
+            _(
+                "That is rather long. Please use a few words per talent or wish, separated by "
+                "commas."
+            )
+        )
         return
     kind = SkillKind.TALENT if member.profile_step == "talents" else SkillKind.WISH
     try:

@@ -74,6 +74,21 @@ async def test_a_swedish_member_builds_a_profile(sqlite_url: str) -> None:
         user = await onboarded(bot, 7201, "Sanna", sv, "Goteborg")
         await user.send_text("/profiel")
         await user.expect_text(t(sv, TALENTS_Q))
+        # bad input first: a sticker, a 4,096-character text, a forged level button
+        await user.send_sticker()
+        await user.expect_text(t(sv, "Please type your answer, or tap Skip."))
+        await user.send_text("å" * 4096)
+        await user.expect_text(
+            t(
+                sv,
+                "That is rather long. Please use a few words per talent or wish, separated by "
+                "commas.",
+            )
+        )
+        await user.press_raw(user.last.message_id, "lvl:999:teach")
+        await bot.sandbox.idle()
+        assert user.alerts[-1] == t(sv, "That button is no longer valid.")
+        assert await rows(bot, 7201) == []
         await user.send_text("debatt, tala inför publik, korvgrillning")
         noted = await user.expect_text(
             t(sv, "Noted: {names}", names="Debattera, Tala inför publik")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+import weakref
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,7 +40,8 @@ class _Cached:
     loaded_at: float
 
 
-_cache: dict[int, _Cached] = {}
+# One matcher per engine (a weak key, so a disposed test engine takes its matcher along).
+_cache: weakref.WeakKeyDictionary[object, _Cached] = weakref.WeakKeyDictionary()
 
 
 def invalidate() -> None:
@@ -53,7 +55,7 @@ def entry(skill: Skill) -> SkillEntry:
 
 async def matcher(session: AsyncSession) -> SkillMatcher:
     """A matcher over the current catalogue, rebuilt after curation or every MATCHER_TTL."""
-    cache_key = id(session.bind)
+    cache_key = session.bind
     cached = _cache.get(cache_key)
     if cached is None or time.monotonic() - cached.loaded_at > MATCHER_TTL:
         built = SkillMatcher(entry(s) for s in await repo.all_skills(session))
