@@ -30,7 +30,7 @@ class Persona:
 
 PERSONAS = (
     Persona("member", 5001, "Anna", "nl", None),
-    Persona("organiser", 5002, "Bram", "nl", RoleName.ORGANISER, "noord"),
+    Persona("organiser", 5002, "Bram", "nl", RoleName.ORGANISER),
     Persona("volunteer", 5003, "Sanna", "sv", RoleName.VOLUNTEER),
     Persona("admin", 5004, "Eva", "en", RoleName.ADMIN),
 )

@@ -218,11 +218,25 @@ def profile_card(findable_now: bool) -> InlineKeyboardMarkup:
     kb.button(text="➕ " + _("Talents"), callback_data=ProfileCb(action="add_talent"))
     kb.button(text="➕ " + _("Learning wishes"), callback_data=ProfileCb(action="add_wish"))
     kb.button(text="🗑 " + _("Remove something"), callback_data=ProfileCb(action="remove"))
+    kb.button(text="🎚 " + _("Change a level"), callback_data=ProfileCb(action="levels"))
     kb.button(text="🕒 " + _("Availability"), callback_data=ProfileCb(action="availability"))
     pause = _("Hide me from searches") if findable_now else _("Show me in searches")
     kb.button(text="👁 " + pause, callback_data=ProfileCb(action="findable"))
     kb.button(text="📇 " + _("How to contact me"), callback_data=ProfileCb(action="contact"))
-    kb.adjust(2, 2, 1, 1)
+    kb.adjust(2, 2, 1, 1, 1)
+    return kb.as_markup()
+
+
+class AskLevelCb(CallbackData, prefix="asklvl"):
+    row_id: int
+
+
+def talents_to_relevel(rows: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for row_id, label in rows:
+        kb.button(text=label, callback_data=AskLevelCb(row_id=row_id))
+    kb.button(text="↩️ " + _("Back"), callback_data=ProfileCb(action="show"))
+    kb.adjust(1)
     return kb.as_markup()
 
 

@@ -12,7 +12,16 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
-from bot.keyboards import AvailCb, ContactPrefCb, FindCb, LevelCb, PickCb, ProfileCb, RemoveCb
+from bot.keyboards import (
+    AskLevelCb,
+    AvailCb,
+    ContactPrefCb,
+    FindCb,
+    LevelCb,
+    PickCb,
+    ProfileCb,
+    RemoveCb,
+)
 from bot.services import profile
 from bot.services.onboarding import Step
 from bot.services.profile import Level, SkillKind
@@ -311,6 +320,22 @@ async def on_profile_button(
         await callback.answer()
         await profile.set_step(session, member, "contact")
         await advance(bot, chat_id, member, session, i18n)
+    elif action == "levels":
+        await callback.answer()
+        locale = i18n.current_locale
+        talents = [
+            (r.id, talent_line(r, locale))
+            for r in await skill_repo.of_member(session, member.id)
+            if r.status == "ok" and r.kind == SkillKind.TALENT
+        ]
+        if not talents:
+            await bot.send_message(chat_id, _("Your profile has no talents yet."))
+            return
+        await bot.send_message(
+            chat_id,
+            _("Which talent's level would you like to change?"),
+            reply_markup=keyboards.talents_to_relevel(talents),
+        )
     elif action == "remove":
         await callback.answer()
         rows = [r for r in await skill_repo.of_member(session, member.id) if r.status == "ok"]
@@ -373,6 +398,27 @@ async def on_level(
     await callback.answer()
     await close_question(callback, keyboards.level_label(level))
     await advance(bot, callback.from_user.id, member, session, i18n)
+
+
+async def on_ask_level(
+    callback: CallbackQuery,
+    callback_data: AskLevelCb,
+    member: Member | None,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    row = await skill_repo.member_row(session, member.id, callback_data.row_id) if member else None
+    if row is None or row.kind != SkillKind.TALENT:
+        await callback.answer(_("That button is no longer valid."), show_alert=True)
+        return
+    await callback.answer()
+    await callback.bot.send_message(  # type: ignore[union-attr]
+        callback.from_user.id,
+        _("How much experience do you have with <b>{skill}</b>?").format(
+            skill=escape(skill_label(row, i18n.current_locale))
+        ),
+        reply_markup=keyboards.levels(row.id),
+    )
 
 
 async def on_availability(
@@ -468,6 +514,7 @@ def build_router() -> Router:
     router.callback_query.register(on_profile_button, ProfileCb.filter())
     router.callback_query.register(on_pick, PickCb.filter())
     router.callback_query.register(on_level, LevelCb.filter())
+    router.callback_query.register(on_ask_level, AskLevelCb.filter())
     router.callback_query.register(on_availability, AvailCb.filter())
     router.callback_query.register(on_findable, FindCb.filter())
     router.callback_query.register(on_contact_preference, ContactPrefCb.filter())

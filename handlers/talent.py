@@ -160,7 +160,9 @@ async def render(session: AsyncSession, results: Results, locale: str) -> tuple[
     for n, hit in enumerate(results.hits, start=first):
         row = hit.row
         name = escape(row.first_name or _("a member"))
-        parts = [_level(row.level), escape(regions.get(row.region_code or "", "—"))]
+        parts = [_level(row.level)]
+        if row.region_code in regions:
+            parts.append(escape(regions[row.region_code]))
         if hit.distance_km is not None:
             parts.append(_("{km} km").format(km=round(hit.distance_km)))
         slots = [

@@ -180,12 +180,24 @@ async def test_unsure_matches_are_offered_and_a_skill_can_be_removed(sqlite_url:
         await user.press("🗑 " + t(nl, "Remove something"), message=card)
         pick = await user.expect_text(t(nl, "Which one should I remove?"))
         await user.press("🗑 Debatteren (" + t(nl, "talent") + ")", message=pick)
-        await user.expect_text(t(nl, "Your talents and learning wishes"))
+        card = await user.expect_text(t(nl, "Your talents and learning wishes"))
         assert [r[1] for r in await rows(bot, 7202)] == [
             "public_speaking",
             "reading_budgets",
             "chairing",
         ]
+
+        # a level changed afterwards
+        await user.press("🎚 " + t(nl, "Change a level"), message=card)
+        listing = await user.expect_text(t(nl, "Which talent's level would you like to change?"))
+        await user.press("Spreken in het openbaar — " + t(nl, "Experienced"), message=listing)
+        level = await user.expect_text(
+            t(nl, "How much experience do you have with <b>{skill}</b>?", skill="Spreken")[:20]
+        )
+        await user.press(t(nl, "I can teach it"), message=level)
+        card = await user.expect_text(t(nl, "Your talents and learning wishes"))
+        assert "Spreken in het openbaar — " + t(nl, "I can teach it") in card.text
+        assert ("talent", "public_speaking", "teach", "speechen") in await rows(bot, 7202)
 
         # someone else's row id, forged, and the same button pressed again
         await user.press_raw(pick.message_id, "rm:999999")

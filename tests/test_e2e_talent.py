@@ -88,6 +88,10 @@ async def test_search_ranks_scopes_and_audits(sqlite_url: str) -> None:
         member = bot.sandbox.user(9301, "Fenna", language_code="nl")
         await member.send_text("/zoek debatteren")
         await member.expect_text(t("nl", "This command is for organisers only."))
+        await give_role(bot, 9310, RoleName.VOLUNTEER, None)
+        volunteer = bot.sandbox.user(9310, "Sanna", language_code="sv")
+        await volunteer.send_text("/zoek debatt")
+        await volunteer.expect_text(t("sv", "This command is for organisers only."))
 
         assert bot.app is not None
         async with bot.app.sessions() as session:

@@ -208,3 +208,28 @@ def test_render_message_shows_links_and_media() -> None:
         "  [1] Site -> https://example.org",
         "  [2] Meer",
     ]
+
+
+def test_an_edit_that_only_appends_shows_just_the_addition() -> None:
+    from bot.sandbox.state import SandboxMessage
+    from bot.sandbox.terminal import render_message
+
+    question = "Question 1 of 3\nAre you a member, or a sympathiser (not, or not yet, a member)?"
+
+    def message(text: str) -> SandboxMessage:
+        return SandboxMessage(
+            message_id=5, chat_id=1, from_bot=True, sender_id=9, date=0, text=text, raw=text,
+            parse_mode=None, entities=[], inline_keyboard=[], reply_keyboard=None,
+            remove_keyboard=False, force_reply=False, document=None, photo=None, location=None,
+            sticker=None, contact=None, reply_to=None, edited=True, deleted=False, json={},
+        )  # fmt: skip
+
+    closed = message(question + "\n\n✔️ I am a member")
+    assert render_message(closed, "bot", kind="edit", previous=question) == [
+        "bot (edited): … ✔️ I am a member"
+    ]
+    rewritten = message("Something else entirely, long enough to be shown in full again.")
+    lines = render_message(rewritten, "bot", kind="edit", previous=question)
+    assert lines == [
+        "bot (edited): Something else entirely, long enough to be shown in full again."
+    ]

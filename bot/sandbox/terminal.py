@@ -88,8 +88,14 @@ def _indent(text: str, prefix: str) -> str:
     return "\n".join([prefix + lines[0], *(pad + line for line in lines[1:])])
 
 
-def render_message(message: SandboxMessage, bot_name: str, *, kind: str = "new") -> list[str]:
-    """A bot message (or edit, or deletion) as plain lines, buttons numbered from 1."""
+def render_message(
+    message: SandboxMessage, bot_name: str, *, kind: str = "new", previous: str | None = None
+) -> list[str]:
+    """A bot message (or edit, or deletion) as plain lines, buttons numbered from 1.
+
+    An edit that only adds to a text already shown (a question closed with its answer) is
+    shown as just the addition, so a long question is not printed twice.
+    """
     if kind == "delete":
         return [f"({bot_name} deleted a message: {message.text[:40]!r})"]
     label = (
@@ -107,8 +113,11 @@ def render_message(message: SandboxMessage, bot_name: str, *, kind: str = "new")
         parts.append(f"[location] {message.location[0]:.5f}, {message.location[1]:.5f}")
     if message.sticker is not None:
         parts.append(f"[sticker] {message.sticker}")
-    if message.text:
-        parts.append(message.text)
+    text = message.text
+    if kind == "edit" and previous and len(previous) > 60 and text.startswith(previous):
+        text = "… " + text[len(previous) :].strip()
+    if text:
+        parts.append(text)
     lines = _indent("\n".join(parts) or "(empty)", label).splitlines()
     number = 1
     for row in message.inline_keyboard:
@@ -152,6 +161,7 @@ class Terminal:
         self.shown: dict[str, int] = dict.fromkeys(personas, 0)
         self.noticed: dict[str, int] = dict.fromkeys(personas, 0)
         self.sandbox = personas[start].sandbox
+        self._shown_texts: dict[tuple[int, int], str] = {}
 
     # --- output ------------------------------------------------------------------------------
 
@@ -174,8 +184,13 @@ class Terminal:
             return
         if event.message is None:
             return
-        for line in render_message(event.message, self._bot_name(), kind=event.kind):
+        key = (event.message.chat_id, event.message.message_id)
+        previous = self._shown_texts.get(key)
+        for line in render_message(
+            event.message, self._bot_name(), kind=event.kind, previous=previous
+        ):
             self.say(line)
+        self._shown_texts[key] = event.message.text
         if event.kind == "new":
             if event.message.reply_keyboard:
                 keyboard = render_keyboard(event.message.reply_keyboard)
