@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     DateTime,
     Float,
     ForeignKey,
@@ -16,7 +17,10 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
+    Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -205,3 +209,68 @@ class AuditEntry(Base):
     region_code: Mapped[str | None] = mapped_column(String(32))
     results: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+workshop_topics = Table(
+    "workshop_topics",
+    Base.metadata,
+    Column("workshop_id", ForeignKey("workshops.id", ondelete="CASCADE"), primary_key=True),
+    Column("skill_id", ForeignKey("skills.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Workshop(Base):
+    """One session: a time, a place (or an online link), a capacity and its topics."""
+
+    __tablename__ = "workshops"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    venue: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(200))
+    place_id: Mapped[int | None] = mapped_column(Integer)
+    town: Mapped[str | None] = mapped_column(String(100))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    region_code: Mapped[str | None] = mapped_column(
+        ForeignKey("regions.code", ondelete="SET NULL", onupdate="CASCADE")
+    )
+    online_url: Mapped[str | None] = mapped_column(String(500))
+    capacity: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(5), default="nl")
+    members_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    signup_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    trainer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="published")
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    topics: Mapped[list[Skill]] = relationship(secondary=workshop_topics, lazy="selectin")
+
+    @property
+    def online(self) -> bool:
+        return bool(self.online_url) and self.latitude is None
+
+
+class Signup(Base):
+    """A member's place on a workshop: confirmed, waiting (with a position) or cancelled."""
+
+    __tablename__ = "signups"
+    __table_args__ = (
+        UniqueConstraint("workshop_id", "member_id"),
+        Index("ix_signups_workshop_status", "workshop_id", "status", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # confirmed | waiting | cancelled
+    position: Mapped[int] = mapped_column(Integer, default=0)  # order on the waiting list
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -17,7 +17,9 @@ from storage.models import (
     Member,
     MemberSkill,
     Role,
+    Signup,
     Skill,
+    Workshop,
 )
 
 ME, NAME, OTHER = 424242, "Xandra", 515151
@@ -59,7 +61,22 @@ async def fill(session: AsyncSession) -> None:
                 actor_id=ME, action="search", query="begroting", region_code="noord", results=3,
                 created_at=NOW,
             ),
+            Workshop(
+                title="Debattraining", description="Oefenen", starts_at=NOW, ends_at=NOW,
+                venue="Partijhuis", address="Grote Markt 1", place_id=2755251, town="Groningen",
+                latitude=53.2, longitude=6.56, region_code="noord", online_url="https://x.nl/y",
+                capacity=20, language="nl", members_only=True, signup_deadline=NOW,
+                trainer_id=me.id, status="published", lock_version=1, created_at=NOW,
+                updated_at=NOW,
+            ),
         ]
+    )  # fmt: skip
+    await session.flush()
+    workshop = await session.scalar(select(Workshop))
+    assert workshop is not None
+    session.add(
+        Signup(workshop_id=workshop.id, member_id=me.id, status="confirmed", position=1,
+               created_at=NOW, updated_at=NOW)
     )  # fmt: skip
     await session.commit()
 
@@ -96,7 +113,9 @@ async def test_after_erasure_no_table_mentions_the_person(session: AsyncSession)
             for value in row:
                 assert value != ME, f"{table.name} still holds the Telegram id"
                 assert not (isinstance(value, str) and NAME in value), f"{table.name}: name"
-    # what stays: the other member, and anonymous counts
+    # what stays: the other member, the workshop without its trainer, and anonymous counts
+    workshop = await session.scalar(select(Workshop))
+    assert workshop is not None and workshop.trainer_id is None
     assert await session.scalar(select(Member.first_name).where(Member.telegram_id == OTHER))
     audit = (await session.scalars(select(AuditEntry))).all()
     assert [(a.actor_id, a.action, a.results) for a in audit] == [(None, "search", 3)]

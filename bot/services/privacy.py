@@ -1,6 +1,6 @@
 """/mijngegevens and /vergeetmij: everything stored about a person, out or gone.
 
-Every table is listed here as personal (with the columns that point at a person) or not.
+Every table is listed here: each column that points at a person (LINKS), or not personal.
 Exports take every column of the matching rows, so a column added later is exported without
 anyone remembering to; tests/test_privacy.py fails on a table that is not listed.
 """
@@ -18,18 +18,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Base, Member
 from storage.repositories import members
 
-# table -> (column holding the member's row id, column holding the Telegram id)
-PERSONAL: dict[str, tuple[str | None, str | None]] = {
-    "members": ("id", "telegram_id"),
-    "consents": ("member_id", None),
-    "member_skills": ("member_id", None),
-    "contact_requests": ("member_id", "requester_id"),
-    "roles": (None, "telegram_id"),
-    "audit_log": (None, "actor_id"),
-}
-# Rows that stay after erasure, with the person's id blanked: counts for statistics only.
-ANONYMISE = {"audit_log": "actor_id", "contact_requests": "requester_id"}
-NOT_PERSONAL = frozenset({"regions", "skills"})
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A column that points at a person, and what erasure does with the row."""
+
+    table: str
+    column: str
+    by: str  # "member" (members.id) or "telegram" (the Telegram id)
+    erase: str  # "delete" the row, or "blank" the column and keep the row for counts
+
+
+LINKS = (
+    Link("members", "telegram_id", "telegram", "delete"),
+    Link("consents", "member_id", "member", "delete"),
+    Link("member_skills", "member_id", "member", "delete"),
+    Link("contact_requests", "member_id", "member", "delete"),
+    Link("contact_requests", "requester_id", "telegram", "blank"),
+    Link("roles", "telegram_id", "telegram", "delete"),
+    Link("audit_log", "actor_id", "telegram", "blank"),
+    Link("signups", "member_id", "member", "delete"),
+    Link("workshops", "trainer_id", "member", "blank"),
+)
+PERSONAL = tuple(dict.fromkeys(link.table for link in LINKS))
+NOT_PERSONAL = frozenset({"regions", "skills", "workshop_topics"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +54,19 @@ def _table(name: str) -> Table:
     return Base.metadata.tables[name]
 
 
-def _who(table: Table, member_id: int | None, telegram_id: int) -> Any:
-    by_member, by_telegram = PERSONAL[table.name]
-    clauses = []
-    if by_member and member_id is not None:
-        clauses.append(table.c[by_member] == member_id)
-    if by_telegram:
-        clauses.append(table.c[by_telegram] == telegram_id)
+def _matches(link: Link, member_id: int | None, telegram_id: int) -> Any:
+    column = _table(link.table).c[link.column]
+    if link.by == "member":
+        return column == member_id if member_id is not None else None
+    return column == telegram_id
+
+
+def _who(name: str, member_id: int | None, telegram_id: int) -> Any:
+    clauses = [
+        clause
+        for link in LINKS
+        if link.table == name and (clause := _matches(link, member_id, telegram_id)) is not None
+    ]
     return or_(*clauses) if clauses else None
 
 
@@ -65,7 +83,10 @@ async def export(session: AsyncSession, telegram_id: int) -> dict[str, list[dict
     out: dict[str, list[dict[str, Any]]] = {}
     for name in PERSONAL:
         table = _table(name)
-        where = _who(table, member_id, telegram_id)
+        where = _who(name, member_id, telegram_id)
+        if where is None:
+            out[name] = []
+            continue
         rows = (await session.execute(select(table).where(where))).mappings().all()
         out[name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
     return out
@@ -80,18 +101,19 @@ async def erase(session: AsyncSession, telegram_id: int) -> Erased:
     member: Member | None = await members.by_telegram_id(session, telegram_id)
     member_id = member.id if member else None
     deleted = anonymised = 0
-    for name, column in ANONYMISE.items():
-        table = _table(name)
-        result = await session.execute(
-            update(table).where(table.c[column] == telegram_id).values({column: None})
-        )
-        anonymised += int(result.rowcount or 0)  # type: ignore[attr-defined]
-    for name in reversed(list(PERSONAL)):  # children before members
-        table = _table(name)
-        where = _who(table, member_id, telegram_id)
+    for link in (link for link in LINKS if link.erase == "blank"):
+        where = _matches(link, member_id, telegram_id)
         if where is None:
             continue
-        result = await session.execute(delete(table).where(where))
+        table = _table(link.table)
+        result = await session.execute(update(table).where(where).values({link.column: None}))
+        anonymised += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    deleting = [link for link in LINKS if link.erase == "delete"]
+    for link in sorted(deleting, key=lambda link: link.table == "members"):  # members last
+        where = _matches(link, member_id, telegram_id)
+        if where is None:
+            continue
+        result = await session.execute(delete(_table(link.table)).where(where))
         deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
     await session.commit()
     return Erased(deleted, anonymised)

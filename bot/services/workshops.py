@@ -1,0 +1,103 @@
+"""Workshops: creating them and reading what a member needs to decide.
+
+Sign-ups, the waiting list and cancellations live in bot/services/signups.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.places import Place
+from storage.models import Workshop
+from storage.repositories import skills as skill_repo
+from storage.repositories import workshops as repo
+
+
+class WorkshopError(Exception):
+    """A workshop that cannot be saved as given; the caller explains which field."""
+
+
+@dataclass
+class Draft:
+    """A workshop as an organiser (or a CSV row) describes it, before it is saved."""
+
+    title: str
+    starts_at: datetime  # aware, any zone; stored as UTC
+    ends_at: datetime
+    capacity: int
+    description: str = ""
+    venue: str | None = None
+    address: str | None = None
+    place: Place | None = None
+    region_code: str | None = None
+    online_url: str | None = None
+    language: str = "nl"
+    members_only: bool = False
+    signup_deadline: datetime | None = None
+    trainer_id: int | None = None  # members.id
+    skill_ids: Sequence[int] = field(default_factory=tuple)
+
+
+def validate(draft: Draft) -> None:
+    if not draft.title.strip():
+        raise WorkshopError("title")
+    if draft.starts_at.tzinfo is None or draft.ends_at.tzinfo is None:
+        raise WorkshopError("starts_at")
+    if draft.ends_at <= draft.starts_at:
+        raise WorkshopError("ends_at")
+    if draft.capacity < 0:
+        raise WorkshopError("capacity")
+    if draft.place is None and not draft.online_url:
+        raise WorkshopError("town")
+    if draft.signup_deadline is not None and draft.signup_deadline > draft.starts_at:
+        raise WorkshopError("signup_deadline")
+
+
+def build(draft: Draft) -> Workshop:
+    """The model for a valid draft (not yet added to a session)."""
+    validate(draft)
+    place = draft.place
+    return Workshop(
+        title=draft.title.strip()[:200],
+        description=draft.description.strip(),
+        starts_at=draft.starts_at,
+        ends_at=draft.ends_at,
+        venue=draft.venue,
+        address=draft.address,
+        place_id=place.id if place else None,
+        town=place.name if place else None,
+        latitude=place.lat if place else None,
+        longitude=place.lon if place else None,
+        region_code=draft.region_code,
+        online_url=draft.online_url,
+        capacity=draft.capacity,
+        language=draft.language,
+        members_only=draft.members_only,
+        signup_deadline=draft.signup_deadline,
+        trainer_id=draft.trainer_id,
+        status="published",
+    )
+
+
+async def create_many(session: AsyncSession, drafts: Sequence[Draft]) -> list[Workshop]:
+    """Save workshops in one transaction: all of them or, on any error, none."""
+    built = [build(d) for d in drafts]
+    for workshop, draft in zip(built, drafts, strict=True):
+        workshop.topics = [
+            s for sid in draft.skill_ids if (s := await skill_repo.get(session, sid))
+        ]
+        session.add(workshop)
+    await session.commit()
+    return built
+
+
+async def create(session: AsyncSession, draft: Draft) -> Workshop:
+    return (await create_many(session, [draft]))[0]
+
+
+async def get(session: AsyncSession, workshop_id: int) -> Workshop | None:
+    return await repo.get(session, workshop_id)

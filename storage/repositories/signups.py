@@ -1,0 +1,84 @@
+"""Sign-up rows and the workshop lock every change to them takes first."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Signup, Workshop
+
+
+async def lock_workshop(session: AsyncSession, workshop_id: int) -> bool:
+    """Take the workshop's lock for the rest of this transaction; False if it is gone.
+
+    A no-op UPDATE as the transaction's first statement: PostgreSQL then holds the row lock,
+    SQLite the database write lock, until commit. Everything read after it is current, so
+    two workers can never both hand out the last place.
+    """
+    result = await session.execute(
+        update(Workshop)
+        .where(Workshop.id == workshop_id)
+        .values(lock_version=Workshop.lock_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def of_member(session: AsyncSession, workshop_id: int, member_id: int) -> Signup | None:
+    return await session.scalar(
+        select(Signup).where(Signup.workshop_id == workshop_id, Signup.member_id == member_id)
+    )
+
+
+async def by_id(session: AsyncSession, signup_id: int) -> Signup | None:
+    return await session.get(Signup, signup_id)
+
+
+async def confirmed_count(session: AsyncSession, workshop_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).where(
+                Signup.workshop_id == workshop_id, Signup.status == "confirmed"
+            )
+        )
+        or 0
+    )
+
+
+async def last_position(session: AsyncSession, workshop_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.max(Signup.position)).where(Signup.workshop_id == workshop_id)
+        )
+        or 0
+    )
+
+
+async def first_waiting(session: AsyncSession, workshop_id: int) -> Signup | None:
+    return await session.scalar(
+        select(Signup)
+        .where(Signup.workshop_id == workshop_id, Signup.status == "waiting")
+        .order_by(Signup.position, Signup.id)
+        .limit(1)
+    )
+
+
+async def waiting_ahead(session: AsyncSession, workshop_id: int, position: int) -> int:
+    """How many wait before this position: the member's place in the queue is this + 1."""
+    return int(
+        await session.scalar(
+            select(func.count()).where(
+                Signup.workshop_id == workshop_id,
+                Signup.status == "waiting",
+                Signup.position < position,
+            )
+        )
+        or 0
+    )
+
+
+async def of_workshop(session: AsyncSession, workshop_id: int) -> list[Signup]:
+    rows = await session.scalars(
+        select(Signup).where(Signup.workshop_id == workshop_id).order_by(Signup.position)
+    )
+    return list(rows)
