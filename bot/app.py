@@ -20,6 +20,7 @@ from bot.middlewares.database import SessionMiddleware
 from bot.middlewares.flood import FloodMiddleware
 from bot.middlewares.member import MemberMiddleware
 from bot.middlewares.retry import RetryAfterMiddleware
+from bot.scheduler import Scheduler
 from bot.services import catalogue, roles
 from bot.settings import Settings
 from handlers import root_router
@@ -72,7 +73,17 @@ def create_dispatcher(
                 grants = await roles.grants_of(session, admin_id, settings.admin_ids)
                 await commands.publish_for(bot, i18n, admin_id, grants, locale)
 
+    scheduler = Scheduler(sessions, i18n, settings)
+
+    async def start_scheduler(bot: Bot) -> None:
+        await scheduler.start(bot)
+
+    async def stop_scheduler() -> None:
+        await scheduler.stop()
+
     dp.startup.register(publish_menus)
+    dp.startup.register(start_scheduler)
+    dp.shutdown.register(stop_scheduler)
     return dp
 
 

@@ -1,4 +1,4 @@
-"""`ledenbot` command line: run, webhook, migrate, chat."""
+"""`ledenbot` command line: run, webhook, migrate, chat, workshops import|export."""
 
 from __future__ import annotations
 
@@ -6,10 +6,16 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.settings import SANDBOX_TOKEN, Settings, load_settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 log = logging.getLogger("ledenbot")
 # Updates handled at once: below the database pool (10 + 20), so a burst queues, not fails.
 CONCURRENT_UPDATES = 25
@@ -84,6 +90,74 @@ async def _migrate(settings: Settings) -> None:
     print("ledenbot: the database is up to date.")
 
 
+async def _in_database(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run one piece of work on an up-to-date schema with the default skills catalogue."""
+    from bot.services import catalogue
+    from storage.engine import create_engine, create_session_factory
+    from storage.migrate import upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        async with create_session_factory(engine)() as session:
+            await catalogue.ensure_defaults(session)
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+def _workshops(settings: Settings, action: str, path: Path) -> int:
+    """Import or export workshops as CSV; exit code 1 when nothing was imported."""
+    from aiogram.utils.i18n import gettext as _
+    from aiogram.utils.i18n import ngettext
+
+    from bot.i18n import create_i18n
+    from bot.services import workshop_csv
+
+    # The organiser reads the errors; migration chatter at INFO would bury them.
+    logging.getLogger("alembic").setLevel(max(log.getEffectiveLevel(), logging.WARNING))
+    i18n = create_i18n(settings.default_locale)
+    with i18n.context(), i18n.use_locale(settings.default_locale):
+        if action == "export":
+            text = asyncio.run(
+                _in_database(settings, lambda s: workshop_csv.export_csv(s, settings.tz))
+            )
+            try:  # with a BOM, so that Excel reads the file as UTF-8
+                path.write_text(text, encoding="utf-8-sig", newline="")
+            except OSError as exc:
+                print(f"ledenbot: cannot write {path}: {exc.strerror}", file=sys.stderr)
+                return 1
+            count = workshop_csv.count_rows(text)
+            message = ngettext(
+                "{count} workshop exported to {file}.",
+                "{count} workshops exported to {file}.",
+                count,
+            )
+            print(message.format(count=count, file=path))
+            return 0
+        try:
+            with path.open("rb") as fh:  # one byte over the limit is enough to refuse it
+                data = fh.read(workshop_csv.MAX_BYTES + 1)
+        except OSError as exc:
+            print(f"ledenbot: cannot read {path}: {exc.strerror}", file=sys.stderr)
+            return 1
+        report = asyncio.run(
+            _in_database(settings, lambda s: workshop_csv.import_csv(s, data, settings.tz))
+        )
+        for error in report.errors:
+            print(workshop_csv.describe(error), file=sys.stderr)
+        if not report.created:
+            print(_("Nothing was imported: correct the file and try again."), file=sys.stderr)
+            return 1
+        count = report.created
+        print(
+            ngettext("{count} workshop imported.", "{count} workshops imported.", count).format(
+                count=count
+            )
+        )
+        return 0
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ledenbot", description=__doc__)
     parser.add_argument("--log-level", default="INFO")
@@ -100,6 +174,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     chat.add_argument("--as", dest="persona", default="member", help="persona to start as")
     chat.add_argument("--lang", default=None, help="the member's Telegram language (nl, en, sv)")
+    workshops = sub.add_parser("workshops", help="import or export workshops as CSV")
+    actions = workshops.add_subparsers(dest="action", required=True)
+    importing = actions.add_parser("import", help="add the workshops in a CSV file: all or none")
+    importing.add_argument("file", type=Path, metavar="FILE.csv")
+    exporting = actions.add_parser("export", help="write every workshop to a CSV file")
+    exporting.add_argument("file", type=Path, metavar="FILE.csv")
     args = parser.parse_args(argv)
 
     if args.command == "chat":
@@ -122,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.command == "webhook":
         _require_token(settings)
         asyncio.run(_webhook(settings))
+    elif args.command == "workshops":
+        raise SystemExit(_workshops(settings, args.action, args.file))
 
 
 if __name__ == "__main__":

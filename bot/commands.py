@@ -28,11 +28,13 @@ class Command:
 COMMANDS = (
     Command("start", __("Start or continue")),
     Command("help", __("What I can do for you")),
+    Command("workshops", __("Workshops for you")),
     Command("profiel", __("Your talents and learning wishes")),
     Command("taal", __("Change the language")),
     Command("mijngegevens", __("Everything I store about you")),
     Command("vergeetmij", __("Erase everything about you")),
     Command("zoek", __("Search the talent base"), (RoleName.ORGANISER, RoleName.ADMIN)),
+    Command("workshop", __("Manage a workshop"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("vaardigheden", __("Curate the skills list"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("rol", __("Give or take away a role"), (RoleName.ADMIN,)),
 )

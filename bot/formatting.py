@@ -6,8 +6,24 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_date
+from babel.dates import format_datetime as babel_datetime
 
 
 def long_date(moment: datetime, locale: str, tz: ZoneInfo) -> str:
     """'25 november 2026' / 'November 25, 2026' / '25 november 2026', local to the org."""
     return babel_date(moment.astimezone(tz), format="long", locale=locale)
+
+
+def short_when(moment: datetime, locale: str, tz: ZoneInfo) -> str:
+    """'za 14 mrt. 10:00': a workshop's start, short enough for a list line."""
+    return babel_datetime(moment.astimezone(tz), "EEE d MMM HH:mm", locale=locale)
+
+
+def span(start: datetime, end: datetime, locale: str, tz: ZoneInfo) -> str:
+    """'zaterdag 14 maart 2027, 10:00–13:00' (the end's date too when it is another day)."""
+    start, end = start.astimezone(tz), end.astimezone(tz)
+    day = babel_datetime(start, "EEEE d MMMM y", locale=locale)
+    begin = babel_datetime(start, "HH:mm", locale=locale)
+    if end.date() == start.date():
+        return f"{day}, {begin}–{babel_datetime(end, 'HH:mm', locale=locale)}"
+    return f"{day}, {begin} – {babel_datetime(end, 'EEEE d MMMM y HH:mm', locale=locale)}"

@@ -106,11 +106,12 @@ def languages() -> InlineKeyboardMarkup:
 
 def main_menu() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
+    kb.button(text="📅 " + _("Workshops for you"), callback_data=MenuCb(action="workshops"))
     kb.button(text="🧩 " + _("My talents and wishes"), callback_data=ProfileCb(action="show"))
     kb.button(text="✏️ " + _("Change my details"), callback_data=MenuCb(action="details"))
     kb.button(text="🌐 " + _("Language"), callback_data=MenuCb(action="language"))
     kb.button(text="❓ " + _("Help"), callback_data=MenuCb(action="help"))
-    kb.adjust(1, 1, 2)
+    kb.adjust(1, 1, 1, 2)
     return kb.as_markup()
 
 

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     webhook_port: int = 8080
     flood_rate: float = 3.0
     flood_burst: int = 8
+    reminder_hours: float = Field(default=24.0, gt=0, le=24 * 14)
+    reminder_interval: float = Field(default=60.0, gt=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -17,6 +17,8 @@ from handlers import (
     profile,
     start,
     talent,
+    workshop_admin,
+    workshops,
 )
 
 
@@ -33,6 +35,8 @@ def root_router() -> Router:
         catalogue.build_router(),
         privacy.build_router(),
         profile.build_router(),
+        workshops.build_router(),
+        workshop_admin.build_router(),
         onboarding.build_router(),
         fallback.build_router(),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from aiogram import Bot, Router
-from aiogram.filters import CommandStart
+from aiogram.filters import CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
@@ -17,9 +17,18 @@ from bot.keyboards import ConsentCb
 from bot.services import onboarding
 from bot.services.onboarding import Step
 from bot.services.roles import Grant
+from bot.settings import Settings
 from handlers.common import close_question, private_router
 from handlers.onboarding import ask
+from handlers.workshops import show_workshop
 from storage.models import Member
+
+
+def deep_link_workshop(payload: str | None) -> int | None:
+    """`/start w_12` opens workshop 12; anything else is ignored."""
+    if payload and payload.startswith("w_") and payload[2:].isdecimal() and len(payload) < 14:
+        return int(payload[2:])
+    return None
 
 
 def welcome_text(first_name: str) -> str:
@@ -58,6 +67,8 @@ def welcome_text(first_name: str) -> str:
 
 async def on_start(
     message: Message,
+    command: CommandObject,
+    settings: Settings,
     member: Member | None,
     grants: frozenset[Grant],
     session: AsyncSession,
@@ -67,10 +78,16 @@ async def on_start(
     assert message.from_user is not None
     if grants:  # staff get their own menu once they have a chat with the bot
         await commands.publish_for(bot, i18n, message.chat.id, grants, i18n.current_locale)
+    workshop_id = deep_link_workshop(command.args)
     if member is None:
+        if workshop_id is not None:  # a poster's QR code: what it is about, then consent
+            await show_workshop(bot, message.chat.id, session, workshop_id, None, i18n, settings)
         await message.answer(
             welcome_text(message.from_user.first_name), reply_markup=keyboards.consent()
         )
+        return
+    if workshop_id is not None and member.onboarding_step == Step.DONE:
+        await show_workshop(bot, message.chat.id, session, workshop_id, member, i18n, settings)
         return
     if member.onboarding_step != Step.DONE:
         await message.answer(_("Welcome back! Let us pick up where we left off."))

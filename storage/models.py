@@ -272,5 +272,8 @@ class Signup(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16))  # confirmed | waiting | cancelled
     position: Mapped[int] = mapped_column(Integer, default=0)  # order on the waiting list
+    # The reminder: claimed by one worker, then marked sent (see bot/services/reminders.py).
+    reminder_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

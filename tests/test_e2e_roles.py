@@ -89,13 +89,13 @@ async def test_help_and_command_menu_follow_the_role(sqlite_url: str) -> None:
         await bot.sandbox.idle()
         names = lambda cmds: [c for c, _ in cmds]  # noqa: E731
         member_menu = bot.sandbox.commands_for(8005, language_code="nl")
-        everyone = ["start", "help", "profiel", "taal", "mijngegevens", "vergeetmij"]
+        everyone = ["start", "help", "workshops", "profiel", "taal", "mijngegevens", "vergeetmij"]
         assert names(member_menu) == everyone
         assert dict(member_menu)["taal"] == t("nl", "Change the language")
         sv_menu = bot.sandbox.commands_for(8006, language_code="sv")
         assert sv_menu[1][1] == t("sv", "What I can do for you")
         admin_menu = names(bot.sandbox.commands_for(ADMIN, language_code="en"))
-        assert admin_menu == [*everyone, "zoek", "vaardigheden", "rol"]
+        assert admin_menu == [*everyone, "zoek", "workshop", "vaardigheden", "rol"]
 
         # a new admin's menu changes when the role is given, and back when it is taken
         await admin.send_text("/rol 8005 admin")

@@ -76,7 +76,7 @@ async def fill(session: AsyncSession) -> None:
     assert workshop is not None
     session.add(
         Signup(workshop_id=workshop.id, member_id=me.id, status="confirmed", position=1,
-               created_at=NOW, updated_at=NOW)
+               reminder_claimed_at=NOW, reminded_at=NOW, created_at=NOW, updated_at=NOW)
     )  # fmt: skip
     await session.commit()
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.places import Place
 from storage.models import Workshop
+from storage.repositories import signups as signup_repo
 from storage.repositories import skills as skill_repo
 from storage.repositories import workshops as repo
 
@@ -101,3 +102,59 @@ async def create(session: AsyncSession, draft: Draft) -> Workshop:
 
 async def get(session: AsyncSession, workshop_id: int) -> Workshop | None:
     return await repo.get(session, workshop_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Affected:
+    """Who must hear of a change: members with a place or on the waiting list."""
+
+    member_ids: tuple[int, ...]
+
+
+async def cancel_workshop(session: AsyncSession, workshop_id: int) -> Affected:
+    """Cancel a workshop: every place and the waiting list are freed; returns whom to tell."""
+    if not await signup_repo.lock_workshop(session, workshop_id):
+        await session.rollback()
+        raise WorkshopError("gone")
+    workshop = await repo.get(session, workshop_id)
+    assert workshop is not None
+    await session.refresh(workshop)
+    if workshop.status != "published":
+        await session.rollback()
+        raise WorkshopError("gone")
+    workshop.status = "cancelled"
+    active = [
+        s for s in await signup_repo.of_workshop(session, workshop_id) if s.status != "cancelled"
+    ]
+    for signup in active:
+        signup.status = "cancelled"
+    await session.commit()
+    return Affected(tuple(s.member_id for s in active))
+
+
+async def reschedule(
+    session: AsyncSession, workshop_id: int, starts_at: datetime, ends_at: datetime
+) -> Affected:
+    """Move a published workshop in time; everyone signed up or waiting is told."""
+    if starts_at.tzinfo is None or ends_at <= starts_at:
+        raise WorkshopError("ends_at")
+    if not await signup_repo.lock_workshop(session, workshop_id):
+        await session.rollback()
+        raise WorkshopError("gone")
+    workshop = await repo.get(session, workshop_id)
+    assert workshop is not None
+    await session.refresh(workshop)
+    if workshop.status != "published":
+        await session.rollback()
+        raise WorkshopError("gone")
+    workshop.starts_at, workshop.ends_at = starts_at, ends_at
+    if workshop.signup_deadline is not None and workshop.signup_deadline > starts_at:
+        workshop.signup_deadline = starts_at
+    active = [
+        s for s in await signup_repo.of_workshop(session, workshop_id) if s.status != "cancelled"
+    ]
+    for signup in active:  # a new date deserves a new reminder
+        signup.reminder_claimed_at = None
+        signup.reminded_at = None
+    await session.commit()
+    return Affected(tuple(s.member_id for s in active))

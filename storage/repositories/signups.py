@@ -82,3 +82,14 @@ async def of_workshop(session: AsyncSession, workshop_id: int) -> list[Signup]:
         select(Signup).where(Signup.workshop_id == workshop_id).order_by(Signup.position)
     )
     return list(rows)
+
+
+async def counts(session: AsyncSession, workshop_id: int) -> tuple[int, int]:
+    """(confirmed, waiting) for one workshop."""
+    rows = await session.execute(
+        select(Signup.status, func.count())
+        .where(Signup.workshop_id == workshop_id, Signup.status != "cancelled")
+        .group_by(Signup.status)
+    )
+    found = dict(rows.all())
+    return int(found.get("confirmed", 0)), int(found.get("waiting", 0))

@@ -68,3 +68,15 @@ async def attach_candidate(session: AsyncSession, typed: str, skill_id: int) -> 
 
 def add_many(session: AsyncSession, skills: Sequence[Skill]) -> None:
     session.add_all(skills)
+
+
+async def wish_ids(session: AsyncSession, member_id: int) -> list[int]:
+    rows = await session.scalars(
+        select(MemberSkill.skill_id).where(
+            MemberSkill.member_id == member_id,
+            MemberSkill.kind == "wish",
+            MemberSkill.status == "ok",
+            MemberSkill.skill_id.is_not(None),
+        )
+    )
+    return [int(r) for r in rows if r is not None]

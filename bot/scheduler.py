@@ -1,0 +1,104 @@
+"""Work that runs on a clock inside each worker: for now, sending due reminders.
+
+Every worker may run it: reminders are claimed atomically, so none is sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from html import escape
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramForbiddenError, TelegramNetworkError, TelegramServerError
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.formatting import span
+from bot.services import reachability, reminders
+from bot.settings import Settings
+from storage.models import utcnow
+from storage.repositories import workshops as workshop_repo
+
+log = logging.getLogger(__name__)
+
+
+async def send_due_reminders(
+    bot: Bot, sessions: async_sessionmaker[AsyncSession], i18n: I18n, settings: Settings
+) -> int:
+    """One pass: claim, send, mark. Returns how many were sent."""
+    now = utcnow()
+    async with sessions() as session:
+        due = await reminders.claim(session, now, timedelta(hours=settings.reminder_hours))
+    sent = 0
+    for item in due:
+        async with sessions() as session:
+            workshop = await workshop_repo.get(session, item.workshop_id)
+            if workshop is None:
+                await reminders.mark_sent(session, item.signup_id, now)
+                continue
+            with i18n.context(), i18n.use_locale(item.locale):
+                where = ", ".join(p for p in (workshop.venue, workshop.address, workshop.town) if p)
+                lines = [
+                    "⏰ "
+                    + _("Reminder: <b>{title}</b>, {when}.").format(
+                        title=escape(workshop.title),
+                        when=escape(
+                            span(workshop.starts_at, workshop.ends_at, item.locale, settings.tz)
+                        ),
+                    )
+                ]
+                if where:
+                    lines.append("📍 " + escape(where))
+                if workshop.online_url:
+                    lines.append("💻 " + escape(workshop.online_url))
+                lines.append(
+                    _("Can you not come after all? Cancel in /workshops, so someone else can go.")
+                )
+                text = "\n".join(lines)
+            try:
+                await bot.send_message(item.telegram_id, text)
+            except TelegramForbiddenError:
+                await reachability.mark_unreachable(session, item.telegram_id)
+                await reminders.mark_sent(session, item.signup_id, now)
+                continue
+            except (TelegramNetworkError, TelegramServerError):
+                log.warning("reminder for signup %s not sent; will retry", item.signup_id)
+                await reminders.release(session, item.signup_id)
+                continue
+            await reminders.mark_sent(session, item.signup_id, utcnow())
+            sent += 1
+    return sent
+
+
+class Scheduler:
+    """A background task started with the dispatcher and stopped with it."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], i18n: I18n, settings: Settings
+    ) -> None:
+        self.sessions, self.i18n, self.settings = sessions, i18n, settings
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self, bot: Bot) -> None:
+        self.task = asyncio.create_task(self._run(bot), name="ledenbot-scheduler")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+            self.task = None
+
+    async def _run(self, bot: Bot) -> None:
+        while True:
+            try:
+                sent = await send_due_reminders(bot, self.sessions, self.i18n, self.settings)
+                if sent:
+                    log.info("sent %s reminders", sent)
+            except Exception as exc:  # a failing pass must not end the loop
+                log.error("reminder pass failed: %s", type(exc).__name__)
+            await asyncio.sleep(self.settings.reminder_interval)

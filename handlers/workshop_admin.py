@@ -1,0 +1,284 @@
+"""/workshop <id>: an organiser's view of one workshop — sign-ups, moving it, cancelling it.
+
+Everyone with a place or on the waiting list hears of a change, in their own language.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from html import escape
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n, ngettext
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.formatting import short_when, span
+from bot.services import talent, workshops
+from bot.services.roles import Grant
+from bot.settings import Settings
+from handlers.common import close_question, private_router
+from handlers.workshops import send_ics
+from storage.models import Workshop
+from storage.repositories import members
+from storage.repositories import signups as signup_repo
+from storage.repositories import workshops as workshop_repo
+
+log = logging.getLogger(__name__)
+MOVE_WORDS = {"verplaats", "move", "flytta"}
+TIME_FORMATS = ("%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M")
+
+
+class AdminCb(CallbackData, prefix="wadm"):
+    workshop_id: int
+    action: str  # signups | cancel | cancel_yes | cancel_no
+
+
+def _in_scope(grants: frozenset[Grant], workshop: Workshop) -> bool:
+    scope = talent.scope_of(grants)
+    if scope is None:
+        return False
+    return scope.regions is None or workshop.region_code in scope.regions
+
+
+async def _load(
+    session: AsyncSession, grants: frozenset[Grant], workshop_id: int
+) -> Workshop | None:
+    workshop = await workshop_repo.get(session, workshop_id)
+    if workshop is None or not _in_scope(grants, workshop):
+        return None
+    return workshop
+
+
+def usage() -> str:
+    return _(
+        "/workshop 12 — one workshop: its sign-ups, move or cancel it\n"
+        "/workshop 12 move 2027-03-14 10:00 13:00 — a new date and time"
+    )
+
+
+async def on_workshop_admin(
+    message: Message,
+    command: CommandObject,
+    grants: frozenset[Grant],
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    if talent.scope_of(grants) is None:
+        await message.answer(_("This command is for organisers only."))
+        return
+    words = (command.args or "").split()
+    if not words or not words[0].isdecimal() or len(words[0]) > 9:
+        await message.answer(usage())
+        return
+    workshop = await _load(session, grants, int(words[0]))
+    if workshop is None:
+        await message.answer(_("There is no such workshop in your region."))
+        return
+    if len(words) > 1:
+        if words[1].casefold() not in MOVE_WORDS or len(words) != 5:
+            await message.answer(_("I did not understand that.") + "\n\n" + usage())
+            return
+        await _move(message, workshop, words[2:], session, bot, i18n, settings)
+        return
+    me = await bot.me()
+    summary = await _summary(session, workshop, i18n.current_locale, settings, me.username or "")
+    await message.answer(summary, reply_markup=_buttons(workshop))
+
+
+def _buttons(workshop: Workshop) -> object:
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text="📋 " + _("Sign-ups"), callback_data=AdminCb(workshop_id=workshop.id, action="signups")
+    )
+    if workshop.status == "published":
+        kb.button(
+            text="❌ " + _("Cancel this workshop"),
+            callback_data=AdminCb(workshop_id=workshop.id, action="cancel"),
+        )
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+async def _summary(
+    session: AsyncSession, workshop: Workshop, locale: str, settings: Settings, username: str
+) -> str:
+    confirmed, waiting = await signup_repo.counts(session, workshop.id)
+    lines = [
+        f"<b>{escape(workshop.title)}</b> (#{workshop.id})",
+        "📅 " + escape(span(workshop.starts_at, workshop.ends_at, locale, settings.tz)),
+        _("Places: {confirmed} of {capacity} taken, {waiting} waiting").format(
+            confirmed=confirmed, capacity=workshop.capacity, waiting=waiting
+        ),
+        _("Link for posters and QR codes: {link}").format(
+            link=f"https://t.me/{username}?start=w_{workshop.id}"
+        ),
+    ]
+    if workshop.status != "published":
+        lines.insert(1, "❌ " + _("Cancelled"))
+    return "\n".join(lines)
+
+
+def _parse_local(day: str, clock: str, settings: Settings) -> datetime | None:
+    for pattern in TIME_FORMATS:
+        try:
+            return datetime.strptime(f"{day} {clock}", pattern).replace(tzinfo=settings.tz)
+        except ValueError:
+            continue
+    return None
+
+
+async def _move(
+    message: Message,
+    workshop: Workshop,
+    parts: list[str],
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    starts = _parse_local(parts[0], parts[1], settings)
+    ends = _parse_local(parts[0], parts[2], settings)
+    if starts is None or ends is None or ends <= starts:
+        await message.answer(_("That is not a date and times like 2027-03-14 10:00 13:00."))
+        return
+    try:
+        affected = await workshops.reschedule(session, workshop.id, starts, ends)
+    except workshops.WorkshopError:
+        await message.answer(_("This workshop no longer exists or was cancelled."))
+        return
+    await session.refresh(workshop)
+    log.info(
+        "workshop %s moved by %s; %s told", workshop.id, message.chat.id, len(affected.member_ids)
+    )
+    await _tell(bot, session, affected.member_ids, workshop, i18n, settings, moved=True)
+    told = len(affected.member_ids)
+    await message.answer(
+        ngettext("Moved. I told {count} person.", "Moved. I told {count} people.", told).format(
+            count=told
+        )
+    )
+
+
+async def _tell(
+    bot: Bot,
+    session: AsyncSession,
+    member_ids: tuple[int, ...],
+    workshop: Workshop,
+    i18n: I18n,
+    settings: Settings,
+    *,
+    moved: bool,
+) -> None:
+    for member_id in member_ids:
+        person = await members.by_id(session, member_id)
+        if person is None or person.unreachable_since is not None:
+            continue
+        with i18n.use_locale(person.locale):
+            title = escape(workshop.title)
+            when = escape(span(workshop.starts_at, workshop.ends_at, person.locale, settings.tz))
+            if moved:
+                text = "🗓 " + _("<b>{title}</b> has moved: it is now on {when}.").format(
+                    title=title, when=when
+                )
+            else:
+                text = "❌ " + _(
+                    "<b>{title}</b> ({when}) has been cancelled. Sorry! Find another one in "
+                    "/workshops."
+                ).format(
+                    title=title,
+                    when=escape(short_when(workshop.starts_at, person.locale, settings.tz)),
+                )
+            await bot.send_message(person.telegram_id, text)
+            if moved:
+                await send_ics(bot, person.telegram_id, workshop)
+
+
+async def on_admin_button(
+    callback: CallbackQuery,
+    callback_data: AdminCb,
+    grants: frozenset[Grant],
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    workshop = await _load(session, grants, callback_data.workshop_id)
+    if workshop is None:
+        await callback.answer(_("That button is no longer valid."), show_alert=True)
+        return
+    action = callback_data.action
+    chat_id = callback.from_user.id
+    if action == "signups":
+        await callback.answer()
+        rows = [
+            s
+            for s in await signup_repo.of_workshop(session, workshop.id)
+            if s.status != "cancelled"
+        ]
+        lines = [f"📋 <b>{escape(workshop.title)}</b>"]
+        queue = 0
+        for n, signup in enumerate(rows, start=1):
+            person = await members.by_id(session, signup.member_id)
+            name = escape((person.first_name if person else None) or _("a member"))
+            if signup.status == "confirmed":
+                lines.append(f"{n}. {name} ✅")
+            else:
+                queue += 1
+                lines.append(f"{n}. {name} ⏳ {queue}")
+        if not rows:
+            lines.append(_("Nobody has signed up yet."))
+        await bot.send_message(chat_id, "\n".join(lines[:120]))
+    elif action == "cancel":
+        await callback.answer()
+        kb = InlineKeyboardBuilder()
+        kb.button(
+            text=_("Yes, cancel it"),
+            callback_data=AdminCb(workshop_id=workshop.id, action="cancel_yes"),
+        )
+        kb.button(text=_("No"), callback_data=AdminCb(workshop_id=workshop.id, action="cancel_no"))
+        kb.adjust(2)
+        await bot.send_message(
+            chat_id,
+            _("Cancel <b>{title}</b>? Everyone signed up or waiting will be told.").format(
+                title=escape(workshop.title)
+            ),
+            reply_markup=kb.as_markup(),
+        )
+    elif action == "cancel_yes":
+        try:
+            affected = await workshops.cancel_workshop(session, workshop.id)
+        except workshops.WorkshopError:
+            await callback.answer(
+                _("This workshop no longer exists or was cancelled."), show_alert=True
+            )
+            return
+        await callback.answer()
+        await close_question(callback, _("Yes, cancel it"))
+        log.info("workshop %s cancelled by %s", workshop.id, chat_id)
+        await _tell(bot, session, affected.member_ids, workshop, i18n, settings, moved=False)
+        told = len(affected.member_ids)
+        text = ngettext(
+            "Cancelled. I told {count} person.", "Cancelled. I told {count} people.", told
+        ).format(count=told)
+        await bot.send_message(chat_id, text)
+    elif action == "cancel_no":
+        await callback.answer()
+        await close_question(callback, _("No"))
+    else:
+        await callback.answer(_("That button is no longer valid."), show_alert=True)
+
+
+def build_router() -> Router:
+    """A fresh router, so every Dispatcher (and every test) gets its own."""
+    router = private_router("workshop_admin")
+    router.message.register(on_workshop_admin, Command("workshop"))
+    router.callback_query.register(on_admin_button, AdminCb.filter())
+    return router

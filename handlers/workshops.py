@@ -1,0 +1,388 @@
+"""/workshops: suggestions for the member, a workshop's details, sign up, cancel, calendar."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.i18n import I18n, ngettext
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder, InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.formatting import long_date, short_when, span
+from bot.keyboards import MenuCb
+from bot.services import calendar, signups, suggest
+from bot.settings import Settings
+from handlers.common import private_router
+from storage.models import Member, Workshop, utcnow
+from storage.repositories import members
+from storage.repositories import signups as signup_repo
+from storage.repositories import skills as skill_repo
+from storage.repositories import workshops as workshop_repo
+
+log = logging.getLogger(__name__)
+PAGE = 5
+
+
+class ListCb(CallbackData, prefix="wl"):
+    offset: int
+
+
+class WorkshopCb(CallbackData, prefix="w"):
+    workshop_id: int
+
+
+class SignupCb(CallbackData, prefix="wsign"):
+    workshop_id: int
+
+
+class CancelCb(CallbackData, prefix="wcancel"):
+    workshop_id: int
+
+
+class IcsCb(CallbackData, prefix="wics"):
+    workshop_id: int
+
+
+def _reasons(hit: suggest.Suggestion, names: dict[int, str]) -> str:
+    parts = []
+    if hit.wishes:
+        wished = ", ".join(names.get(i, "?") for i in hit.wishes)
+        parts.append(
+            ngettext(
+                "matches your wish <i>{skills}</i>",
+                "matches your wishes <i>{skills}</i>",
+                len(hit.wishes),
+            ).format(skills=escape(wished))
+        )
+    if hit.distance_km is not None:
+        parts.append(_("{km} km").format(km=round(hit.distance_km)))
+    elif hit.workshop.latitude is None and hit.workshop.online_url:
+        parts.append(_("online"))
+    elif hit.same_region:
+        parts.append(_("in your region"))
+    return " · ".join(parts)
+
+
+async def list_page(
+    session: AsyncSession, member: Member, offset: int, locale: str, settings: Settings
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    now = utcnow()
+    upcoming = await workshop_repo.upcoming(session, now)
+    ranked = suggest.rank(upcoming, member, await skill_repo.wish_ids(session, member.id), now)
+    if not ranked:
+        return _(
+            "There are no upcoming workshops yet. I will show them here once they are planned."
+        ), None
+    page = ranked[offset : offset + PAGE]
+    names = {s.id: s.name(locale) for hit in page for s in hit.workshop.topics}
+    lines = ["📅 <b>" + _("Workshops for you") + "</b>", ""]
+    kb = InlineKeyboardBuilder()
+    for n, hit in enumerate(page, start=offset + 1):
+        w = hit.workshop
+        where = w.town or _("online")
+        lock = " 🔒" if w.members_only else ""
+        when = escape(short_when(w.starts_at, locale, settings.tz))
+        lines.append(f"{n}. <b>{escape(w.title)}</b>{lock} — {when} · {escape(where)}")
+        reasons = _reasons(hit, names)
+        if reasons:
+            lines.append(f"    {reasons}")
+        kb.button(text=f"{n}. {w.title}"[:60], callback_data=WorkshopCb(workshop_id=w.id))
+    nav = []
+    if offset > 0:
+        nav.append(("◀️", max(0, offset - PAGE)))
+    if offset + PAGE < len(ranked):
+        nav.append(("▶️", offset + PAGE))
+    for label, target in nav:
+        kb.button(text=label, callback_data=ListCb(offset=target))
+    kb.adjust(*([1] * len(page)), len(nav) or 1)
+    return "\n".join(lines), kb.as_markup()
+
+
+async def detail(
+    session: AsyncSession,
+    workshop: Workshop,
+    member: Member | None,
+    locale: str,
+    settings: Settings,
+) -> tuple[str, InlineKeyboardMarkup]:
+    confirmed, waiting = await signup_repo.counts(session, workshop.id)
+    lines = [f"<b>{escape(workshop.title)}</b>", ""]
+    lines.append("📅 " + escape(span(workshop.starts_at, workshop.ends_at, locale, settings.tz)))
+    if workshop.latitude is not None:
+        where = ", ".join(p for p in (workshop.venue, workshop.address, workshop.town) if p)
+        lines.append("📍 " + escape(where))
+    if workshop.online_url:
+        lines.append("💻 " + escape(workshop.online_url))
+    free = workshop.capacity - confirmed
+    if free > 0:
+        lines.append(
+            "👥 " + ngettext("{count} place left", "{count} places left", free).format(count=free)
+        )
+    else:
+        lines.append(
+            "👥 "
+            + ngettext(
+                "Full — {count} on the waiting list", "Full — {count} on the waiting list", waiting
+            ).format(count=waiting)
+        )
+    if workshop.members_only:
+        lines.append("🔒 " + _("For members only"))
+    if workshop.signup_deadline is not None:
+        lines.append(
+            "⏰ "
+            + _("Sign up before {date}").format(
+                date=escape(short_when(workshop.signup_deadline, locale, settings.tz))
+            )
+        )
+    if workshop.topics:
+        topics = ", ".join(t.name(locale) for t in workshop.topics)
+        lines.append("🧩 " + escape(topics))
+    if workshop.trainer_id is not None:
+        trainer = await members.by_id(session, workshop.trainer_id)
+        if trainer is not None and trainer.first_name:
+            lines.append("🎓 " + _("Trainer: {name}").format(name=escape(trainer.first_name)))
+    if workshop.description:
+        lines += ["", escape(workshop.description[:1500])]
+    kb = InlineKeyboardBuilder()
+    status = await signups.status_of(session, member, workshop.id) if member else None
+    if status is None:
+        kb.button(text="✅ " + _("Sign me up"), callback_data=SignupCb(workshop_id=workshop.id))
+    else:
+        if status.status == "confirmed":
+            lines += ["", "✅ <b>" + _("You are signed up.") + "</b>"]
+            label = _("Cancel my place")
+        else:
+            lines += [
+                "",
+                "⏳ <b>"
+                + _("You are number {position} on the waiting list.").format(
+                    position=status.position
+                )
+                + "</b>",
+            ]
+            label = _("Leave the waiting list")
+        kb.button(text="❌ " + label, callback_data=CancelCb(workshop_id=workshop.id))
+        kb.button(text="📅 " + _("Calendar file"), callback_data=IcsCb(workshop_id=workshop.id))
+    kb.button(text="↩️ " + _("All workshops"), callback_data=ListCb(offset=0))
+    kb.adjust(1)
+    return "\n".join(lines), kb.as_markup()
+
+
+async def show_workshop(
+    bot: Bot,
+    chat_id: int,
+    session: AsyncSession,
+    workshop_id: int,
+    member: Member | None,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    workshop = await workshop_repo.get(session, workshop_id)
+    if workshop is None or workshop.status != "published":
+        await bot.send_message(chat_id, _("This workshop no longer exists or was cancelled."))
+        return
+    text, markup = await detail(session, workshop, member, i18n.current_locale, settings)
+    await bot.send_message(chat_id, text, reply_markup=markup)
+
+
+async def on_workshops(
+    message: Message, member: Member | None, session: AsyncSession, i18n: I18n, settings: Settings
+) -> None:
+    if member is None:
+        await message.answer(_("Please give your consent first: send /start."))
+        return
+    text, markup = await list_page(session, member, 0, i18n.current_locale, settings)
+    await message.answer(text, reply_markup=markup)
+
+
+async def on_list(
+    callback: CallbackQuery,
+    callback_data: ListCb | MenuCb,
+    member: Member | None,
+    session: AsyncSession,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    if member is None:
+        await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
+        return
+    await callback.answer()
+    offset = max(0, getattr(callback_data, "offset", 0))
+    text, markup = await list_page(session, member, offset, i18n.current_locale, settings)
+    await callback.bot.send_message(callback.from_user.id, text, reply_markup=markup)  # type: ignore[union-attr]
+
+
+async def on_workshop(
+    callback: CallbackQuery,
+    callback_data: WorkshopCb,
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    await callback.answer()
+    await show_workshop(
+        bot, callback.from_user.id, session, callback_data.workshop_id, member, i18n, settings
+    )
+
+
+def _refusal(
+    error: signups.SignupError, workshop: Workshop | None, locale: str, settings: Settings
+) -> str:
+    if isinstance(error, signups.MembersOnly):
+        return _(
+            "This workshop is for members only. If you have become a member, change it under "
+            "✏️ Change my details."
+        )
+    if isinstance(error, signups.DeadlinePassed) and workshop and workshop.signup_deadline:
+        return _("Sign-up for this workshop closed on {date}.").format(
+            date=long_date(workshop.signup_deadline, locale, settings.tz)
+        )
+    if isinstance(error, signups.AlreadyStarted):
+        return _("This workshop has already started.")
+    if isinstance(error, signups.NotSignedUp):
+        return _("You are not signed up for this workshop.")
+    return _("This workshop no longer exists or was cancelled.")
+
+
+async def on_sign_up(
+    callback: CallbackQuery,
+    callback_data: SignupCb,
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    if member is None:
+        await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
+        return
+    workshop_id = callback_data.workshop_id
+    try:
+        outcome = await signups.sign_up(session, member, workshop_id)
+    except signups.SignupError as error:
+        workshop = await workshop_repo.get(session, workshop_id)
+        await callback.answer(
+            _refusal(error, workshop, i18n.current_locale, settings), show_alert=True
+        )
+        return
+    await callback.answer()
+    workshop = await workshop_repo.get(session, workshop_id)
+    assert workshop is not None
+    title = escape(workshop.title)
+    if outcome.status == "confirmed":
+        text = "✅ " + _("You are signed up for <b>{title}</b>.").format(title=title)
+        if outcome.already:
+            text = "✅ " + _("You were already signed up for <b>{title}</b>.").format(title=title)
+        await bot.send_message(callback.from_user.id, text)
+        await send_ics(bot, callback.from_user.id, workshop)
+    else:
+        text = "⏳ " + _(
+            "<b>{title}</b> is full. You are number {position} on the waiting list; I will tell "
+            "you at once if a place comes free."
+        ).format(title=title, position=outcome.position)
+        await bot.send_message(callback.from_user.id, text)
+    log.info("member %s signup %s: %s", member.id, workshop_id, outcome.status)
+
+
+async def send_ics(bot: Bot, chat_id: int, workshop: Workshop) -> None:
+    data = calendar.ics(workshop, utcnow())
+    await bot.send_document(
+        chat_id,
+        BufferedInputFile(data, filename=f"workshop-{workshop.id}.ics"),
+        caption="📅 " + _("Add it to your calendar"),
+    )
+
+
+async def on_cancel(
+    callback: CallbackQuery,
+    callback_data: CancelCb,
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    if member is None:
+        await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
+        return
+    workshop_id = callback_data.workshop_id
+    try:
+        result = await signups.cancel(session, member, workshop_id)
+    except signups.SignupError as error:
+        workshop = await workshop_repo.get(session, workshop_id)
+        await callback.answer(
+            _refusal(error, workshop, i18n.current_locale, settings), show_alert=True
+        )
+        return
+    workshop = await workshop_repo.get(session, workshop_id)
+    assert workshop is not None
+    await callback.answer()
+    title = escape(workshop.title)
+    if result.was == "confirmed":
+        text = _("Your place at <b>{title}</b> is cancelled.").format(title=title)
+    else:
+        text = _("You have left the waiting list for <b>{title}</b>.").format(title=title)
+    await bot.send_message(callback.from_user.id, text)
+    if result.promoted_member_id is not None:
+        await notify_promoted(bot, session, result.promoted_member_id, workshop, i18n, settings)
+
+
+async def notify_promoted(
+    bot: Bot,
+    session: AsyncSession,
+    member_id: int,
+    workshop: Workshop,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    """Tell the member who moved up, in their own language, with the calendar file."""
+    promoted = await members.by_id(session, member_id)
+    if promoted is None:
+        return
+    with i18n.use_locale(promoted.locale):
+        text = "🎉 " + _(
+            "Good news: a place came free at <b>{title}</b> ({when}). You are in!"
+        ).format(
+            title=escape(workshop.title),
+            when=escape(short_when(workshop.starts_at, promoted.locale, settings.tz)),
+        )
+        await bot.send_message(promoted.telegram_id, text)
+        await send_ics(bot, promoted.telegram_id, workshop)
+
+
+async def on_ics(
+    callback: CallbackQuery,
+    callback_data: IcsCb,
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+) -> None:
+    workshop = await workshop_repo.get(session, callback_data.workshop_id)
+    if workshop is None or workshop.status != "published":
+        await callback.answer(
+            _("This workshop no longer exists or was cancelled."), show_alert=True
+        )
+        return
+    await callback.answer()
+    await send_ics(bot, callback.from_user.id, workshop)
+
+
+def build_router() -> Router:
+    """A fresh router, so every Dispatcher (and every test) gets its own."""
+    router = private_router("workshops")
+    router.message.register(on_workshops, Command("workshops", "agenda"))
+    router.callback_query.register(on_list, ListCb.filter())
+    router.callback_query.register(on_list, MenuCb.filter(F.action == "workshops"))
+    router.callback_query.register(on_workshop, WorkshopCb.filter())
+    router.callback_query.register(on_sign_up, SignupCb.filter())
+    router.callback_query.register(on_cancel, CancelCb.filter())
+    router.callback_query.register(on_ics, IcsCb.filter())
+    return router

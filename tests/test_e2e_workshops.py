@@ -1,0 +1,202 @@
+"""End to end: suggestions with reasons, a deep link, signing up, the waiting list, a
+promotion, cancelling, the calendar file, and forged buttons."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.services import onboarding, profile
+from bot.services.onboarding import Kind
+from bot.services.places import default_gazetteer
+from bot.services.profile import SkillKind
+from bot.services.workshops import Draft, create
+from storage.models import Signup, utcnow
+from tests.botrunner import RunningBot, running_bot, t
+
+pytestmark = pytest.mark.e2e
+
+
+async def member(
+    bot: RunningBot, tid: int, name: str, town: str, wishes: str = "", kind: Kind = Kind.MEMBER
+) -> None:
+    assert bot.app is not None
+    async with bot.app.sessions() as session:
+        m, _ = await onboarding.give_consent(session, tid, "nl", name)
+        await onboarding.answer_kind(session, m, kind)
+        await onboarding.answer_place(session, m, default_gazetteer().search(town)[0].place)
+        if m.onboarding_step == onboarding.Step.REGION:
+            await onboarding.answer_region(session, m, None)
+        if wishes:
+            await profile.add(session, m, SkillKind.WISH, wishes)
+
+
+async def workshop(
+    bot: RunningBot, title: str, town: str | None, days: int, capacity: int, **kw: object
+) -> int:
+    assert bot.app is not None
+    async with bot.app.sessions() as session:
+        skills = kw.pop("skills", ())
+        draft = Draft(
+            title=title,
+            starts_at=utcnow() + timedelta(days=days),
+            ends_at=utcnow() + timedelta(days=days, hours=2),
+            capacity=capacity,
+            place=default_gazetteer().search(town)[0].place if town else None,
+            online_url=None if town else "https://meet.example.org/x",
+            **kw,  # type: ignore[arg-type]
+        )
+        if skills:
+            from bot.services import catalogue
+
+            matcher = await catalogue.matcher(session)
+            draft.skill_ids = [matcher.match(s)[0].skill_id for s in skills]  # type: ignore[union-attr]
+        return (await create(session, draft)).id
+
+
+async def test_suggestions_explain_themselves_and_sign_up_works(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url) as bot:
+        await member(bot, 7301, "Anna", "Zwolle", wishes="debatteren")
+        far = await workshop(bot, "Begroting lezen", "Maastricht", 20, 10)
+        near = await workshop(bot, "Debattraining", "Deventer", 30, 10, skills=("debatteren",))
+        online = await workshop(bot, "Sociale media", None, 10, 10)
+        anna = bot.sandbox.user(7301, "Anna", language_code="nl")
+        await anna.send_text("/workshops")
+        page = await anna.expect_text(t("nl", "Workshops for you"))
+        lines = page.text.splitlines()
+        assert lines[2].startswith("1. Debattraining")  # the wish counts most
+        assert "Debatteren" in lines[3] and "km" in lines[3]
+        assert "Sociale media" in lines[4] and t("nl", "online") in lines[5]
+        assert "Begroting lezen" in lines[6]
+        await anna.press("1. Debattraining", message=page)
+        detail = await anna.expect_text("Debattraining")
+        assert t("nl", "{count} place left", count=10).split()[1] in detail.text
+        await anna.press("✅ " + t("nl", "Sign me up"), message=detail)
+        await anna.expect_text(
+            t("nl", "You are signed up for <b>{title}</b>.", title="Debattraining")
+        )
+        ics = await anna.next()
+        assert ics.document is not None and b"SUMMARY:Debattraining" in ics.document.data
+        assert ics.document.filename == f"workshop-{near}.ics"
+        assert far and online
+
+
+async def test_waiting_list_promotion_and_cancel(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url) as bot:
+        await member(bot, 7302, "Bo", "Utrecht")
+        await member(bot, 7303, "Cas", "Utrecht")
+        one_place = await workshop(bot, "Voorzitten", "Utrecht", 7, 1)
+        bo = bot.sandbox.user(7302, "Bo", language_code="nl")
+        cas = bot.sandbox.user(7303, "Cas", language_code="nl")
+        await bo.send_text(f"/start w_{one_place}")
+        detail = await bo.expect_text("Voorzitten")
+        await bo.press("✅ " + t("nl", "Sign me up"), message=detail)
+        await bo.expect_text(t("nl", "You are signed up for <b>{title}</b>.", title="Voorzitten"))
+        await cas.send_text(f"/start w_{one_place}")
+        detail = await cas.expect_text("Voorzitten")
+        await cas.press("✅ " + t("nl", "Sign me up"), message=detail)
+        full = (
+            "<b>{title}</b> is full. You are number {position} on the waiting list; I will tell "
+            "you at once if a place comes free."
+        )
+        await cas.expect_text(t("nl", full, title="Voorzitten", position=1))
+        # Bo cancels from a fresh detail view; Cas is promoted at once
+        await bo.send_text(f"/start w_{one_place}")
+        detail = await bo.expect_text(t("nl", "You are signed up."))
+        await bo.press("❌ " + t("nl", "Cancel my place"), message=detail)
+        await bo.expect_text(
+            t("nl", "Your place at <b>{title}</b> is cancelled.", title="Voorzitten")
+        )
+        promoted = await cas.expect_text("🎉")
+        assert "Voorzitten" in promoted.text
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            rows = (await session.scalars(select(Signup).order_by(Signup.id))).all()
+        assert [r.status for r in rows] == ["cancelled", "confirmed"]
+
+
+async def test_refusals_and_forged_buttons(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url) as bot:
+        await member(bot, 7304, "Dewi", "Leiden", kind=Kind.SYMPATHISER)
+        closed = await workshop(bot, "Alleen leden", "Leiden", 5, 10, members_only=True)
+        dewi = bot.sandbox.user(7304, "Dewi", language_code="en")  # her stored choice: nl
+        await dewi.send_text(f"/start w_{closed}")
+        detail = await dewi.expect_text("Alleen leden")
+        await dewi.press("✅ " + t("nl", "Sign me up"), message=detail)
+        await bot.sandbox.idle()
+        refusal = (
+            "This workshop is for members only. If you have become a member, change it under "
+            "✏️ Change my details."
+        )
+        assert dewi.alerts[-1] == t("nl", refusal)
+        for forged in ("wsign:999999", "wcancel:999999", f"wcancel:{closed}", "w:999999"):
+            await dewi.press_raw(detail.message_id, forged)
+            await bot.sandbox.idle()
+        gone = t("nl", "This workshop no longer exists or was cancelled.")
+        assert dewi.alerts[-3] == gone
+        assert dewi.alerts[-1] == t("nl", "You are not signed up for this workshop.")
+        assert dewi.bot_messages[-1].text == gone
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            assert (await session.scalars(select(Signup))).all() == []
+        # a stranger arriving by a poster's QR code sees the workshop, then the consent question
+        stranger = bot.sandbox.user(7399, "Eef", language_code="nl")
+        await stranger.send_text(f"/start w_{closed}")
+        await stranger.expect_text("Alleen leden")
+        await stranger.expect_text(t("nl", "<b>Do you agree that I store this?</b>"))
+
+
+async def test_organiser_moves_then_cancels_a_workshop_and_everyone_is_told(
+    sqlite_url: str,
+) -> None:
+    async with running_bot(sqlite_url, admin_ids="7400") as bot:
+        await member(bot, 7401, "Fleur", "Utrecht")
+        await member(bot, 7402, "Gijs", "Utrecht")
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            from bot.services import roles
+            from bot.services.roles import Grant, RoleName
+
+            await roles.assign(
+                session, actor=frozenset({Grant(RoleName.ADMIN)}), actor_id=7400,
+                target_id=7403, role=RoleName.ORGANISER, region="oost",
+            )  # fmt: skip
+        item = await workshop(bot, "Campagnedag", "Utrecht", 9, 1, region_code="west")
+        for tid, name in ((7401, "Fleur"), (7402, "Gijs")):
+            person = bot.sandbox.user(tid, name, language_code="nl" if tid == 7401 else "sv")
+            await person.send_text(f"/start w_{item}")
+            detail = await person.expect_text("Campagnedag")
+            await person.press("✅ " + t("nl", "Sign me up"), message=detail)
+            await person.next()
+        fleur = bot.sandbox.user(7401, "Fleur", language_code="nl")
+        gijs = bot.sandbox.user(7402, "Gijs", language_code="sv")
+        fleur.drain()
+        gijs.drain()
+
+        regional = bot.sandbox.user(7403, "Hans", language_code="nl")  # organiser for oost
+        await regional.send_text(f"/workshop {item}")
+        await regional.expect_text(t("nl", "There is no such workshop in your region."))
+
+        admin = bot.sandbox.user(7400, "Eva", language_code="en")
+        await admin.send_text(f"/workshop {item}")
+        view = await admin.expect_text("Campagnedag")
+        assert f"?start=w_{item}" in view.text
+        await admin.send_text(f"/workshop {item} move 2031-05-06 19:30 21:30")
+        await admin.expect_text("Moved. I told 2 people.")
+        moved = await fleur.expect_text("🗓")
+        assert "19:30" in moved.text and "2031" in moved.text
+        await gijs.expect_text("🗓")
+
+        await admin.press("📋 " + t("en", "Sign-ups"), message=view)
+        listing = await admin.expect_text("📋")
+        assert "1. Fleur ✅" in listing.text and "2. Gijs ⏳ 1" in listing.text
+        await admin.press("❌ " + t("en", "Cancel this workshop"), message=view)
+        confirm = await admin.expect_text("Campagnedag")
+        await admin.press(t("en", "Yes, cancel it"), message=confirm)
+        await admin.expect_text("Cancelled. I told 2 people.")
+        await fleur.expect_text("❌")
+        await gijs.expect_text("❌")
+        await fleur.send_text(f"/start w_{item}")
+        await fleur.expect_text(t("nl", "This workshop no longer exists or was cancelled."))
