@@ -35,6 +35,11 @@ COMMANDS = (
     Command("vergeetmij", __("Erase everything about you")),
     Command("zoek", __("Search the talent base"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("workshop", __("Manage a workshop"), (RoleName.ORGANISER, RoleName.ADMIN)),
+    Command(
+        "workshops_csv",
+        __("All workshops as a CSV file (send one back to import)"),
+        (RoleName.ORGANISER, RoleName.ADMIN),
+    ),
     Command("vaardigheden", __("Curate the skills list"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("rol", __("Give or take away a role"), (RoleName.ADMIN,)),
 )

@@ -6,6 +6,7 @@ Only ever used with `ledenbot chat --demo`, on the sandbox's own database.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,8 +15,11 @@ from bot.services.onboarding import Kind
 from bot.services.places import default_gazetteer
 from bot.services.profile import Level, SkillKind
 from bot.services.roles import RoleName
+from bot.services.workshops import Draft, create_many
+from storage.models import utcnow
 from storage.repositories import members
 from storage.repositories import roles as role_repo
+from storage.repositories import workshops as workshop_repo
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,41 @@ SAMPLE_MEMBERS = (
 )  # fmt: skip
 
 
+DEMO_WORKSHOPS = (
+    # title, town (None: online), region, days from now, hour, capacity, topics, members only
+    ("Debattraining voor beginners", "Zwolle", "oost", 9, 10, 12, ("debatteren",), False),
+    ("De begroting lezen", "Groningen", "noord", 16, 19, 2, ("begroting lezen",), True),
+    ("Moties schrijven", "Utrecht", "west", 23, 19, 20, ("moties schrijven",), False),
+    ("Sociale media voor je afdeling", None, None, 5, 20, 40, ("sociale media",), False),
+    ("Spreken in het openbaar", "Eindhoven", "zuid", 33, 10, 15, ("speechen",), False),
+    ("Cirkelledare steg 1", "Göteborg", None, 12, 18, 10, ("cirkelledare",), False),
+)  # fmt: skip
+
+
+async def seed_workshops(session: AsyncSession) -> None:
+    """A few upcoming workshops across the regions, online and members-only ones among them."""
+    if await workshop_repo.upcoming(session, utcnow(), limit=1):
+        return
+    matcher = await catalogue.matcher(session)
+    gazetteer = default_gazetteer()
+    today = utcnow().replace(minute=0, second=0, microsecond=0)
+    drafts = []
+    for title, town, region, days, hour, capacity, topics, members_only in DEMO_WORKSHOPS:
+        start = (today + timedelta(days=days)).replace(hour=hour - 1)  # UTC, about local hour
+        drafts.append(
+            Draft(
+                title=title, starts_at=start, ends_at=start + timedelta(hours=2),
+                capacity=capacity, members_only=members_only, region_code=region,
+                place=gazetteer.search(town)[0].place if town else None,
+                online_url=None if town else "https://meet.example.org/ledenbot",
+                venue="Partijhuis" if town else None,
+                description="Een workshop voor en door leden.",
+                skill_ids=[m[0].skill_id for t in topics if (m := matcher.match(t))],
+            )
+        )  # fmt: skip
+    await create_many(session, drafts)
+
+
 async def seed(session: AsyncSession) -> None:
     """Idempotent: running it twice adds nothing."""
     admin = frozenset({roles.Grant(RoleName.ADMIN)})
@@ -85,3 +124,4 @@ async def seed(session: AsyncSession) -> None:
         await profile.set_findable(session, member, True)
         member.available_evenings = member.available_online = True
         await session.commit()
+    await seed_workshops(session)

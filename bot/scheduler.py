@@ -82,23 +82,33 @@ class Scheduler:
     ) -> None:
         self.sessions, self.i18n, self.settings = sessions, i18n, settings
         self.task: asyncio.Task[None] | None = None
+        self.stopping = asyncio.Event()
 
     async def start(self, bot: Bot) -> None:
+        self.stopping.clear()
         self.task = asyncio.create_task(self._run(bot), name="ledenbot-scheduler")
 
-    async def stop(self) -> None:
-        if self.task is not None:
+    async def stop(self, grace: float = 30.0) -> None:
+        """Let a pass in progress finish (a reminder sent but not yet marked would be sent
+        again later), then stop; cancel only if it takes longer than `grace`."""
+        if self.task is None:
+            return
+        self.stopping.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), grace)
+        except TimeoutError:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
-            self.task = None
+        self.task = None
 
     async def _run(self, bot: Bot) -> None:
-        while True:
+        while not self.stopping.is_set():
             try:
                 sent = await send_due_reminders(bot, self.sessions, self.i18n, self.settings)
                 if sent:
                     log.info("sent %s reminders", sent)
             except Exception as exc:  # a failing pass must not end the loop
                 log.error("reminder pass failed: %s", type(exc).__name__)
-            await asyncio.sleep(self.settings.reminder_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), self.settings.reminder_interval)

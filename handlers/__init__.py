@@ -18,6 +18,7 @@ from handlers import (
     start,
     talent,
     workshop_admin,
+    workshop_import,
     workshops,
 )
 
@@ -37,6 +38,7 @@ def root_router() -> Router:
         profile.build_router(),
         workshops.build_router(),
         workshop_admin.build_router(),
+        workshop_import.build_router(),
         onboarding.build_router(),
         fallback.build_router(),
     )

@@ -200,3 +200,39 @@ async def test_organiser_moves_then_cancels_a_workshop_and_everyone_is_told(
         await gijs.expect_text("❌")
         await fleur.send_text(f"/start w_{item}")
         await fleur.expect_text(t("nl", "This workshop no longer exists or was cancelled."))
+
+
+GOOD_CSV = """title;starts_at;ends_at;town;capacity;topics;members_only
+Debatteren voor beginners;2031-03-14 10:00;2031-03-14 13:00;Deventer;12;debatteren;nee
+Begroting lezen;2031-03-21 19:30;2031-03-21 21:30;Zwolle;15;begroting lezen;ja
+"""
+BAD_CSV = """title;starts_at;ends_at;town;capacity;topics;members_only
+Debatteren voor beginners;2031-03-14 10:00;2031-03-14 13:00;Deventer;12;debatteren;nee
+Begroting lezen;14 maart;2031-03-21 21:30;Atlantis;-3;begroting lezen;misschien
+"""
+
+
+async def test_organiser_imports_a_csv_file_in_the_chat(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url, admin_ids="7500") as bot:
+        admin = bot.sandbox.user(7500, "Eva", language_code="nl")
+        await admin.send_document("workshops.csv", BAD_CSV.encode())
+        report = await admin.expect_text(
+            t("nl", "Nothing was imported. Please correct these and send the file again:")
+        )
+        for column in ("starts_at", "town", "capacity", "members_only"):
+            assert "3, " in report.text and column in report.text
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            from storage.models import Workshop
+
+            assert (await session.scalars(select(Workshop))).all() == []
+        await admin.send_document("workshops.csv", GOOD_CSV.encode())
+        await admin.expect_text("2 workshops")
+        await member(bot, 7501, "Ilse", "Zwolle", wishes="begroting lezen")
+        ilse = bot.sandbox.user(7501, "Ilse", language_code="nl")
+        await ilse.send_text("/workshops")
+        page = await ilse.expect_text(t("nl", "Workshops for you"))
+        assert page.text.splitlines()[2].startswith("1. Begroting lezen 🔒")
+        # a member cannot import
+        await ilse.send_document("workshops.csv", GOOD_CSV.encode())
+        await ilse.expect_text(t("nl", "Only organisers can import workshops."))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-import time
 from collections import Counter
 from fractions import Fraction
 from functools import cache
@@ -305,11 +304,9 @@ def test_uniform_stays_inside_the_open_interval() -> None:
     assert 0.48 < sum(values) / len(values) < 0.52
 
 
-def test_drawing_ten_thousand_for_five_hundred_places_is_fast() -> None:
+def test_drawing_ten_thousand_for_five_hundred_places() -> None:
     pot = [Applicant(member_id, member_id % 4) for member_id in range(1, 10_001)]
-    started = time.perf_counter()
     result = draw(pot, 500, new_seed())
-    elapsed = time.perf_counter() - started
     assert len(result.winners) == 500
     assert len(result.waiting) == 9_500
-    assert elapsed < 0.25, f"{elapsed:.3f} s"
+    assert sorted(result.order()) == list(range(1, 10_001))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
-import time
 from pathlib import Path
 
 import pytest
@@ -128,13 +127,9 @@ def test_junk_returns_nothing(gaz: Gazetteer, query: str):
     assert gaz.search(query) == []
 
 
-def test_overlong_input_is_rejected_quickly(gaz: Gazetteer):
-    # A real town name followed by padding must still be refused, and without fuzzy work.
-    text = "Groningen" + " " * 5000
-    start = time.perf_counter()
-    for _ in range(100):
-        assert gaz.search(text) == []
-    assert (time.perf_counter() - start) / 100 < 0.001
+def test_overlong_input_is_rejected(gaz: Gazetteer):
+    # A real town name followed by padding must still be refused (speed: bench/, not here).
+    assert gaz.search("Groningen" + " " * 5000) == []
 
 
 def test_exact_and_fuzzy_scores(gaz: Gazetteer):
@@ -179,18 +174,6 @@ def test_every_place_finds_itself(gaz: Gazetteer):
         ):
             misses.append(place.label())
     assert misses == []
-
-
-def test_search_is_fast(gaz: Gazetteer):
-    queries = ["Groningn", "Den Bosch", "Amsterdm", "Utreht", "Vasteras", "xqzzv", "Stokholm"]
-    gaz.search("warm-up")
-    start = time.perf_counter()
-    rounds = 20
-    for _ in range(rounds):
-        for q in queries:
-            gaz.search(q)
-    per_call = (time.perf_counter() - start) / (rounds * len(queries))
-    assert per_call < 0.005, f"{per_call * 1000:.2f} ms per search"
 
 
 @pytest.mark.parametrize(
@@ -276,10 +259,8 @@ def test_data_file(gaz: Gazetteer):
         assert 49.4 < p.lat < 69.1 and 2.5 < p.lon < 24.2, p.label()
 
 
-def test_load_is_fast_and_default_is_cached(tmp_path: Path):
-    start = time.perf_counter()
+def test_load_and_default_is_cached(tmp_path: Path):
     fresh = Gazetteer.load()
-    assert time.perf_counter() - start < 1.0  # ~50 ms here; generous for slow CI
     assert len(fresh) == len(default_gazetteer())
     assert default_gazetteer() is default_gazetteer()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -269,13 +268,9 @@ def test_junk_returns_nothing(matcher: SkillMatcher, junk: str):
     assert matcher.match(junk) == []
 
 
-def test_junk_is_rejected_quickly(matcher: SkillMatcher):
-    texts = ["a" * 4096, "🙂" * 2048, "debatteren " * 372]
-    start = time.perf_counter()
-    for _ in range(100):
-        for text in texts:
-            assert matcher.match(text) == []
-    assert (time.perf_counter() - start) / 300 < 0.0005
+def test_long_junk_is_rejected(matcher: SkillMatcher):
+    for text in ["a" * 4096, "🙂" * 2048, "debatteren " * 372]:
+        assert matcher.match(text) == []
 
 
 def test_results_sorted_unique_and_limited(matcher: SkillMatcher):
@@ -420,12 +415,9 @@ def test_split_input_caps_items_and_length():
     assert all(len(item) <= MAX_ITEM_CHARS for item in split_input(("woord " * 500) + ", x"))
 
 
-def test_split_input_is_fast_on_a_full_message():
+def test_split_input_caps_a_full_message():
     text = "debatteren, speechen en begroting lezen; " * 100  # ~4 KB
-    start = time.perf_counter()
-    items = split_input(text[:4096])
-    assert time.perf_counter() - start < 0.01
-    assert len(items) == MAX_ITEMS
+    assert len(split_input(text[:4096])) == MAX_ITEMS
 
 
 # --- loading and speed ----------------------------------------------------------------------
@@ -445,20 +437,6 @@ def test_load_default_catalogue_and_other_paths(tmp_path: Path):
         load_default_catalogue(bad)
 
 
-def test_match_is_fast(matcher: SkillMatcher):
-    """p95 of one match() call stays far below 2 ms (bench/skill_match.py has the details)."""
-    texts = [text for text, _ in read_table()] * 3
-    times = []
-    for text in texts:
-        start = time.perf_counter()
-        matcher.match(text)
-        times.append(time.perf_counter() - start)
-    times.sort()
-    p95 = times[int(len(times) * 0.95)]
-    assert p95 < 0.002, f"p95 {p95 * 1000:.2f} ms"
-
-
-def test_catalogue_loads_and_builds_quickly():
-    start = time.perf_counter()
-    SkillMatcher(catalogue_entries(load_default_catalogue()))
-    assert time.perf_counter() - start < 0.5  # ~15 ms here
+def test_catalogue_loads_and_builds():
+    """Speed is measured by bench/skill_match.py, not asserted here."""
+    assert SkillMatcher(catalogue_entries(load_default_catalogue())).match("debatt")
