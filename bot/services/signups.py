@@ -8,12 +8,16 @@ waiting list in the same transaction, and tells the caller whom to notify.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Member, Signup, Workshop, utcnow
+from storage.models import Member, Signup, utcnow
 from storage.repositories import signups as repo
 from storage.repositories import workshops as workshop_repo
 
@@ -65,26 +69,39 @@ async def _abort(session: AsyncSession, member: Member, error: SignupError) -> S
     return error
 
 
-async def _open_workshop(
-    session: AsyncSession, member: Member, workshop_id: int, now: datetime
-) -> Workshop:
-    if not await repo.lock_workshop(session, workshop_id):
-        raise await _abort(session, member, WorkshopGone(workshop_id))
-    workshop = await workshop_repo.get(session, workshop_id)
-    assert workshop is not None
-    await session.refresh(workshop)
-    if workshop.status != "published":
-        raise await _abort(session, member, WorkshopGone(workshop_id))
-    if workshop.starts_at <= now:
-        raise await _abort(session, member, AlreadyStarted(workshop_id))
-    return workshop
+_sqlite_writers: weakref.WeakKeyDictionary[object, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+@contextlib.asynccontextmanager
+async def _writer(session: AsyncSession) -> AsyncIterator[None]:
+    """On SQLite, queue this process's writers ourselves: SQLite's own busy handler backs off
+    with sleeps of up to 100 ms when writers collide, which a burst of taps turns into
+    seconds. (SQLite means one process; PostgreSQL workers rely on the row lock alone.)"""
+    bind = session.bind
+    if bind.dialect.name != "sqlite":
+        yield
+        return
+    lock = _sqlite_writers.setdefault(bind, asyncio.Lock())
+    async with lock:
+        yield
 
 
 async def sign_up(
     session: AsyncSession, member: Member, workshop_id: int, now: datetime | None = None
 ) -> Outcome:
     now = now or utcnow()
-    workshop = await _open_workshop(session, member, workshop_id, now)
+    async with _writer(session):
+        return await _sign_up(session, member, workshop_id, now)
+
+
+async def _sign_up(
+    session: AsyncSession, member: Member, workshop_id: int, now: datetime
+) -> Outcome:
+    workshop = await repo.lock_and_read(session, workshop_id)
+    if workshop is None or workshop.status != "published":
+        raise await _abort(session, member, WorkshopGone(workshop_id))
+    if workshop.starts_at <= now:
+        raise await _abort(session, member, AlreadyStarted(workshop_id))
     existing = await repo.of_member(session, workshop_id, member.id)
     if existing is not None and existing.status != "cancelled":
         outcome = await _outcome(session, existing, already=True)
@@ -94,9 +111,10 @@ async def sign_up(
         raise await _abort(session, member, DeadlinePassed(workshop_id))
     if workshop.members_only and member.kind != "member":
         raise await _abort(session, member, MembersOnly(workshop_id))
-    full = await repo.confirmed_count(session, workshop_id) >= workshop.capacity
+    counts = await repo.tally(session, workshop_id)
+    full = counts.confirmed >= workshop.capacity
     status = "waiting" if full else "confirmed"
-    position = await repo.last_position(session, workshop_id) + 1
+    position = counts.last_position + 1
     if existing is None:
         signup = Signup(
             workshop_id=workshop_id, member_id=member.id, status=status, position=position
@@ -106,7 +124,9 @@ async def sign_up(
     else:  # signing up again after cancelling: to the back of the queue
         signup = existing
         signup.status, signup.position = status, position
-    outcome = await _outcome(session, signup, already=False)
+        await session.flush()
+    # Everyone waiting is ahead of a new position: the queue place is the waiting count + 1.
+    outcome = Outcome(signup.id, status, 0 if not full else counts.waiting + 1, already=False)
     await session.commit()
     return outcome
 
@@ -122,7 +142,11 @@ async def cancel(
     session: AsyncSession, member: Member, workshop_id: int, now: datetime | None = None
 ) -> Cancelled:
     """Give up a place (or leave the waiting list); a freed place goes to the first waiting."""
-    now = now or utcnow()
+    async with _writer(session):
+        return await _cancel(session, member, workshop_id)
+
+
+async def _cancel(session: AsyncSession, member: Member, workshop_id: int) -> Cancelled:
     if not await repo.lock_workshop(session, workshop_id):
         raise await _abort(session, member, WorkshopGone(workshop_id))
     signup = await repo.of_member(session, workshop_id, member.id)
@@ -130,6 +154,7 @@ async def cancel(
         raise await _abort(session, member, NotSignedUp(workshop_id))
     was = signup.status
     signup.status = "cancelled"
+    signup.reminder_claimed_at = signup.reminded_at = None
     promoted = None
     if was == "confirmed":
         await session.flush()
@@ -141,7 +166,10 @@ async def cancel(
 async def promote(session: AsyncSession, workshop_id: int) -> int | None:
     """Within a locked transaction: give a free place to the first on the waiting list."""
     workshop = await workshop_repo.get(session, workshop_id)
-    if workshop is None or workshop.status != "published":
+    if workshop is None:
+        return None
+    await session.refresh(workshop)  # the identity map may hold an older copy
+    if workshop.status != "published":
         return None
     if await repo.confirmed_count(session, workshop_id) >= workshop.capacity:
         return None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +25,59 @@ async def lock_workshop(session: AsyncSession, workshop_id: int) -> bool:
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Locked:
+    """What a sign-up decision needs of the workshop, read as the lock is taken."""
+
+    status: str
+    starts_at: datetime
+    capacity: int
+    signup_deadline: datetime | None
+    members_only: bool
+
+
+async def lock_and_read(session: AsyncSession, workshop_id: int) -> Locked | None:
+    """lock_workshop, returning the workshop's rules in the same round trip (RETURNING)."""
+    row = (
+        await session.execute(
+            update(Workshop)
+            .where(Workshop.id == workshop_id)
+            .values(lock_version=Workshop.lock_version + 1)
+            .returning(
+                Workshop.status,
+                Workshop.starts_at,
+                Workshop.capacity,
+                Workshop.signup_deadline,
+                Workshop.members_only,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    return Locked(*row) if row is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    confirmed: int
+    waiting: int
+    last_position: int
+
+
+async def tally(session: AsyncSession, workshop_id: int) -> Tally:
+    """Confirmed, waiting and the last queue position, in one query."""
+    mine = Signup.workshop_id == workshop_id
+    row = (
+        await session.execute(
+            select(
+                select(func.count()).where(mine, Signup.status == "confirmed").scalar_subquery(),
+                select(func.count()).where(mine, Signup.status == "waiting").scalar_subquery(),
+                select(func.coalesce(func.max(Signup.position), 0)).where(mine).scalar_subquery(),
+            )
+        )
+    ).one()
+    return Tally(int(row[0]), int(row[1]), int(row[2]))
 
 
 async def of_member(session: AsyncSession, workshop_id: int, member_id: int) -> Signup | None:
