@@ -10,11 +10,12 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import commands, keyboards
 from bot.keyboards import ConsentCb
-from bot.services import onboarding
+from bot.services import checkin, onboarding
 from bot.services.onboarding import Step
 from bot.services.roles import Grant
 from bot.settings import Settings
@@ -29,6 +30,42 @@ def deep_link_workshop(payload: str | None) -> int | None:
     if payload and payload.startswith("w_") and payload[2:].isdecimal() and len(payload) < 14:
         return int(payload[2:])
     return None
+
+
+def deep_link_checkin(payload: str | None) -> str | None:
+    """`/start c_<token>`: a check-in QR code scanned at the venue."""
+    if payload and payload.startswith("c_") and 4 < len(payload) <= 40:
+        return payload[2:]
+    return None
+
+
+async def _check_in(
+    message: Message, member: Member | None, session: AsyncSession, token: str, settings: Settings
+) -> None:
+    if member is None:
+        await message.answer(_("Please give your consent first: send /start."))
+        return
+    try:
+        result = await checkin.check_in(session, member, token, settings.tz)
+    except checkin.UnknownCode:
+        await message.answer(_("I do not know this check-in code."))
+        return
+    except checkin.WrongDay as wrong:
+        day = format_date(wrong.day, format="long", locale=member.locale)
+        await message.answer(_("This check-in code works on {date} only.").format(date=day))
+        return
+    except checkin.NotOnList:
+        await message.answer(_("You do not have a place at this workshop. Please ask the trainer."))
+        return
+    title = escape(result.workshop.title)
+    if result.already:
+        await message.answer(
+            "✅ " + _("You were already checked in at <b>{title}</b>.").format(title=title)
+        )
+    else:
+        await message.answer(
+            "✅ " + _("Welcome at <b>{title}</b>! You are checked in.").format(title=title)
+        )
 
 
 def welcome_text(first_name: str) -> str:
@@ -78,6 +115,10 @@ async def on_start(
     assert message.from_user is not None
     if grants:  # staff get their own menu once they have a chat with the bot
         await commands.publish_for(bot, i18n, message.chat.id, grants, i18n.current_locale)
+    token = deep_link_checkin(command.args)
+    if token is not None:
+        await _check_in(message, member, session, token, settings)
+        return
     workshop_id = deep_link_workshop(command.args)
     if member is None:
         if workshop_id is not None:  # a poster's QR code: what it is about, then consent

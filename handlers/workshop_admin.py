@@ -5,6 +5,8 @@ Everyone with a place or on the waiting list hears of a change, in their own lan
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 from datetime import datetime
 from html import escape
@@ -12,19 +14,19 @@ from html import escape
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.formatting import short_when, span
-from bot.services import talent, workshops
+from bot.formatting import long_date, short_when, span
+from bot.services import checkin, talent, workshops
 from bot.services.roles import Grant
 from bot.settings import Settings
 from handlers.common import close_question, private_router
 from handlers.workshops import send_ics
-from storage.models import Workshop
+from storage.models import Member, Workshop
 from storage.repositories import members
 from storage.repositories import signups as signup_repo
 from storage.repositories import workshops as workshop_repo
@@ -39,7 +41,10 @@ class AdminCb(CallbackData, prefix="wadm"):
     action: str  # signups | cancel | cancel_yes | cancel_no
 
 
-def _in_scope(grants: frozenset[Grant], workshop: Workshop) -> bool:
+def _in_scope(grants: frozenset[Grant], member: Member | None, workshop: Workshop) -> bool:
+    """Organisers of the workshop's region (or everywhere), and the workshop's own trainer."""
+    if member is not None and workshop.trainer_id == member.id:
+        return True
     scope = talent.scope_of(grants)
     if scope is None:
         return False
@@ -47,10 +52,10 @@ def _in_scope(grants: frozenset[Grant], workshop: Workshop) -> bool:
 
 
 async def _load(
-    session: AsyncSession, grants: frozenset[Grant], workshop_id: int
+    session: AsyncSession, grants: frozenset[Grant], member: Member | None, workshop_id: int
 ) -> Workshop | None:
     workshop = await workshop_repo.get(session, workshop_id)
-    if workshop is None or not _in_scope(grants, workshop):
+    if workshop is None or not _in_scope(grants, member, workshop):
         return None
     return workshop
 
@@ -66,23 +71,27 @@ async def on_workshop_admin(
     message: Message,
     command: CommandObject,
     grants: frozenset[Grant],
+    member: Member | None,
     session: AsyncSession,
     bot: Bot,
     i18n: I18n,
     settings: Settings,
 ) -> None:
-    if talent.scope_of(grants) is None:
-        await message.answer(_("This command is for organisers only."))
-        return
     words = (command.args or "").split()
     if not words or not words[0].isdecimal() or len(words[0]) > 9:
-        await message.answer(usage())
+        if talent.scope_of(grants) is None:
+            await message.answer(_("This command is for organisers and trainers."))
+        else:
+            await message.answer(usage())
         return
-    workshop = await _load(session, grants, int(words[0]))
+    workshop = await _load(session, grants, member, int(words[0]))
     if workshop is None:
         await message.answer(_("There is no such workshop in your region."))
         return
     if len(words) > 1:
+        if not _in_scope(grants, None, workshop):
+            await message.answer(_("Only organisers can move or cancel a workshop."))
+            return
         if words[1].casefold() not in MOVE_WORDS or len(words) != 5:
             await message.answer(_("I did not understand that.") + "\n\n" + usage())
             return
@@ -90,20 +99,26 @@ async def on_workshop_admin(
         return
     me = await bot.me()
     summary = await _summary(session, workshop, i18n.current_locale, settings, me.username or "")
-    await message.answer(summary, reply_markup=_buttons(workshop))
-
-
-def _buttons(workshop: Workshop) -> object:
-    kb = InlineKeyboardBuilder()
-    kb.button(
-        text="📋 " + _("Sign-ups"), callback_data=AdminCb(workshop_id=workshop.id, action="signups")
+    await message.answer(
+        summary, reply_markup=_buttons(workshop, _in_scope(grants, None, workshop))
     )
-    if workshop.status == "published":
+
+
+def _buttons(workshop: Workshop, organiser: bool) -> object:
+    kb = InlineKeyboardBuilder()
+    for action, label in (
+        ("signups", "📋 " + _("Sign-ups")),
+        ("attendance", "✅ " + _("Attendance")),
+        ("qr", "📷 " + _("Check-in QR code")),
+        ("csv", "📄 " + _("Attendance list (CSV)")),
+    ):
+        kb.button(text=label, callback_data=AdminCb(workshop_id=workshop.id, action=action))
+    if organiser and workshop.status == "published":
         kb.button(
             text="❌ " + _("Cancel this workshop"),
             callback_data=AdminCb(workshop_id=workshop.id, action="cancel"),
         )
-    kb.adjust(1)
+    kb.adjust(2, 2, 1)
     return kb.as_markup()
 
 
@@ -205,17 +220,21 @@ async def on_admin_button(
     callback: CallbackQuery,
     callback_data: AdminCb,
     grants: frozenset[Grant],
+    member: Member | None,
     session: AsyncSession,
     bot: Bot,
     i18n: I18n,
     settings: Settings,
 ) -> None:
-    workshop = await _load(session, grants, callback_data.workshop_id)
+    workshop = await _load(session, grants, member, callback_data.workshop_id)
     if workshop is None:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return
     action = callback_data.action
     chat_id = callback.from_user.id
+    if action.startswith("cancel") and not _in_scope(grants, None, workshop):
+        await callback.answer(_("Only organisers can move or cancel a workshop."), show_alert=True)
+        return
     if action == "signups":
         await callback.answer()
         rows = [
@@ -269,6 +288,30 @@ async def on_admin_button(
             "Cancelled. I told {count} person.", "Cancelled. I told {count} people.", told
         ).format(count=told)
         await bot.send_message(chat_id, text)
+    elif action == "qr":
+        await callback.answer()
+        token = await checkin.token_for(session, workshop)
+        me = await bot.me()
+        link = f"https://t.me/{me.username}?start=c_{token}"
+        day = long_date(workshop.starts_at, i18n.current_locale, settings.tz)
+        await bot.send_photo(
+            chat_id,
+            BufferedInputFile(checkin.qr_png(link), filename=f"checkin-{workshop.id}.png"),
+            caption=_(
+                "Show this at the door: members scan it to check in. It works on {date} only."
+            ).format(date=escape(day))
+            + f"\n{link}",
+        )
+    elif action == "attendance":
+        await callback.answer()
+        text, markup = await _attendance(session, workshop)
+        await bot.send_message(chat_id, text, reply_markup=markup)
+    elif action == "csv":
+        await callback.answer()
+        data = await _attendance_csv(session, workshop, settings)
+        await bot.send_document(
+            chat_id, BufferedInputFile(data, filename=f"attendance-{workshop.id}.csv")
+        )
     elif action == "cancel_no":
         await callback.answer()
         await close_question(callback, _("No"))
@@ -276,9 +319,88 @@ async def on_admin_button(
         await callback.answer(_("That button is no longer valid."), show_alert=True)
 
 
+class AttendCb(CallbackData, prefix="watt"):
+    workshop_id: int
+    signup_id: int
+
+
+async def _attendance(session: AsyncSession, workshop: Workshop) -> tuple[str, object]:
+    """The confirmed people with a tick button each: ✅ present, ▫️ not (yet)."""
+    rows = [
+        s for s in await signup_repo.of_workshop(session, workshop.id) if s.status == "confirmed"
+    ]
+    kb = InlineKeyboardBuilder()
+    for signup in rows[:90]:
+        person = await members.by_id(session, signup.member_id)
+        name = (person.first_name if person else None) or _("a member")
+        mark = "✅" if signup.checked_in_at else "▫️"
+        kb.button(
+            text=f"{mark} {name}"[:60],
+            callback_data=AttendCb(workshop_id=workshop.id, signup_id=signup.id),
+        )
+    kb.adjust(2)
+    present = sum(1 for s in rows if s.checked_in_at)
+    text = _(
+        "Attendance at <b>{title}</b>: {present} of {total} present. Tap a name to tick."
+    ).format(title=escape(workshop.title), present=present, total=len(rows))
+    return text, kb.as_markup()
+
+
+async def _attendance_csv(session: AsyncSession, workshop: Workshop, settings: Settings) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(["name", "status", "waiting_position", "checked_in_at"])
+    queue = 0
+    for signup in await signup_repo.of_workshop(session, workshop.id):
+        if signup.status == "cancelled":
+            continue
+        person = await members.by_id(session, signup.member_id)
+        queue += signup.status == "waiting"
+        when = (
+            signup.checked_in_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+            if signup.checked_in_at
+            else ""
+        )
+        writer.writerow(
+            [
+                (person.first_name if person else "") or "",
+                signup.status,
+                queue if signup.status == "waiting" else "",
+                when,
+            ]
+        )
+    return ("\ufeff" + out.getvalue()).encode()
+
+
+async def on_attend(
+    callback: CallbackQuery,
+    callback_data: AttendCb,
+    grants: frozenset[Grant],
+    member: Member | None,
+    session: AsyncSession,
+) -> None:
+    workshop = await _load(session, grants, member, callback_data.workshop_id)
+    if workshop is None:
+        await callback.answer(_("That button is no longer valid."), show_alert=True)
+        return
+    signup = await signup_repo.by_id(session, callback_data.signup_id)
+    present = signup is not None and signup.checked_in_at is None
+    try:
+        await checkin.set_attendance(session, workshop.id, callback_data.signup_id, present)
+    except checkin.NotOnList:
+        await callback.answer(_("That button is no longer valid."), show_alert=True)
+        return
+    await callback.answer()
+    text, markup = await _attendance(session, workshop)
+    message = callback.message
+    if message is not None and hasattr(message, "edit_text"):
+        await message.edit_text(text, reply_markup=markup)
+
+
 def build_router() -> Router:
     """A fresh router, so every Dispatcher (and every test) gets its own."""
     router = private_router("workshop_admin")
     router.message.register(on_workshop_admin, Command("workshop"))
     router.callback_query.register(on_admin_button, AdminCb.filter())
+    router.callback_query.register(on_attend, AttendCb.filter())
     return router

@@ -236,3 +236,80 @@ async def test_organiser_imports_a_csv_file_in_the_chat(sqlite_url: str) -> None
         # a member cannot import
         await ilse.send_document("workshops.csv", GOOD_CSV.encode())
         await ilse.expect_text(t("nl", "Only organisers can import workshops."))
+
+
+async def test_trainer_shows_a_qr_code_and_members_check_in(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url) as bot:
+        await member(bot, 7601, "Jet", "Utrecht")  # the trainer
+        await member(bot, 7602, "Kai", "Utrecht")
+        await member(bot, 7603, "Lot", "Utrecht")
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            from sqlalchemy import update
+
+            from storage.models import Member, Workshop
+
+            trainer_id = await session.scalar(select(Member.id).where(Member.telegram_id == 7601))
+        item = await workshop(bot, "Train de trainer", "Utrecht", 3, 1, trainer_id=trainer_id)
+        for tid, name in ((7602, "Kai"), (7603, "Lot")):
+            person = bot.sandbox.user(tid, name, language_code="nl")
+            await person.send_text(f"/start w_{item}")
+            detail = await person.expect_text("Train de trainer")
+            await person.press("✅ " + t("nl", "Sign me up"), message=detail)
+            await person.next()
+        kai = bot.sandbox.user(7602, "Kai", language_code="nl")
+        lot = bot.sandbox.user(7603, "Lot", language_code="nl")  # on the waiting list
+
+        trainer = bot.sandbox.user(7601, "Jet", language_code="nl")
+        await trainer.send_text(f"/workshop {item}")
+        view = await trainer.expect_text("Train de trainer")
+        await trainer.press("📷 " + t("nl", "Check-in QR code"), message=view)
+        qr = await trainer.next()
+        assert qr.photo is not None and qr.photo.data.startswith(b"\x89PNG")
+        token = qr.text.rsplit("start=c_", 1)[1]
+
+        # scanned before the day: refused; on the day: checked in, once
+        kai.drain()
+        await kai.send_text(f"/start c_{token}")
+        await kai.expect_text(t("nl", "This check-in code works on {date} only.", date="")[:20])
+        async with bot.app.sessions() as session:
+            await session.execute(
+                update(Workshop).where(Workshop.id == item).values(starts_at=utcnow())
+            )
+            await session.commit()
+        await kai.send_text(f"/start c_{token}")
+        await kai.expect_text(
+            t("nl", "Welcome at <b>{title}</b>! You are checked in.", title="Train de trainer")
+        )
+        await kai.send_text(f"/start c_{token}")
+        await kai.expect_text(
+            t("nl", "You were already checked in at <b>{title}</b>.", title="Train de trainer")
+        )
+        await lot.send_text(f"/start c_{token}")
+        await lot.expect_text(
+            t("nl", "You do not have a place at this workshop. Please ask the trainer.")
+        )
+        await kai.send_text("/start c_bogus-code")
+        await kai.expect_text(t("nl", "I do not know this check-in code."))
+
+        # the trainer sees the attendance, unticks and ticks by hand, and gets the CSV
+        await trainer.press("✅ " + t("nl", "Attendance"), message=view)
+        attendance = await trainer.expect_text("1")
+        assert attendance.button_texts == ["✅ Kai"]
+        await trainer.press("✅ Kai", message=attendance)
+        edited = await trainer.next()
+        assert edited.button_texts == ["▫️ Kai"]
+        await trainer.press("▫️ Kai", message=edited)
+        await trainer.next()
+        await trainer.press("📄 " + t("nl", "Attendance list (CSV)"), message=view)
+        sheet = await trainer.next()
+        assert sheet.document is not None
+        rows = sheet.document.data.decode("utf-8-sig").splitlines()
+        assert rows[0] == "name;status;waiting_position;checked_in_at"
+        assert rows[1].startswith("Kai;confirmed;;2") and rows[2] == "Lot;waiting;1;"
+        # a trainer cannot cancel the workshop, and a member cannot open it
+        await trainer.press_raw(view.message_id, f"wadm:{item}:cancel_yes")
+        await bot.sandbox.idle()
+        assert trainer.alerts[-1] == t("nl", "Only organisers can move or cancel a workshop.")
+        await lot.send_text(f"/workshop {item}")
+        await lot.expect_text(t("nl", "There is no such workshop in your region."))

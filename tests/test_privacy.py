@@ -66,7 +66,8 @@ async def fill(session: AsyncSession) -> None:
                 venue="Partijhuis", address="Grote Markt 1", place_id=2755251, town="Groningen",
                 latitude=53.2, longitude=6.56, region_code="noord", online_url="https://x.nl/y",
                 capacity=20, language="nl", members_only=True, signup_deadline=NOW,
-                trainer_id=me.id, status="published", lock_version=1, created_at=NOW,
+                trainer_id=me.id, status="published", checkin_token="tok", lock_version=1,
+                created_at=NOW,
                 updated_at=NOW,
             ),
         ]
@@ -76,7 +77,8 @@ async def fill(session: AsyncSession) -> None:
     assert workshop is not None
     session.add(
         Signup(workshop_id=workshop.id, member_id=me.id, status="confirmed", position=1,
-               reminder_claimed_at=NOW, reminded_at=NOW, created_at=NOW, updated_at=NOW)
+               reminder_claimed_at=NOW, reminded_at=NOW, checked_in_at=NOW, created_at=NOW,
+               updated_at=NOW)
     )  # fmt: skip
     await session.commit()
 
