@@ -248,3 +248,18 @@ def removals(rows: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
     kb.button(text="↩️ " + _("Back"), callback_data=ProfileCb(action="show"))
     kb.adjust(1)
     return kb.as_markup()
+
+
+class FeedbackCb(CallbackData, prefix="fb"):
+    workshop_id: int
+    rating: int  # 1-5; 0 skips the comment
+
+
+def feedback_keyboard(workshop_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for stars in range(1, 6):
+        kb.button(
+            text="⭐" * stars, callback_data=FeedbackCb(workshop_id=workshop_id, rating=stars)
+        )
+    kb.adjust(5)
+    return kb.as_markup()

@@ -18,7 +18,8 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.formatting import span
-from bot.services import reachability, reminders
+from bot.keyboards import feedback_keyboard
+from bot.services import feedback, reachability, reminders
 from bot.settings import Settings
 from storage.models import utcnow
 from storage.repositories import workshops as workshop_repo
@@ -74,6 +75,27 @@ async def send_due_reminders(
     return sent
 
 
+async def ask_feedback(bot: Bot, sessions: async_sessionmaker[AsyncSession], i18n: I18n) -> int:
+    """One pass: ask each attendee of a finished workshop for a rating, once."""
+    async with sessions() as session:
+        asks = await feedback.claim_due(session, utcnow())
+    for ask in asks:
+        with i18n.context(), i18n.use_locale(ask.locale):
+            text = "⭐ " + _(
+                "How was <b>{title}</b>? Give it 1 to 5 stars — it helps the trainers and the "
+                "next training day."
+            ).format(title=escape(ask.title))
+            markup = feedback_keyboard(ask.workshop_id)
+        try:
+            await bot.send_message(ask.telegram_id, text, reply_markup=markup)
+        except TelegramForbiddenError:
+            async with sessions() as session:
+                await reachability.mark_unreachable(session, ask.telegram_id)
+        except (TelegramNetworkError, TelegramServerError):
+            log.warning("feedback question for signup %s not sent", ask.signup_id)
+    return len(asks)
+
+
 class Scheduler:
     """A background task started with the dispatcher and stopped with it."""
 
@@ -108,6 +130,9 @@ class Scheduler:
                 sent = await send_due_reminders(bot, self.sessions, self.i18n, self.settings)
                 if sent:
                     log.info("sent %s reminders", sent)
+                asked = await ask_feedback(bot, self.sessions, self.i18n)
+                if asked:
+                    log.info("asked %s attendees for feedback", asked)
             except Exception as exc:  # a failing pass must not end the loop
                 log.error("reminder pass failed: %s", type(exc).__name__)
             with contextlib.suppress(TimeoutError):

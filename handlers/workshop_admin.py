@@ -18,10 +18,11 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.formatting import long_date, short_when, span
-from bot.services import checkin, talent, workshops
+from bot.services import checkin, feedback, talent, workshops
 from bot.services.roles import Grant
 from bot.settings import Settings
 from handlers.common import close_question, private_router
@@ -138,6 +139,20 @@ async def _summary(
     ]
     if workshop.status != "published":
         lines.insert(1, "❌ " + _("Cancelled"))
+    opinions = await feedback.summary(session, workshop.id)
+    if opinions.count:
+        lines.append(
+            "⭐ "
+            + ngettext(
+                "Feedback: {average} on average ({count} rating)",
+                "Feedback: {average} on average ({count} ratings)",
+                opinions.count,
+            ).format(
+                average=format_decimal(opinions.average or 0, "0.0", locale=locale),
+                count=opinions.count,
+            )
+        )
+        lines += [f"💬 “{escape(c)}”" for c in opinions.comments[:20]]
     return "\n".join(lines)
 
 

@@ -3,6 +3,7 @@ promotion, cancelling, the calendar file, and forged buttons."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from bot.services.onboarding import Kind
 from bot.services.places import default_gazetteer
 from bot.services.profile import SkillKind
 from bot.services.workshops import Draft, create
-from storage.models import Signup, utcnow
+from storage.models import Member, Signup, utcnow
 from tests.botrunner import RunningBot, running_bot, t
 
 pytestmark = pytest.mark.e2e
@@ -313,3 +314,62 @@ async def test_trainer_shows_a_qr_code_and_members_check_in(sqlite_url: str) -> 
         assert trainer.alerts[-1] == t("nl", "Only organisers can move or cancel a workshop.")
         await lot.send_text(f"/workshop {item}")
         await lot.expect_text(t("nl", "There is no such workshop in your region."))
+
+
+async def test_attendees_are_asked_for_feedback_once_and_organisers_see_it(
+    sqlite_url: str,
+) -> None:
+    async with running_bot(sqlite_url, admin_ids="7700", reminder_interval=0.2) as bot:
+        await member(bot, 7701, "Mo", "Utrecht")
+        await member(bot, 7702, "Noa", "Utrecht")
+        item = await workshop(bot, "Fondsenwerving", "Utrecht", 2, 5)
+        for tid, name in ((7701, "Mo"), (7702, "Noa")):
+            person = bot.sandbox.user(tid, name, language_code="nl")
+            await person.send_text(f"/start w_{item}")
+            detail = await person.expect_text("Fondsenwerving")
+            await person.press("✅ " + t("nl", "Sign me up"), message=detail)
+            await person.next()
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            from sqlalchemy import update
+
+            from storage.models import Workshop
+
+            await session.execute(  # Mo was there; Noa was not; it ended an hour ago
+                update(Signup)
+                .where(
+                    Signup.member_id
+                    == select(Member.id).where(Member.telegram_id == 7701).scalar_subquery()
+                )
+                .values(checked_in_at=utcnow() - timedelta(hours=2), reminded_at=utcnow())
+            )
+            await session.execute(
+                update(Signup).where(Signup.checked_in_at.is_(None)).values(reminded_at=utcnow())
+            )
+            await session.execute(
+                update(Workshop).values(
+                    starts_at=utcnow() - timedelta(hours=3), ends_at=utcnow() - timedelta(hours=1)
+                )
+            )
+            await session.commit()
+        mo = bot.sandbox.user(7701, "Mo", language_code="nl")
+        noa = bot.sandbox.user(7702, "Noa", language_code="nl")
+        mo.drain()
+        noa.drain()
+        question = await mo.expect_text("⭐", timeout=10)
+        assert "Fondsenwerving" in question.text and len(question.button_texts) == 5
+        await mo.press("⭐⭐⭐⭐", message=question)
+        await mo.expect_text(
+            t("nl", "Thank you! Anything you would like to add? Type it here, or tap No comment.")
+        )
+        await mo.send_text("Heel praktisch, meer oefenen graag")
+        await mo.expect_text(t("nl", "Thank you, I have passed it on."))
+        await noa.press_raw(question.message_id, f"fb:{item}:5")  # she was not there
+        await asyncio.sleep(0.6)  # a few more scheduler passes: nobody is asked twice
+        await mo.expect_silence()
+        assert noa.unseen == [] and noa.alerts == [t("nl", "That button is no longer valid.")]
+        admin = bot.sandbox.user(7700, "Eva", language_code="en")
+        await admin.send_text(f"/workshop {item}")
+        view = await admin.expect_text("Fondsenwerving")
+        assert "Feedback: 4.0 on average (1 rating)" in view.text
+        assert "Heel praktisch, meer oefenen graag" in view.text

@@ -14,6 +14,7 @@ from storage.models import (
     Base,
     Consent,
     ContactRequest,
+    Feedback,
     Member,
     MemberSkill,
     Role,
@@ -77,9 +78,13 @@ async def fill(session: AsyncSession) -> None:
     assert workshop is not None
     session.add(
         Signup(workshop_id=workshop.id, member_id=me.id, status="confirmed", position=1,
-               reminder_claimed_at=NOW, reminded_at=NOW, checked_in_at=NOW, created_at=NOW,
+               reminder_claimed_at=NOW, reminded_at=NOW, checked_in_at=NOW,
+               feedback_asked_at=NOW, created_at=NOW,
                updated_at=NOW)
     )  # fmt: skip
+    session.add(
+        Feedback(workshop_id=workshop.id, member_id=me.id, rating=5, comment="Top", created_at=NOW)
+    )
     await session.commit()
 
 

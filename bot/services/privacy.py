@@ -39,6 +39,7 @@ LINKS = (
     Link("audit_log", "actor_id", "telegram", "blank"),
     Link("signups", "member_id", "member", "delete"),
     Link("workshops", "trainer_id", "member", "blank"),
+    Link("feedback", "member_id", "member", "delete"),
 )
 PERSONAL = tuple(dict.fromkeys(link.table for link in LINKS))
 NOT_PERSONAL = frozenset({"regions", "skills", "workshop_topics"})
