@@ -8,6 +8,7 @@ from html import escape
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InaccessibleMessage
+from aiogram.utils.i18n import gettext as _
 
 PRIVATE = F.chat.type == "private"
 PRIVATE_BUTTON = F.message.chat.type == "private"
@@ -19,6 +20,11 @@ def private_router(name: str) -> Router:
     router.message.filter(PRIVATE)
     router.callback_query.filter(PRIVATE_BUTTON)
     return router
+
+
+async def consent_first(callback: CallbackQuery) -> None:
+    """The answer to any button pressed by someone who has not (or no longer) consented."""
+    await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
 
 
 def shorten(text: str, limit: int = 40) -> str:

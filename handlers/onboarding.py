@@ -15,7 +15,7 @@ from bot.keyboards import KindCb, MenuCb, PlaceCb, RegionCb
 from bot.services import onboarding, regions
 from bot.services.onboarding import Kind, Step, StepClosed
 from bot.services.places import Place, default_gazetteer
-from handlers.common import close_question, private_router, shorten
+from handlers.common import close_question, consent_first, private_router, shorten
 from storage.models import Member
 from storage.repositories import regions as region_repo
 
@@ -122,10 +122,6 @@ async def _closed(callback: CallbackQuery) -> None:
     await callback.answer(_("This question has already been answered."), show_alert=True)
 
 
-async def _no_member(callback: CallbackQuery) -> None:
-    await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
-
-
 async def on_kind(
     callback: CallbackQuery,
     callback_data: KindCb,
@@ -134,7 +130,7 @@ async def on_kind(
     bot: Bot,
 ) -> None:
     if member is None:
-        await _no_member(callback)
+        await consent_first(callback)
         return
     labels = {"member": _("I am a member"), "sympathiser": _("I am a sympathiser")}
     if callback_data.kind not in (*labels, "skip"):
@@ -239,7 +235,7 @@ async def on_place_pick(
     bot: Bot,
 ) -> None:
     if member is None:
-        await _no_member(callback)
+        await consent_first(callback)
         return
     if member.onboarding_step != Step.PLACE:
         await _closed(callback)
@@ -273,7 +269,7 @@ async def on_region(
     bot: Bot,
 ) -> None:
     if member is None:
-        await _no_member(callback)
+        await consent_first(callback)
         return
     code = callback_data.code or None
     choices = {r.code: r for r in await onboarding.regions_for(session, member)}
@@ -298,7 +294,7 @@ async def on_change_details(
     callback: CallbackQuery, member: Member | None, session: AsyncSession, bot: Bot
 ) -> None:
     if member is None:
-        await _no_member(callback)
+        await consent_first(callback)
         return
     await callback.answer()
     await onboarding.restart(session, member)

@@ -26,7 +26,7 @@ from bot.services import profile
 from bot.services.onboarding import Step
 from bot.services.profile import Level, SkillKind
 from bot.services.skill_match import split_input
-from handlers.common import close_question, private_router
+from handlers.common import close_question, consent_first, private_router
 from handlers.onboarding import ask as onboarding_ask
 from storage.models import Member, MemberSkill
 from storage.repositories import skills as skill_repo
@@ -277,8 +277,7 @@ async def on_profile_button(
     i18n: I18n,
 ) -> None:
     if member is None:
-        await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
-        return
+        return await consent_first(callback)
     action, chat_id = callback_data.action, callback.from_user.id
     if action == "show":
         await callback.answer()
@@ -361,8 +360,7 @@ async def on_pick(
     i18n: I18n,
 ) -> None:
     if member is None:
-        await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
-        return
+        return await consent_first(callback)
     try:
         row = await profile.resolve(
             session, member, callback_data.row_id, callback_data.skill_id or None
@@ -387,8 +385,7 @@ async def on_level(
     i18n: I18n,
 ) -> None:
     if member is None:
-        await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
-        return
+        return await consent_first(callback)
     try:
         level = Level(callback_data.level)
         await profile.set_level(session, member, callback_data.row_id, level)
@@ -425,8 +422,7 @@ async def on_availability(
     callback: CallbackQuery, callback_data: AvailCb, member: Member | None, session: AsyncSession
 ) -> None:
     if member is None:
-        await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
-        return
+        return await consent_first(callback)
     if member.profile_step != "availability" or callback_data.slot not in profile.AVAILABILITY:
         await callback.answer(_("This question has already been answered."), show_alert=True)
         return
@@ -494,8 +490,7 @@ async def on_remove(
     i18n: I18n,
 ) -> None:
     if member is None:
-        await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
-        return
+        return await consent_first(callback)
     try:
         await profile.remove(session, member, callback_data.row_id)
     except profile.NotYours:

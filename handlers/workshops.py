@@ -18,7 +18,7 @@ from bot.formatting import long_date, short_when, span
 from bot.keyboards import MenuCb
 from bot.services import calendar, signups, suggest
 from bot.settings import Settings
-from handlers.common import private_router
+from handlers.common import consent_first, private_router
 from storage.models import Member, Workshop, utcnow
 from storage.repositories import members
 from storage.repositories import signups as signup_repo
@@ -210,8 +210,7 @@ async def on_list(
     settings: Settings,
 ) -> None:
     if member is None:
-        await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
-        return
+        return await consent_first(callback)
     await callback.answer()
     offset = max(0, getattr(callback_data, "offset", 0))
     text, markup = await list_page(session, member, offset, i18n.current_locale, settings)
@@ -262,8 +261,7 @@ async def on_sign_up(
     settings: Settings,
 ) -> None:
     if member is None:
-        await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
-        return
+        return await consent_first(callback)
     workshop_id = callback_data.workshop_id
     try:
         outcome = await signups.sign_up(session, member, workshop_id)
@@ -311,8 +309,7 @@ async def on_cancel(
     settings: Settings,
 ) -> None:
     if member is None:
-        await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
-        return
+        return await consent_first(callback)
     workshop_id = callback_data.workshop_id
     try:
         result = await signups.cancel(session, member, workshop_id)
