@@ -158,6 +158,27 @@ def _workshops(settings: Settings, action: str, path: Path) -> int:
         return 0
 
 
+def _lottery_verify(settings: Settings, track_id: int, seed: str) -> int:
+    """Re-run a track's draw from its published seed; exit 0 when it matches what was stored."""
+    from bot.services import tracks
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        same, again = asyncio.run(
+            _in_database(settings, lambda s: tracks.verify(s, track_id, seed))
+        )
+    except tracks.NotDrawnYet:
+        print(f"ledenbot: track {track_id} does not exist or has not been drawn yet.")
+        return 2
+    except ValueError as exc:
+        print(f"ledenbot: {exc}")
+        return 2
+    print(f"winners (member ids, in draw order): {' '.join(map(str, again.winners)) or '-'}")
+    print(f"waiting list (in order): {' '.join(map(str, again.waiting)) or '-'}")
+    print("the stored draw matches this seed." if same else "the stored draw DOES NOT match.")
+    return 0 if same else 1
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ledenbot", description=__doc__)
     parser.add_argument("--log-level", default="INFO")
@@ -180,6 +201,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     importing.add_argument("file", type=Path, metavar="FILE.csv")
     exporting = actions.add_parser("export", help="write every workshop to a CSV file")
     exporting.add_argument("file", type=Path, metavar="FILE.csv")
+    lottery = sub.add_parser("lottery", help="check a learning track's lottery")
+    checks = lottery.add_subparsers(dest="action", required=True)
+    verify = checks.add_parser("verify", help="re-run a draw from its published seed")
+    verify.add_argument("track", type=int, metavar="TRACK")
+    verify.add_argument("seed", metavar="SEED")
     args = parser.parse_args(argv)
 
     if args.command == "chat":
@@ -204,6 +230,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         asyncio.run(_webhook(settings))
     elif args.command == "workshops":
         raise SystemExit(_workshops(settings, args.action, args.file))
+    elif args.command == "lottery":
+        raise SystemExit(_lottery_verify(settings, args.track, args.seed))
 
 
 if __name__ == "__main__":

@@ -247,6 +247,9 @@ class Workshop(Base):
         ForeignKey("members.id", ondelete="SET NULL"), index=True
     )
     status: Mapped[str] = mapped_column(String(16), default="published")
+    track_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tracks.id", ondelete="SET NULL"), index=True
+    )
     checkin_token: Mapped[str | None] = mapped_column(String(32), unique=True)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -295,4 +298,44 @@ class Feedback(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     rating: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Track(Base):
+    """A learning track: a series of sessions (workshops), perhaps after another track,
+    allocated first come first served or by a published, reproducible lottery."""
+
+    __tablename__ = "tracks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    prerequisite_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tracks.id", ondelete="SET NULL")
+    )
+    allocation: Mapped[str] = mapped_column(String(16), default="fcfs")  # fcfs | lottery
+    places: Mapped[int] = mapped_column(Integer)
+    draw_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seed: Mapped[str | None] = mapped_column(String(64))  # published before the draw
+    drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    intake_question: Mapped[str | None] = mapped_column(Text)
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TrackPlace(Base):
+    """A member's application to a track: applied (before a draw), placed or waiting.
+
+    `previous_places` is what the lottery weighed, kept so anyone can re-run the draw."""
+
+    __tablename__ = "track_places"
+    __table_args__ = (UniqueConstraint("track_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # applied | placed | waiting | withdrawn
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    previous_places: Mapped[int | None] = mapped_column(Integer)
+    intake_answer: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

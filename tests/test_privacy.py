@@ -20,6 +20,8 @@ from storage.models import (
     Role,
     Signup,
     Skill,
+    Track,
+    TrackPlace,
     Workshop,
 )
 
@@ -85,6 +87,14 @@ async def fill(session: AsyncSession) -> None:
     session.add(
         Feedback(workshop_id=workshop.id, member_id=me.id, rating=5, comment="Top", created_at=NOW)
     )
+    track = Track(title="Stap 1", places=10)
+    session.add(track)
+    await session.flush()
+    workshop.track_id = track.id
+    session.add(
+        TrackPlace(track_id=track.id, member_id=me.id, status="placed", position=1,
+                   previous_places=0, intake_answer="Graag!", created_at=NOW)
+    )  # fmt: skip
     await session.commit()
 
 

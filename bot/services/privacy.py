@@ -40,9 +40,10 @@ LINKS = (
     Link("signups", "member_id", "member", "delete"),
     Link("workshops", "trainer_id", "member", "blank"),
     Link("feedback", "member_id", "member", "delete"),
+    Link("track_places", "member_id", "member", "delete"),
 )
 PERSONAL = tuple(dict.fromkeys(link.table for link in LINKS))
-NOT_PERSONAL = frozenset({"regions", "skills", "workshop_topics"})
+NOT_PERSONAL = frozenset({"regions", "skills", "workshop_topics", "tracks"})
 
 
 @dataclass(frozen=True, slots=True)

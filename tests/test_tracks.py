@@ -1,0 +1,124 @@
+"""Learning tracks on SQLite and PostgreSQL: prerequisites, first come first served, and
+the lottery drawn once, weighted, and verifiable from the published seed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import tracks
+from bot.services.places import default_gazetteer
+from bot.services.workshops import Draft, create
+from storage.models import Member, Signup, TrackPlace
+
+NOW = datetime(2027, 1, 10, 12, 0, tzinfo=UTC)
+
+
+async def people(session: AsyncSession, n: int, start: int = 0) -> list[Member]:
+    ids = [800_000 + i for i in range(start, start + n)]
+    await session.execute(
+        insert(Member),
+        [{"telegram_id": i, "locale": "nl", "kind": "member", "onboarding_step": "done"}
+         for i in ids],
+    )  # fmt: skip
+    await session.commit()
+    query = select(Member).where(Member.telegram_id.in_(ids)).order_by(Member.id)
+    return list(await session.scalars(query))
+
+
+async def test_first_come_first_served_with_a_waiting_list(session: AsyncSession) -> None:
+    members = await people(session, 4)
+    track = await tracks.create(session, title="Ledenscholing stap 1", places=2)
+    results = [await tracks.apply(session, m, track.id) for m in members]
+    assert [(r.status, r.position) for r in results] == [
+        ("placed", 0), ("placed", 0), ("waiting", 1), ("waiting", 2),
+    ]  # fmt: skip
+    with pytest.raises(tracks.AlreadyApplied):
+        await tracks.apply(session, members[0], track.id)
+
+
+async def test_step_2_needs_every_session_of_step_1(session: AsyncSession) -> None:
+    (member,) = await people(session, 1)
+    step1 = await tracks.create(session, title="Stap 1", places=10)
+    step2 = await tracks.create(session, title="Stap 2", places=10, prerequisite_id=step1.id)
+    sessions = []
+    for day in (1, 8):
+        workshop = await create(
+            session,
+            Draft(
+                title=f"Stap 1 dag {day}", starts_at=NOW + timedelta(days=day),
+                ends_at=NOW + timedelta(days=day, hours=3), capacity=10,
+                place=default_gazetteer().search("Utrecht")[0].place,
+            ),
+        )  # fmt: skip
+        await tracks.add_session(session, step1.id, workshop.id)
+        session.add(
+            Signup(workshop_id=workshop.id, member_id=member.id, status="confirmed", position=1)
+        )
+        sessions.append(workshop.id)
+    await session.commit()
+    with pytest.raises(tracks.PrerequisiteMissing) as missing:
+        await tracks.apply(session, member, step2.id)
+    assert missing.value.prerequisite.title == "Stap 1"
+    await session.execute(
+        update(Signup).where(Signup.workshop_id == sessions[0]).values(checked_in_at=NOW)
+    )
+    await session.commit()
+    assert not await tracks.completed(session, member.id, step1.id)  # one of two sessions
+    await session.execute(update(Signup).values(checked_in_at=NOW))
+    await session.commit()
+    assert await tracks.completed(session, member.id, step1.id)
+    assert (await tracks.apply(session, member, step2.id)).status == "placed"
+
+
+async def test_the_lottery_is_drawn_once_weighted_and_verifiable(session: AsyncSession) -> None:
+    members = await people(session, 12)
+    earlier = await tracks.create(session, title="Eerder", places=6)
+    for m in members[:6]:  # half of them had a place before
+        await tracks.apply(session, m, earlier.id)
+    track = await tracks.create(session, title="Leiderschap", places=4, lottery_at=NOW)
+    assert track.seed and len(track.seed) == 16  # published with the track
+    for m in members:
+        assert (await tracks.apply(session, m, track.id, "Omdat ik wil leren")).status == "applied"
+    assert await tracks.due_draws(session, NOW - timedelta(minutes=1)) == []
+    assert await tracks.due_draws(session, NOW) == [track.id]
+    result = await tracks.run_draw(session, track.id, NOW)
+    assert len(result.placed) == 4 and len(result.waiting) == 8
+    with pytest.raises(tracks.TrackError):
+        await tracks.run_draw(session, track.id, NOW)  # only once
+    rows = list(await session.scalars(select(TrackPlace).where(TrackPlace.track_id == track.id)))
+    weights = {r.member_id: r.previous_places for r in rows}
+    assert sorted(weights.values()) == [0] * 6 + [1] * 6
+    same, again = await tracks.verify(session, track.id, f" {track.seed} ")
+    assert same and again.winners == result.placed
+    other, _ = await tracks.verify(session, track.id, "0" * 16)
+    assert other is False  # 12 applicants: another seed gives the same order ~1 in 2e7
+    late = await people(session, 1, start=100)
+    assert (await tracks.apply(session, late[-1], track.id)).status == "waiting"
+
+
+async def test_ledenbot_lottery_verify_as_a_real_process(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from storage.engine import create_engine, create_session_factory
+    from storage.migrate import upgrade
+    from tests.test_cli import run_cli
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    engine = create_engine(url)
+    await upgrade(engine)
+    async with create_session_factory(engine)() as session:
+        members = await people(session, 12)  # another seed giving the same order: ~1 in 2e7
+        track = await tracks.create(session, title="Loting", places=4, lottery_at=NOW)
+        for m in members:
+            await tracks.apply(session, m, track.id)
+        result = await tracks.run_draw(session, track.id, NOW)
+        seed, track_id = track.seed, track.id
+    await engine.dispose()
+    code, out = await run_cli(tmp_path, "lottery", "verify", str(track_id), str(seed))
+    assert code == 0, out
+    assert f"winners (member ids, in draw order): {' '.join(map(str, result.placed))}" in out
+    assert "matches" in out
+    code, out = await run_cli(tmp_path, "lottery", "verify", str(track_id), "not-the-seed")
+    assert code == 1 and "DOES NOT match" in out
