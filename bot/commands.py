@@ -29,6 +29,7 @@ COMMANDS = (
     Command("start", __("Start or continue")),
     Command("help", __("What I can do for you")),
     Command("workshops", __("Workshops for you")),
+    Command("leergangen", __("Learning tracks")),
     Command("profiel", __("Your talents and learning wishes")),
     Command("taal", __("Change the language")),
     Command("mijngegevens", __("Everything I store about you")),

@@ -19,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.formatting import span
 from bot.keyboards import feedback_keyboard
-from bot.services import feedback, reachability, reminders
+from bot.services import feedback, reachability, reminders, tracks
 from bot.settings import Settings
 from storage.models import utcnow
+from storage.repositories import members
 from storage.repositories import workshops as workshop_repo
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,39 @@ async def ask_feedback(bot: Bot, sessions: async_sessionmaker[AsyncSession], i18
     return len(asks)
 
 
+async def run_due_draws(bot: Bot, sessions: async_sessionmaker[AsyncSession], i18n: I18n) -> int:
+    """Draw every lottery track whose time has come, and tell each applicant the result."""
+    async with sessions() as session:
+        due = await tracks.due_draws(session, utcnow())
+    for track_id in due:
+        async with sessions() as session:
+            try:
+                result = await tracks.run_draw(session, track_id)
+            except tracks.TrackError:
+                continue  # another worker drew it first
+            log.info("track %s drawn: %s placed", track_id, len(result.placed))
+            title = escape(result.track.title)
+            outcomes = [(m, 0) for m in result.placed] + [
+                (m, n) for n, m in enumerate(result.waiting, start=1)
+            ]
+            for member_id, position in outcomes:
+                person = await members.by_id(session, member_id)
+                if person is None or person.unreachable_since is not None:
+                    continue
+                with i18n.context(), i18n.use_locale(person.locale):
+                    if position == 0:
+                        text = "🎉 " + _("The draw is done: you have a place in <b>{title}</b>!")
+                    else:
+                        text = "🎲 " + _(
+                            "The draw for <b>{title}</b> is done: you are number {position} on "
+                            "the waiting list. Seed: {seed}"
+                        )
+                    text = text.format(title=title, position=position, seed=result.track.seed)
+                with contextlib.suppress(TelegramForbiddenError):
+                    await bot.send_message(person.telegram_id, text)
+    return len(due)
+
+
 class Scheduler:
     """A background task started with the dispatcher and stopped with it."""
 
@@ -130,6 +164,7 @@ class Scheduler:
                 sent = await send_due_reminders(bot, self.sessions, self.i18n, self.settings)
                 if sent:
                     log.info("sent %s reminders", sent)
+                await run_due_draws(bot, self.sessions, self.i18n)
                 asked = await ask_feedback(bot, self.sessions, self.i18n)
                 if asked:
                     log.info("asked %s attendees for feedback", asked)

@@ -373,3 +373,60 @@ async def test_attendees_are_asked_for_feedback_once_and_organisers_see_it(
         view = await admin.expect_text("Fondsenwerving")
         assert "Feedback: 4.0 on average (1 rating)" in view.text
         assert "Heel praktisch, meer oefenen graag" in view.text
+
+
+async def test_learning_tracks_first_come_and_by_lottery(sqlite_url: str) -> None:
+    from sqlalchemy import update
+
+    async with running_bot(sqlite_url, reminder_interval=0.2) as bot:
+        for tid, name in ((7801, "Olga"), (7802, "Piet"), (7803, "Quinn")):
+            await member(bot, tid, name, "Utrecht")
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            from bot.services import tracks
+
+            step1 = await tracks.create(session, title="Ledenscholing stap 1", places=1)
+            await tracks.create(
+                session, title="Ledenscholing stap 2", places=5, prerequisite_id=step1.id
+            )
+            lottery_track = await tracks.create(
+                session, title="Leiderschap", places=1, lottery_at=utcnow() + timedelta(days=1),
+                intake_question="Waarom wil je meedoen?",
+            )  # fmt: skip
+            seed = lottery_track.seed
+        olga = bot.sandbox.user(7801, "Olga", language_code="nl")
+        await olga.send_text("/leergangen")
+        listing = await olga.expect_text(t("nl", "Learning tracks"))
+        assert f"(seed {seed})" in listing.text
+        await olga.press("✍️ Ledenscholing stap 1", message=listing)
+        await olga.expect_text(
+            t("nl", "You have a place in <b>{title}</b>.", title="Ledenscholing stap 1")
+        )
+        await olga.press("✍️ Ledenscholing stap 2", message=listing)
+        await olga.expect_text(
+            t(
+                "nl",
+                "First complete <b>{title}</b>: attend all its sessions.",
+                title="Ledenscholing stap 1",
+            )
+        )
+        for person_id, name in ((7801, "Olga"), (7802, "Piet"), (7803, "Quinn")):
+            person = bot.sandbox.user(person_id, name, language_code="nl")
+            person.drain()
+            await person.send_text("/leergangen")
+            page = await person.expect_text(t("nl", "Learning tracks"))
+            await person.press("✍️ Leiderschap", message=page)
+            await person.expect_text("Waarom wil je meedoen?")
+            await person.send_text("Ik wil leren leiden")
+            await person.expect_text(seed or "?")
+        async with bot.app.sessions() as session:  # the draw's time has come
+            from storage.models import Track
+
+            await session.execute(update(Track).values(draw_at=utcnow()))
+            await session.commit()
+        results = []
+        for person_id, name in ((7801, "Olga"), (7802, "Piet"), (7803, "Quinn")):
+            person = bot.sandbox.user(person_id, name, language_code="nl")
+            results.append((await person.expect_text("Leiderschap", timeout=10)).text)
+        assert sum("🎉" in r for r in results) == 1  # one place, drawn
+        assert sum("🎲" in r for r in results) == 2
