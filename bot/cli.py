@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -179,6 +180,54 @@ def _lottery_verify(settings: Settings, track_id: int, seed: str) -> int:
     return 0 if same else 1
 
 
+def _tracks(settings: Settings, args: argparse.Namespace) -> int:
+    """Create a learning track, or group workshops into one as its sessions."""
+    from bot.services import tracks
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.action == "create":
+        draw_at = None
+        if args.lottery:
+            try:
+                draw_at = datetime.strptime(args.lottery, "%Y-%m-%d %H:%M").replace(
+                    tzinfo=settings.tz
+                )
+            except ValueError:
+                print("ledenbot: --lottery takes a local date and time like '2027-01-10 12:00'")
+                return 2
+
+        async def create(session: AsyncSession) -> str:
+            track = await tracks.create(
+                session,
+                title=args.title,
+                places=args.places,
+                lottery_at=draw_at,
+                prerequisite_id=args.after,
+                intake_question=args.intake,
+            )
+            seed = f"; lottery seed (publish it): {track.seed}" if track.seed else ""
+            return f"track {track.id} created{seed}"
+
+        try:
+            print(asyncio.run(_in_database(settings, create)))
+        except tracks.TrackError:
+            print("ledenbot: a track needs a title and zero or more places.")
+            return 2
+        return 0
+
+    async def add(session: AsyncSession) -> str:
+        for workshop_id in args.workshops:
+            await tracks.add_session(session, args.track, workshop_id)
+        return f"{len(args.workshops)} session(s) added to track {args.track}"
+
+    try:
+        print(asyncio.run(_in_database(settings, add)))
+    except tracks.TrackGone:
+        print("ledenbot: no such track or workshop.")
+        return 2
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ledenbot", description=__doc__)
     parser.add_argument("--log-level", default="INFO")
@@ -201,6 +250,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     importing.add_argument("file", type=Path, metavar="FILE.csv")
     exporting = actions.add_parser("export", help="write every workshop to a CSV file")
     exporting.add_argument("file", type=Path, metavar="FILE.csv")
+    track_cmd = sub.add_parser("tracks", help="create learning tracks and add their sessions")
+    track_actions = track_cmd.add_subparsers(dest="action", required=True)
+    creating = track_actions.add_parser("create", help="a new learning track")
+    creating.add_argument("--title", required=True)
+    creating.add_argument("--places", type=int, required=True)
+    creating.add_argument("--lottery", metavar="'YYYY-MM-DD HH:MM'", help="draw places then")
+    creating.add_argument("--after", type=int, metavar="TRACK", help="the prerequisite track")
+    creating.add_argument("--intake", metavar="QUESTION", help="asked when members apply")
+    adding = track_actions.add_parser("add", help="make workshops sessions of a track")
+    adding.add_argument("track", type=int, metavar="TRACK")
+    adding.add_argument("workshops", type=int, nargs="+", metavar="WORKSHOP")
     lottery = sub.add_parser("lottery", help="check a learning track's lottery")
     checks = lottery.add_subparsers(dest="action", required=True)
     verify = checks.add_parser("verify", help="re-run a draw from its published seed")
@@ -230,6 +290,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         asyncio.run(_webhook(settings))
     elif args.command == "workshops":
         raise SystemExit(_workshops(settings, args.action, args.file))
+    elif args.command == "tracks":
+        raise SystemExit(_tracks(settings, args))
     elif args.command == "lottery":
         raise SystemExit(_lottery_verify(settings, args.track, args.seed))
 

@@ -122,3 +122,20 @@ async def test_ledenbot_lottery_verify_as_a_real_process(tmp_path) -> None:  # t
     assert "matches" in out
     code, out = await run_cli(tmp_path, "lottery", "verify", str(track_id), "not-the-seed")
     assert code == 1 and "DOES NOT match" in out
+
+
+async def test_ledenbot_tracks_create_and_add_as_a_real_process(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_cli import run_cli
+
+    code, out = await run_cli(tmp_path, "tracks", "create", "--title", "Stap 1", "--places", "20")
+    assert (code, out.strip().splitlines()[-1]) == (0, "track 1 created")
+    code, out = await run_cli(
+        tmp_path, "tracks", "create", "--title", "Stap 2", "--places", "20", "--after", "1",
+        "--lottery", "2031-01-10 12:00", "--intake", "Waarom?",
+    )  # fmt: skip
+    assert code == 0 and "track 2 created; lottery seed (publish it): " in out
+    code, out = await run_cli(tmp_path, "tracks", "add", "1", "99")
+    assert code == 2 and "no such track or workshop" in out
+    code, out = await run_cli(tmp_path, "tracks", "create", "--title", "X", "--places", "1",
+                              "--lottery", "morgen")  # fmt: skip
+    assert code == 2 and "2027-01-10 12:00" in out
