@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from html import escape
 
 from aiogram import Bot, F, Router
@@ -12,6 +13,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder, InlineKeyboardMarkup
+from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.formatting import long_date, short_when, span
@@ -21,6 +23,7 @@ from bot.settings import Settings
 from handlers.common import consent_first, private_router
 from storage.models import Member, Workshop, utcnow
 from storage.repositories import members
+from storage.repositories import regions as region_repo
 from storage.repositories import signups as signup_repo
 from storage.repositories import skills as skill_repo
 from storage.repositories import workshops as workshop_repo
@@ -31,6 +34,8 @@ PAGE = 5
 
 class ListCb(CallbackData, prefix="wl"):
     offset: int
+    region: str = ""  # "" every region; "-" online only
+    month: str = ""  # "" any month; else "2027-03" (local time)
 
 
 class WorkshopCb(CallbackData, prefix="w"):
@@ -69,20 +74,50 @@ def _reasons(hit: suggest.Suggestion, names: dict[int, str]) -> str:
     return " · ".join(parts)
 
 
+def _month_key(moment: datetime, settings: Settings) -> str:
+    return moment.astimezone(settings.tz).strftime("%Y-%m")
+
+
 async def list_page(
-    session: AsyncSession, member: Member, offset: int, locale: str, settings: Settings
+    session: AsyncSession,
+    member: Member,
+    offset: int,
+    locale: str,
+    settings: Settings,
+    region: str = "",
+    month: str = "",
 ) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The ranked list, optionally narrowed to a region (or online) and a month."""
     now = utcnow()
     upcoming = await workshop_repo.upcoming(session, now)
+    if region == "-":
+        upcoming = [w for w in upcoming if w.latitude is None]
+    elif region:
+        upcoming = [w for w in upcoming if w.region_code == region]
+    if month:
+        upcoming = [w for w in upcoming if _month_key(w.starts_at, settings) == month]
     ranked = suggest.rank(upcoming, member, await skill_repo.wish_ids(session, member.id), now)
-    if not ranked:
-        return _(
-            "There are no upcoming workshops yet. I will show them here once they are planned."
-        ), None
-    page = ranked[offset : offset + PAGE]
-    names = {s.id: s.name(locale) for hit in page for s in hit.workshop.topics}
-    lines = ["📅 <b>" + _("Workshops for you") + "</b>", ""]
+    regions = await region_repo.all_regions(session)
+    lines = ["📅 <b>" + _("Workshops for you") + "</b>"]
+    filters = []
+    if region:
+        named = {r.code: r.name for r in regions}
+        filters.append(_("online") if region == "-" else named.get(region, region))
+    if month:
+        first = datetime.strptime(month + "-01", "%Y-%m-%d")
+        filters.append(format_date(first, "MMMM y", locale=locale))
+    if filters:
+        lines[0] += " · " + escape(" · ".join(filters))
+    lines.append("")
     kb = InlineKeyboardBuilder()
+    page = ranked[offset : offset + PAGE]
+    if not ranked:
+        lines.append(
+            _("There are no upcoming workshops yet. I will show them here once they are planned.")
+            if not filters
+            else _("Nothing planned that matches; try another region or month.")
+        )
+    names = {s.id: s.name(locale) for hit in page for s in hit.workshop.topics}
     for n, hit in enumerate(page, start=offset + 1):
         w = hit.workshop
         where = w.town or _("online")
@@ -99,9 +134,31 @@ async def list_page(
     if offset + PAGE < len(ranked):
         nav.append(("▶️", offset + PAGE))
     for label, target in nav:
-        kb.button(text=label, callback_data=ListCb(offset=target))
-    kb.adjust(*([1] * len(page)), len(nav) or 1)
+        kb.button(text=label, callback_data=ListCb(offset=target, region=region, month=month))
+    # Narrow down: by region (or online), and by month.
+    region_row = [("🌍 " + _("All"), "")] + [(r.name, r.code) for r in regions] + [("💻", "-")]
+    for label, code in region_row:
+        mark = "• " if code == region else ""
+        kb.button(text=mark + label, callback_data=ListCb(offset=0, region=code, month=month))
+    months = [("🗓 " + _("Any month"), "")]
+    cursor = now.astimezone(settings.tz).replace(day=1)
+    for _step in range(4):
+        key = cursor.strftime("%Y-%m")
+        months.append((format_date(cursor.date(), "MMM", locale=locale), key))
+        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    for label, key in months:
+        mark = "• " if key == month else ""
+        kb.button(text=mark + label, callback_data=ListCb(offset=0, region=region, month=key))
+    kb.adjust(*([1] * len(page)), *([len(nav)] if nav else []), len(region_row), len(months))
     return "\n".join(lines), kb.as_markup()
+
+
+def _valid_month(month: str) -> bool:
+    try:
+        datetime.strptime(month, "%Y-%m")
+    except ValueError:
+        return False
+    return True
 
 
 async def detail(
@@ -213,7 +270,15 @@ async def on_list(
         return await consent_first(callback)
     await callback.answer()
     offset = max(0, getattr(callback_data, "offset", 0))
-    text, markup = await list_page(session, member, offset, i18n.current_locale, settings)
+    region = getattr(callback_data, "region", "")
+    month = getattr(callback_data, "month", "")
+    if region not in ("", "-") and await region_repo.get(session, region) is None:
+        region = ""  # a region that is gone (or a forged one): show all
+    if month and not _valid_month(month):
+        month = ""
+    text, markup = await list_page(
+        session, member, offset, i18n.current_locale, settings, region, month
+    )
     await callback.bot.send_message(callback.from_user.id, text, reply_markup=markup)  # type: ignore[union-attr]
 
 

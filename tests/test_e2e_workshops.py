@@ -430,3 +430,31 @@ async def test_learning_tracks_first_come_and_by_lottery(sqlite_url: str) -> Non
             results.append((await person.expect_text("Leiderschap", timeout=10)).text)
         assert sum("🎉" in r for r in results) == 1  # one place, drawn
         assert sum("🎲" in r for r in results) == 2
+
+
+async def test_browse_by_region_and_month(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url) as bot:
+        await member(bot, 7901, "Rosa", "Groningen")
+        await workshop(bot, "Noordelijke avond", "Groningen", 3, 10, region_code="noord")
+        await workshop(bot, "Zuidelijke middag", "Maastricht", 4, 10, region_code="zuid")
+        await workshop(bot, "Later online", None, 70, 10)
+        rosa = bot.sandbox.user(7901, "Rosa", language_code="nl")
+        await rosa.send_text("/workshops")
+        page = await rosa.expect_text(t("nl", "Workshops for you"))
+        assert all(x in page.text for x in ("Noordelijke", "Zuidelijke", "Later online"))
+        await rosa.press("Zuid", message=page)
+        south = await rosa.expect_text("Zuid")
+        assert "Zuidelijke middag" in south.text and "Noordelijke" not in south.text
+        await rosa.press("💻", message=south)
+        online = await rosa.expect_text(t("nl", "online"))
+        assert "Later online" in online.text and "Zuidelijke" not in online.text
+        this_month = online.button_texts[-4]  # the month buttons follow "any month"
+        await rosa.press(this_month, message=online)
+        narrowed = await rosa.next()
+        assert "Later online" not in narrowed.text  # 70 days away: another month
+        assert (
+            t("nl", "Nothing planned that matches; try another region or month.") in narrowed.text
+        )
+        await rosa.press_raw(narrowed.message_id, "wl:0:atlantis:2099-99")  # forged: all shown
+        everything = await rosa.next()
+        assert "Noordelijke" in everything.text
