@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.formatting import long_date, short_when, span
 from bot.services import checkin, feedback, talent, workshops
 from bot.services.roles import Grant
+from bot.services.workshop_csv import CellError, find_town
 from bot.settings import Settings
 from handlers.common import close_question, private_router
 from handlers.workshops import send_ics
@@ -34,6 +35,7 @@ from storage.repositories import workshops as workshop_repo
 
 log = logging.getLogger(__name__)
 MOVE_WORDS = {"verplaats", "move", "flytta"}
+PLACE_WORDS = {"plaats", "place", "plats"}
 TIME_FORMATS = ("%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M")
 
 
@@ -64,7 +66,8 @@ async def _load(
 def usage() -> str:
     return _(
         "/workshop 12 — one workshop: its sign-ups, move or cancel it\n"
-        "/workshop 12 move 2027-03-14 10:00 13:00 — a new date and time"
+        "/workshop 12 move 2027-03-14 10:00 13:00 — a new date and time\n"
+        "/workshop 12 place Zwolle, Partijhuis — a new town (and venue)"
     )
 
 
@@ -92,6 +95,9 @@ async def on_workshop_admin(
     if len(words) > 1:
         if not _in_scope(grants, None, workshop):
             await message.answer(_("Only organisers can move or cancel a workshop."))
+            return
+        if words[1].casefold() in PLACE_WORDS and len(words) >= 3:
+            await _relocate(message, workshop, " ".join(words[2:]), session, bot, i18n, settings)
             return
         if words[1].casefold() not in MOVE_WORDS or len(words) != 5:
             await message.answer(_("I did not understand that.") + "\n\n" + usage())
@@ -197,6 +203,37 @@ async def _move(
     )
 
 
+async def _relocate(
+    message: Message,
+    workshop: Workshop,
+    text: str,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    """`/workshop 12 place Zwolle, Partijhuis`: the town, and optionally the venue."""
+    town, _sep, venue = text.partition(",")
+    try:
+        place = find_town(town.strip())
+    except CellError:
+        await message.answer(_("I do not know that town. Try its name, like Zwolle."))
+        return
+    try:
+        affected = await workshops.relocate(session, workshop.id, place, venue.strip() or None)
+    except workshops.WorkshopError:
+        await message.answer(_("This workshop no longer exists or was cancelled."))
+        return
+    await session.refresh(workshop)
+    await _tell(bot, session, affected.member_ids, workshop, i18n, settings, moved=True)
+    told = len(affected.member_ids)
+    await message.answer(
+        ngettext("Moved. I told {count} person.", "Moved. I told {count} people.", told).format(
+            count=told
+        )
+    )
+
+
 async def _tell(
     bot: Bot,
     session: AsyncSession,
@@ -215,8 +252,9 @@ async def _tell(
             title = escape(workshop.title)
             when = escape(span(workshop.starts_at, workshop.ends_at, person.locale, settings.tz))
             if moved:
-                text = "🗓 " + _("<b>{title}</b> has moved: it is now on {when}.").format(
-                    title=title, when=when
+                where = ", ".join(p for p in (workshop.venue, workshop.town) if p)
+                text = "🗓 " + _("<b>{title}</b> has changed: {when}, {where}.").format(
+                    title=title, when=when, where=escape(where or _("online"))
                 )
             else:
                 text = "❌ " + _(

@@ -189,6 +189,13 @@ async def test_organiser_moves_then_cancels_a_workshop_and_everyone_is_told(
         moved = await fleur.expect_text("🗓")
         assert "19:30" in moved.text and "2031" in moved.text
         await gijs.expect_text("🗓")
+        await admin.send_text(f"/workshop {item} place Zwolle, Volkshuis")
+        await admin.expect_text("Moved. I told 2 people.")
+        relocated = await fleur.expect_text("🗓")
+        assert "Volkshuis, Zwolle" in relocated.text
+        await gijs.expect_text("Zwolle")
+        await admin.send_text(f"/workshop {item} place Atlantis")
+        await admin.expect_text(t("en", "I do not know that town. Try its name, like Zwolle."))
 
         await admin.press("📋 " + t("en", "Sign-ups"), message=view)
         listing = await admin.expect_text("📋")

@@ -158,3 +158,26 @@ async def reschedule(
         signup.reminded_at = None
     await session.commit()
     return Affected(tuple(s.member_id for s in active))
+
+
+async def relocate(
+    session: AsyncSession, workshop_id: int, place: Place, venue: str | None
+) -> Affected:
+    """Move a published workshop to another town (and venue); everyone on it is told."""
+    if not await signup_repo.lock_workshop(session, workshop_id):
+        await session.rollback()
+        raise WorkshopError("gone")
+    workshop = await repo.get(session, workshop_id)
+    assert workshop is not None
+    await session.refresh(workshop)
+    if workshop.status != "published":
+        await session.rollback()
+        raise WorkshopError("gone")
+    workshop.place_id, workshop.town = place.id, place.name
+    workshop.latitude, workshop.longitude = place.lat, place.lon
+    workshop.venue, workshop.address = venue, None
+    active = [
+        s for s in await signup_repo.of_workshop(session, workshop_id) if s.status != "cancelled"
+    ]
+    await session.commit()
+    return Affected(tuple(s.member_id for s in active))
