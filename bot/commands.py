@@ -35,6 +35,7 @@ COMMANDS = (
     Command("mijngegevens", __("Everything I store about you")),
     Command("vergeetmij", __("Erase everything about you")),
     Command("zoek", __("Search the talent base"), (RoleName.ORGANISER, RoleName.ADMIN)),
+    Command("nieuw", __("Create a workshop"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("workshop", __("Manage a workshop"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command(
         "workshops_csv",

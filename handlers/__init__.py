@@ -21,6 +21,7 @@ from handlers import (
     tracks,
     workshop_admin,
     workshop_import,
+    workshop_new,
     workshops,
 )
 
@@ -43,6 +44,7 @@ def root_router() -> Router:
         workshops.build_router(),
         workshop_admin.build_router(),
         workshop_import.build_router(),
+        workshop_new.build_router(),
         onboarding.build_router(),
         fallback.build_router(),
     )

@@ -465,3 +465,50 @@ async def test_browse_by_region_and_month(sqlite_url: str) -> None:
         await rosa.press_raw(narrowed.message_id, "wl:0:atlantis:2099-99")  # forged: all shown
         everything = await rosa.next()
         assert "Noordelijke" in everything.text
+
+
+async def test_organiser_creates_a_workshop_in_a_guided_dialog(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url, admin_ids="7950") as bot:
+        eva = bot.sandbox.user(7950, "Eva", language_code="en")
+        await eva.send_text("/nieuw")
+        await eva.expect_text(
+            t("en", "A new workshop. What is its title? (Send /stop at any time to stop.)")
+        )
+        await eva.send_text("Speechen voor beginners")
+        await eva.expect_text("2027-03-14 19:30 21:30")
+        await eva.send_text("morgen om acht")  # not understood: asked again, nothing kept
+        await eva.expect_text(
+            t("en", "That is not a future date with a start and end, like 2027-03-14 19:30 21:30.")
+        )
+        await eva.send_text("2031-04-02 19:30 21:30")
+        await eva.expect_text("Zwolle, Partijhuis")
+        await eva.send_text("Atlantis")
+        await eva.expect_text(t("en", "I do not know that town. Try its name, like Zwolle."))
+        await eva.send_text("Zwolle, Partijhuis")
+        await eva.expect_text(t("en", "How many places? Send a number."))
+        await eva.send_text("veel")
+        await eva.expect_text(t("en", "Please send a whole number from 1 to 10000."))
+        await eva.send_text("16")
+        await eva.expect_text("debating, public speaking")
+        await eva.send_text("speechen, pizza bakken")
+        await eva.expect_text("pizza bakken")
+        await eva.send_text("speechen")
+        summary = await eva.expect_text(t("en", "Publish it?"))
+        assert "Partijhuis, Zwolle" in summary.text and "16" in summary.text
+        await eva.press("🔒 " + t("en", "Members only"), message=summary)
+        summary = await eva.expect_text(t("en", "members only"))
+        await eva.press("✅ " + t("en", "Publish"), message=summary)
+        await eva.expect_text("?start=w_1")
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            from storage.models import Workshop
+
+            (made,) = (await session.scalars(select(Workshop))).all()
+            assert (made.title, made.capacity, made.members_only, made.town, made.region_code) == (
+                "Speechen voor beginners", 16, True, "Zwolle", "oost",
+            )  # fmt: skip
+            assert [s.key for s in made.topics] == ["public_speaking"]
+        # the stale button of the finished dialog does nothing
+        await eva.press_raw(summary.message_id, "wnew:publish")
+        await bot.sandbox.idle()
+        assert eva.alerts[-1] == t("en", "That button is no longer valid.")
