@@ -512,3 +512,68 @@ async def test_organiser_creates_a_workshop_in_a_guided_dialog(sqlite_url: str) 
         await eva.press_raw(summary.message_id, "wnew:publish")
         await bot.sandbox.idle()
         assert eva.alerts[-1] == t("en", "That button is no longer valid.")
+
+
+@pytest.mark.parametrize(("lang", "name"), [("nl", "Saar"), ("en", "Tom"), ("sv", "Ulla")])
+async def test_the_whole_path_from_suggestion_to_feedback(
+    sqlite_url: str, lang: str, name: str
+) -> None:
+    """Suggested for a wish, signed up, reminded, checked in by QR code, asked for feedback."""
+    from sqlalchemy import update
+
+    from storage.models import Workshop
+
+    async with running_bot(sqlite_url, admin_ids="7990", reminder_interval=0.2) as bot:
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            m, _ = await onboarding.give_consent(session, 7991, lang, name)
+            await onboarding.answer_kind(session, m, Kind.MEMBER)
+            await onboarding.answer_place(session, m, default_gazetteer().search("Zwolle")[0].place)
+            if m.onboarding_step == onboarding.Step.REGION:
+                await onboarding.answer_region(session, m, "oost")
+            await profile.add(session, m, SkillKind.WISH, "debatteren")
+        item = await workshop(bot, "Debatavond", "Zwolle", 10, 12, skills=("debatteren",))
+        person = bot.sandbox.user(7991, name, language_code=lang)
+        await person.send_text("/workshops")
+        page = await person.expect_text(t(lang, "Workshops for you"))
+        assert page.text.splitlines()[2].startswith("1. Debatavond")
+        wish = {"nl": "Debatteren", "en": "Debating", "sv": "Debattera"}[lang]
+        assert wish in page.text.splitlines()[3]  # the reason: their wish, in their language
+        await person.press("1. Debatavond", message=page)
+        detail = await person.expect_text("Debatavond")
+        await person.press("✅ " + t(lang, "Sign me up"), message=detail)
+        await person.expect_text(
+            t(lang, "You are signed up for <b>{title}</b>.", title="Debatavond")
+        )
+        async with bot.app.sessions() as session:  # the day has come: starts in 2 hours
+            soon = utcnow() + timedelta(hours=2)
+            await session.execute(
+                update(Workshop).values(starts_at=soon, ends_at=soon + timedelta(hours=2))
+            )
+            await session.commit()
+        await person.expect_text("⏰", timeout=10)
+        admin = bot.sandbox.user(7990, "Eva", language_code="en")
+        await admin.send_text(f"/workshop {item}")
+        view = await admin.expect_text("Debatavond")
+        await admin.press("📷 " + t("en", "Check-in QR code"), message=view)
+        token = (await admin.next()).text.rsplit("start=c_", 1)[1]
+        await person.send_text(f"/start c_{token}")
+        await person.expect_text(
+            t(lang, "Welcome at <b>{title}</b>! You are checked in.", title="Debatavond")
+        )
+        async with bot.app.sessions() as session:  # and now it is over
+            await session.execute(
+                update(Workshop).values(
+                    starts_at=utcnow() - timedelta(hours=3), ends_at=utcnow() - timedelta(hours=1)
+                )
+            )
+            await session.commit()
+        question = await person.expect_text("⭐", timeout=10)
+        await person.press("⭐⭐⭐⭐⭐", message=question)
+        await person.expect_text(
+            t(lang, "Thank you! Anything you would like to add? Type it here, or tap No comment.")
+        )
+        await person.press(t(lang, "No comment"))
+        await person.expect_text(t(lang, "Thank you!"))
+        await admin.send_text(f"/workshop {item}")
+        assert "5.0" in (await admin.expect_text("Debatavond")).text
