@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections.abc import Awaitable
 from datetime import datetime
 from html import escape
 
@@ -185,17 +186,29 @@ async def _move(
     if starts is None or ends is None or ends <= starts:
         await message.answer(_("That is not a date and times like 2027-03-14 10:00 13:00."))
         return
+    change = workshops.reschedule(session, workshop.id, starts, ends)
+    await _announce_change(message, workshop, change, session, bot, i18n, settings)
+
+
+async def _announce_change(
+    message: Message,
+    workshop: Workshop,
+    change: Awaitable[workshops.Affected],
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    """Carry out a move (in time or place), tell everyone on it, and report back."""
     try:
-        affected = await workshops.reschedule(session, workshop.id, starts, ends)
+        affected = await change
     except workshops.WorkshopError:
         await message.answer(_("This workshop no longer exists or was cancelled."))
         return
     await session.refresh(workshop)
-    log.info(
-        "workshop %s moved by %s; %s told", workshop.id, message.chat.id, len(affected.member_ids)
-    )
-    await _tell(bot, session, affected.member_ids, workshop, i18n, settings, moved=True)
     told = len(affected.member_ids)
+    log.info("workshop %s changed by %s; %s told", workshop.id, message.chat.id, told)
+    await _tell(bot, session, affected.member_ids, workshop, i18n, settings, moved=True)
     await message.answer(
         ngettext("Moved. I told {count} person.", "Moved. I told {count} people.", told).format(
             count=told
@@ -219,19 +232,8 @@ async def _relocate(
     except CellError:
         await message.answer(_("I do not know that town. Try its name, like Zwolle."))
         return
-    try:
-        affected = await workshops.relocate(session, workshop.id, place, venue.strip() or None)
-    except workshops.WorkshopError:
-        await message.answer(_("This workshop no longer exists or was cancelled."))
-        return
-    await session.refresh(workshop)
-    await _tell(bot, session, affected.member_ids, workshop, i18n, settings, moved=True)
-    told = len(affected.member_ids)
-    await message.answer(
-        ngettext("Moved. I told {count} person.", "Moved. I told {count} people.", told).format(
-            count=told
-        )
-    )
+    change = workshops.relocate(session, workshop.id, place, venue.strip() or None)
+    await _announce_change(message, workshop, change, session, bot, i18n, settings)
 
 
 async def _tell(

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.places import Place
-from storage.models import Workshop
+from storage.models import Signup, Workshop
 from storage.repositories import signups as signup_repo
 from storage.repositories import skills as skill_repo
 from storage.repositories import workshops as repo
@@ -111,8 +111,8 @@ class Affected:
     member_ids: tuple[int, ...]
 
 
-async def cancel_workshop(session: AsyncSession, workshop_id: int) -> Affected:
-    """Cancel a workshop: every place and the waiting list are freed; returns whom to tell."""
+async def _change(session: AsyncSession, workshop_id: int) -> tuple[Workshop, list[Signup]]:
+    """Lock a published workshop for a change; with its active sign-ups (whom to tell)."""
     if not await signup_repo.lock_workshop(session, workshop_id):
         await session.rollback()
         raise WorkshopError("gone")
@@ -122,14 +122,22 @@ async def cancel_workshop(session: AsyncSession, workshop_id: int) -> Affected:
     if workshop.status != "published":
         await session.rollback()
         raise WorkshopError("gone")
-    workshop.status = "cancelled"
-    active = [
-        s for s in await signup_repo.of_workshop(session, workshop_id) if s.status != "cancelled"
-    ]
-    for signup in active:
-        signup.status = "cancelled"
+    signups = await signup_repo.of_workshop(session, workshop_id)
+    return workshop, [s for s in signups if s.status != "cancelled"]
+
+
+async def _done(session: AsyncSession, active: list[Signup]) -> Affected:
     await session.commit()
     return Affected(tuple(s.member_id for s in active))
+
+
+async def cancel_workshop(session: AsyncSession, workshop_id: int) -> Affected:
+    """Cancel a workshop: every place and the waiting list are freed; returns whom to tell."""
+    workshop, active = await _change(session, workshop_id)
+    workshop.status = "cancelled"
+    for signup in active:
+        signup.status = "cancelled"
+    return await _done(session, active)
 
 
 async def reschedule(
@@ -138,46 +146,22 @@ async def reschedule(
     """Move a published workshop in time; everyone signed up or waiting is told."""
     if starts_at.tzinfo is None or ends_at <= starts_at:
         raise WorkshopError("ends_at")
-    if not await signup_repo.lock_workshop(session, workshop_id):
-        await session.rollback()
-        raise WorkshopError("gone")
-    workshop = await repo.get(session, workshop_id)
-    assert workshop is not None
-    await session.refresh(workshop)
-    if workshop.status != "published":
-        await session.rollback()
-        raise WorkshopError("gone")
+    workshop, active = await _change(session, workshop_id)
     workshop.starts_at, workshop.ends_at = starts_at, ends_at
     if workshop.signup_deadline is not None and workshop.signup_deadline > starts_at:
         workshop.signup_deadline = starts_at
-    active = [
-        s for s in await signup_repo.of_workshop(session, workshop_id) if s.status != "cancelled"
-    ]
     for signup in active:  # a new date deserves a new reminder
         signup.reminder_claimed_at = None
         signup.reminded_at = None
-    await session.commit()
-    return Affected(tuple(s.member_id for s in active))
+    return await _done(session, active)
 
 
 async def relocate(
     session: AsyncSession, workshop_id: int, place: Place, venue: str | None
 ) -> Affected:
     """Move a published workshop to another town (and venue); everyone on it is told."""
-    if not await signup_repo.lock_workshop(session, workshop_id):
-        await session.rollback()
-        raise WorkshopError("gone")
-    workshop = await repo.get(session, workshop_id)
-    assert workshop is not None
-    await session.refresh(workshop)
-    if workshop.status != "published":
-        await session.rollback()
-        raise WorkshopError("gone")
+    workshop, active = await _change(session, workshop_id)
     workshop.place_id, workshop.town = place.id, place.name
     workshop.latitude, workshop.longitude = place.lat, place.lon
     workshop.venue, workshop.address = venue, None
-    active = [
-        s for s in await signup_repo.of_workshop(session, workshop_id) if s.status != "cancelled"
-    ]
-    await session.commit()
-    return Affected(tuple(s.member_id for s in active))
+    return await _done(session, active)
