@@ -316,6 +316,20 @@ def _refusal(
     return _("This workshop no longer exists or was cancelled.")
 
 
+async def _refuse(
+    callback: CallbackQuery,
+    error: signups.SignupError,
+    session: AsyncSession,
+    workshop_id: int,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    """Why a sign-up or cancellation did not happen, as an alert on the button."""
+    workshop = await workshop_repo.get(session, workshop_id)
+    text = _refusal(error, workshop, i18n.current_locale, settings)
+    await callback.answer(text, show_alert=True)
+
+
 async def on_sign_up(
     callback: CallbackQuery,
     callback_data: SignupCb,
@@ -331,11 +345,7 @@ async def on_sign_up(
     try:
         outcome = await signups.sign_up(session, member, workshop_id)
     except signups.SignupError as error:
-        workshop = await workshop_repo.get(session, workshop_id)
-        await callback.answer(
-            _refusal(error, workshop, i18n.current_locale, settings), show_alert=True
-        )
-        return
+        return await _refuse(callback, error, session, workshop_id, i18n, settings)
     await callback.answer()
     workshop = await workshop_repo.get(session, workshop_id)
     assert workshop is not None
@@ -379,11 +389,7 @@ async def on_cancel(
     try:
         result = await signups.cancel(session, member, workshop_id)
     except signups.SignupError as error:
-        workshop = await workshop_repo.get(session, workshop_id)
-        await callback.answer(
-            _refusal(error, workshop, i18n.current_locale, settings), show_alert=True
-        )
-        return
+        return await _refuse(callback, error, session, workshop_id, i18n, settings)
     workshop = await workshop_repo.get(session, workshop_id)
     assert workshop is not None
     await callback.answer()
