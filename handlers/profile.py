@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, Filter
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import I18n
@@ -164,10 +165,18 @@ async def advance(
                 "How may an organiser reach you? Through the bot, you first get their request "
                 "and decide yourself."
             ),
-            reply_markup=keyboards.contact_preference(member.username),
+            reply_markup=keyboards.contact_preference(await _telegram_username(bot, chat_id)),
         )
     else:
         await show_card(bot, chat_id, member, session, i18n)
+
+
+async def _telegram_username(bot: Bot, chat_id: int) -> str | None:
+    """The member's current Telegram username, offered but not stored until they choose it."""
+    try:
+        return (await bot.get_chat(chat_id)).username
+    except TelegramAPIError:
+        return None
 
 
 async def _names(session: AsyncSession, skill_ids: list[int], locale: str) -> list[tuple[int, str]]:

@@ -233,3 +233,39 @@ async def test_my_data_and_forget_me(sqlite_url: str) -> None:
         await user.send_text("/mijngegevens")
         await user.expect_text(t(en, "I store nothing about you."))
         await other.expect_silence()
+
+
+async def test_a_username_is_offered_and_stored_only_when_chosen(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url) as bot:
+        nl = "nl"
+        user = bot.sandbox.user(7205, "Vera", language_code=nl, username="vera_v")
+        await user.send_text("/start")
+        await user.next()
+        await user.press("✅ " + t(nl, "Yes, I agree"))
+        await user.expect_text(t(nl, "Question {number} of {total}", number=1, total=3))
+        await user.press(t(nl, "Skip"))
+        await user.expect_text(t(nl, "Question {number} of {total}", number=2, total=3))
+        await user.send_text("Goteborg")
+        await user.expect_text(t(nl, "What I know about you:"))
+        await user.send_text("/profiel")
+        await user.expect_text(t(nl, TALENTS_Q))
+        await user.press(t(nl, "Skip"))
+        await user.expect_text(t(nl, WISHES_Q))
+        await user.press(t(nl, "Skip"))
+        slots = await user.expect_text(t(nl, AVAILABLE_Q))
+        await user.press("✔️ " + t(nl, "Done"), message=slots)
+        ask = await user.expect_text(t(nl, FINDABLE_Q))
+        await user.press(t(nl, "Yes, organisers may find me"), message=ask)
+        ask = await user.expect_text(t(nl, CONTACT_Q))
+        show = t(nl, "Show my Telegram name @{username}", username="vera_v")
+        assert ask.button_texts == [show, t(nl, "Only through the bot")]
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            member = await session.scalar(select(Member).where(Member.telegram_id == 7205))
+            assert member is not None and member.username is None  # not before choosing
+        await user.press(show, message=ask)
+        await user.expect_text(t(nl, "Your talents and learning wishes"))
+        async with bot.app.sessions() as session:
+            member = await session.scalar(select(Member).where(Member.telegram_id == 7205))
+            assert member is not None
+            assert (member.contact_direct, member.username) == (True, "vera_v")
