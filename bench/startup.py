@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.sandbox.server import Sandbox
 from bot.settings import SANDBOX_TOKEN
+from sandbox.server import Sandbox
 
 LEDENBOT = str(Path(sys.executable).parent / "ledenbot")
 

@@ -8,9 +8,9 @@ import sys
 
 from bot.app import build_app
 from bot.demo import PERSONAS, seed
-from bot.sandbox.server import Sandbox
-from bot.sandbox.terminal import run_terminal
 from bot.settings import Settings
+from sandbox.server import Sandbox
+from sandbox.terminal import run_terminal
 
 
 async def run_chat(settings: Settings, *, demo: bool, persona: str, lang: str | None) -> None:

@@ -10,13 +10,13 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import clock
 from bot.services import catalogue, onboarding, profile, roles
 from bot.services.onboarding import Kind
 from bot.services.places import default_gazetteer
 from bot.services.profile import Level, SkillKind
 from bot.services.roles import RoleName
 from bot.services.workshops import Draft, create_many
-from storage.models import utcnow
 from storage.repositories import members
 from storage.repositories import roles as role_repo
 from storage.repositories import workshops as workshop_repo
@@ -73,11 +73,11 @@ DEMO_WORKSHOPS = (
 
 async def seed_workshops(session: AsyncSession) -> None:
     """A few upcoming workshops across the regions, online and members-only ones among them."""
-    if await workshop_repo.upcoming(session, utcnow(), limit=1):
+    if await workshop_repo.upcoming(session, clock.now(), limit=1):
         return
     matcher = await catalogue.matcher(session)
     gazetteer = default_gazetteer()
-    today = utcnow().replace(minute=0, second=0, microsecond=0)
+    today = clock.now().replace(minute=0, second=0, microsecond=0)
     drafts = []
     for title, town, region, days, hour, capacity, topics, members_only in DEMO_WORKSHOPS:
         start = (today + timedelta(days=days)).replace(hour=hour - 1)  # UTC, about local hour

@@ -17,11 +17,11 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import clock
 from bot.formatting import span
 from bot.keyboards import feedback_keyboard
 from bot.services import feedback, reachability, reminders, tracks
 from bot.settings import Settings
-from storage.models import utcnow
 from storage.repositories import members
 from storage.repositories import workshops as workshop_repo
 
@@ -32,7 +32,7 @@ async def send_due_reminders(
     bot: Bot, sessions: async_sessionmaker[AsyncSession], i18n: I18n, settings: Settings
 ) -> int:
     """One pass: claim, send, mark. Returns how many were sent."""
-    now = utcnow()
+    now = clock.now()
     async with sessions() as session:
         due = await reminders.claim(session, now, timedelta(hours=settings.reminder_hours))
     sent = 0
@@ -71,7 +71,7 @@ async def send_due_reminders(
                 log.warning("reminder for signup %s not sent; will retry", item.signup_id)
                 await reminders.release(session, item.signup_id)
                 continue
-            await reminders.mark_sent(session, item.signup_id, utcnow())
+            await reminders.mark_sent(session, item.signup_id, clock.now())
             sent += 1
     return sent
 
@@ -79,7 +79,7 @@ async def send_due_reminders(
 async def ask_feedback(bot: Bot, sessions: async_sessionmaker[AsyncSession], i18n: I18n) -> int:
     """One pass: ask each attendee of a finished workshop for a rating, once."""
     async with sessions() as session:
-        asks = await feedback.claim_due(session, utcnow())
+        asks = await feedback.claim_due(session, clock.now())
     for ask in asks:
         with i18n.context(), i18n.use_locale(ask.locale):
             text = "⭐ " + _(
@@ -100,7 +100,7 @@ async def ask_feedback(bot: Bot, sessions: async_sessionmaker[AsyncSession], i18
 async def run_due_draws(bot: Bot, sessions: async_sessionmaker[AsyncSession], i18n: I18n) -> int:
     """Draw every lottery track whose time has come, and tell each applicant the result."""
     async with sessions() as session:
-        due = await tracks.due_draws(session, utcnow())
+        due = await tracks.due_draws(session, clock.now())
     for track_id in due:
         async with sessions() as session:
             try:

@@ -10,10 +10,10 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import commands, keyboards
+from bot.formatting import span
 from bot.keyboards import ConsentCb
 from bot.services import checkin, onboarding
 from bot.services.onboarding import Step
@@ -46,13 +46,15 @@ async def _check_in(
         await message.answer(_("Please give your consent first: send /start."))
         return
     try:
-        result = await checkin.check_in(session, member, token, settings.tz)
+        result = await checkin.check_in(session, member, token)
     except checkin.UnknownCode:
         await message.answer(_("I do not know this check-in code."))
         return
-    except checkin.WrongDay as wrong:
-        day = format_date(wrong.day, format="long", locale=member.locale)
-        await message.answer(_("This check-in code works on {date} only.").format(date=day))
+    except checkin.OutsideWindow as outside:
+        when = span(outside.opens, outside.closes, member.locale, settings.tz)
+        await message.answer(
+            _("This check-in code works only at the workshop itself: {when}.").format(when=when)
+        )
         return
     except checkin.NotOnList:
         await message.answer(_("You do not have a place at this workshop. Please ask the trainer."))

@@ -21,6 +21,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import clock
 from bot.formatting import span
 from bot.services import catalogue, regions, talent, workshops
 from bot.services.places import default_gazetteer
@@ -79,7 +80,7 @@ async def on_when(message: Message, state: FSMContext, settings: Settings) -> No
         ends = datetime.strptime(f"{day} {end}", "%Y-%m-%d %H:%M").replace(tzinfo=settings.tz)
     except ValueError:
         starts = ends = None  # type: ignore[assignment]
-    if starts is None or ends is None or ends <= starts or starts <= datetime.now(settings.tz):
+    if starts is None or ends is None or ends <= starts or starts <= clock.now():
         await message.answer(
             _("That is not a future date with a start and end, like 2027-03-14 19:30 21:30.")
         )

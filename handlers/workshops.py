@@ -16,12 +16,13 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder, InlineKeyboardMarkup
 from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import clock
 from bot.formatting import long_date, short_when, span
 from bot.keyboards import MenuCb
 from bot.services import calendar, signups, suggest
 from bot.settings import Settings
 from handlers.common import consent_first, private_router
-from storage.models import Member, Workshop, utcnow
+from storage.models import Member, Workshop
 from storage.repositories import members
 from storage.repositories import regions as region_repo
 from storage.repositories import signups as signup_repo
@@ -88,7 +89,7 @@ async def list_page(
     month: str = "",
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The ranked list, optionally narrowed to a region (or online) and a month."""
-    now = utcnow()
+    now = clock.now()
     upcoming = await workshop_repo.upcoming(session, now)
     if region == "-":
         upcoming = [w for w in upcoming if w.latitude is None]
@@ -366,7 +367,7 @@ async def on_sign_up(
 
 
 async def send_ics(bot: Bot, chat_id: int, workshop: Workshop) -> None:
-    data = calendar.ics(workshop, utcnow())
+    data = calendar.ics(workshop, clock.now())
     await bot.send_document(
         chat_id,
         BufferedInputFile(data, filename=f"workshop-{workshop.id}.ics"),

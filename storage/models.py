@@ -3,6 +3,7 @@ and removed by /vergeetmij, so keep them few."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -25,6 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from bot import clock
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -35,7 +38,13 @@ NAMING = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Stored defaults read the one clock (tests move it; see bot/clock.py)."""
+    return clock.now()
+
+
+def new_code() -> str:
+    """An unguessable short code for links people share (12 URL-safe characters)."""
+    return secrets.token_urlsafe(9)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -99,6 +108,8 @@ class Member(Base):
     available_online: Mapped[bool] = mapped_column(Boolean, default=False)
     profile_step: Mapped[str | None] = mapped_column(String(16))
     unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "Never ask me again": organisers' contact requests stop altogether.
+    no_contact_requests: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -135,7 +146,7 @@ class Role(Base):
     region_code: Mapped[str | None] = mapped_column(
         ForeignKey("regions.code", ondelete="CASCADE", onupdate="CASCADE")
     )
-    granted_by: Mapped[int] = mapped_column(BigInteger)
+    granted_by: Mapped[int | None] = mapped_column(BigInteger)  # blanked when they are erased
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -251,6 +262,8 @@ class Workshop(Base):
         ForeignKey("tracks.id", ondelete="SET NULL"), index=True
     )
     checkin_token: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # The poster's deep link `/start w_<code>`: unguessable, so links cannot be enumerated.
+    code: Mapped[str] = mapped_column(String(16), unique=True, default=new_code)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -316,7 +329,8 @@ class Track(Base):
     allocation: Mapped[str] = mapped_column(String(16), default="fcfs")  # fcfs | lottery
     places: Mapped[int] = mapped_column(Integer)
     draw_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    seed: Mapped[str | None] = mapped_column(String(64))  # published before the draw
+    seed: Mapped[str | None] = mapped_column(String(64))  # secret until the draw, then shown
+    seed_commitment: Mapped[str | None] = mapped_column(String(64))  # SHA-256, published
     drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     intake_question: Mapped[str | None] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)

@@ -12,9 +12,9 @@ from typing import Any
 
 from bot.app import App, build_app
 from bot.i18n import create_i18n
-from bot.sandbox.limits import Limits
-from bot.sandbox.server import Sandbox
 from bot.settings import SANDBOX_TOKEN, Settings
+from sandbox.limits import Limits
+from sandbox.server import Sandbox
 
 I18N = create_i18n("nl")
 

@@ -5,19 +5,45 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import clock
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# LEDENBOT_TEST_CLOCK=23:30 runs the whole suite as if it were the next 23:30 in the
+# organisation's time zone: no test may depend on the hour it runs at.
+TEST_CLOCK = os.environ.get("LEDENBOT_TEST_CLOCK")
+
+
+def next_local(hhmm: str, zone: str = "Europe/Amsterdam") -> datetime:
+    """The next moment it is `hhmm` in `zone` (today or tomorrow), as an aware UTC datetime."""
+    tz = ZoneInfo(zone)
+    local = datetime.now(tz)
+    hour, minute = (int(part) for part in hhmm.split(":"))
+    at = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if at <= local:
+        at = (at + timedelta(days=1)).replace(hour=hour, minute=minute)
+    return at.astimezone(UTC)
+
+
+@pytest.fixture(autouse=True)
+def suite_clock() -> Iterator[None]:
+    if not TEST_CLOCK:
+        yield
+        return
+    with clock.travel_to(next_local(TEST_CLOCK)):
+        yield
 
 
 def unavailable(service: str, reason: str) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from bot.sandbox.server import Sandbox
 from bot.settings import SANDBOX_TOKEN
+from sandbox.server import Sandbox
 from storage.engine import create_engine
 from tests.botrunner import t
 

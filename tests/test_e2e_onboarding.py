@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot.sandbox.limits import Limits
 from bot.services.onboarding import Step
+from sandbox.limits import Limits
 from storage.engine import create_engine, create_session_factory
 from storage.models import Consent, Member
 from tests.botrunner import RunningBot, running_bot, t

@@ -5,13 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.services import onboarding, profile, roles
-from bot.services.onboarding import Kind
-from bot.services.places import default_gazetteer
-from bot.services.profile import Level, SkillKind
-from bot.services.roles import Grant, RoleName
+from bot.services.profile import Level
+from bot.services.roles import RoleName
 from storage.models import AuditEntry, ContactRequest
 from storage.repositories import skills as skill_repo
+from tests import factories
 from tests.botrunner import RunningBot, running_bot, t
 
 pytestmark = pytest.mark.e2e
@@ -33,28 +31,16 @@ async def add_member(
 ) -> None:
     assert bot.app is not None
     async with bot.app.sessions() as session:
-        member, _ = await onboarding.give_consent(session, telegram_id, locale, name)
-        await onboarding.answer_kind(session, member, Kind.MEMBER)
-        await onboarding.answer_place(session, member, default_gazetteer().search(town)[0].place)
-        if member.onboarding_step == onboarding.Step.REGION:
-            await onboarding.answer_region(session, member, region)
-        added = await profile.add(session, member, SkillKind.TALENT, talent)
-        for row in added.recognised:
-            await profile.set_level(session, member, row.id, level)
-        await profile.set_findable(session, member, findable)
+        await factories.onboarded(
+            session, telegram_id, name, town, locale=locale, region=region, talents=talent,
+            level=level, findable=findable,
+        )  # fmt: skip
 
 
 async def give_role(bot: RunningBot, telegram_id: int, role: RoleName, region: str | None) -> None:
     assert bot.app is not None
     async with bot.app.sessions() as session:
-        await roles.assign(
-            session,
-            actor=frozenset({Grant(RoleName.ADMIN)}),
-            actor_id=ADMIN,
-            target_id=telegram_id,
-            role=role,
-            region=region,
-        )
+        await factories.give_role(session, telegram_id, role, region)
 
 
 async def seed(bot: RunningBot) -> None:

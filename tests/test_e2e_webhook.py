@@ -8,8 +8,8 @@ import pytest
 
 from bot import webhook
 from bot.app import build_app
-from bot.sandbox.server import Sandbox
 from bot.settings import SANDBOX_TOKEN
+from sandbox.server import Sandbox
 from tests.botrunner import sandbox_settings, t
 
 pytestmark = pytest.mark.e2e

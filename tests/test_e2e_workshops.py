@@ -9,13 +9,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot import clock
 from bot.services import onboarding, profile
 from bot.services.onboarding import Kind
 from bot.services.places import default_gazetteer
 from bot.services.profile import SkillKind
-from bot.services.workshops import Draft, create
 from storage.models import Member, Signup, utcnow
+from tests import factories
 from tests.botrunner import RunningBot, running_bot, t
+from tests.conftest import next_local
 
 pytestmark = pytest.mark.e2e
 
@@ -25,13 +27,7 @@ async def member(
 ) -> None:
     assert bot.app is not None
     async with bot.app.sessions() as session:
-        m, _ = await onboarding.give_consent(session, tid, "nl", name)
-        await onboarding.answer_kind(session, m, kind)
-        await onboarding.answer_place(session, m, default_gazetteer().search(town)[0].place)
-        if m.onboarding_step == onboarding.Step.REGION:
-            await onboarding.answer_region(session, m, None)
-        if wishes:
-            await profile.add(session, m, SkillKind.WISH, wishes)
+        await factories.onboarded(session, tid, name, town, kind=kind, wishes=wishes)
 
 
 async def workshop(
@@ -39,22 +35,9 @@ async def workshop(
 ) -> int:
     assert bot.app is not None
     async with bot.app.sessions() as session:
-        skills = kw.pop("skills", ())
-        draft = Draft(
-            title=title,
-            starts_at=utcnow() + timedelta(days=days),
-            ends_at=utcnow() + timedelta(days=days, hours=2),
-            capacity=capacity,
-            place=default_gazetteer().search(town)[0].place if town else None,
-            online_url=None if town else "https://meet.example.org/x",
-            **kw,  # type: ignore[arg-type]
+        return await factories.workshop(
+            session, title, town, starts_in=timedelta(days=days), hours=2, capacity=capacity, **kw
         )
-        if skills:
-            from bot.services import catalogue
-
-            matcher = await catalogue.matcher(session)
-            draft.skill_ids = [matcher.match(s)[0].skill_id for s in skills]  # type: ignore[union-attr]
-        return (await create(session, draft)).id
 
 
 async def test_suggestions_explain_themselves_and_sign_up_works(sqlite_url: str) -> None:
@@ -276,10 +259,12 @@ async def test_trainer_shows_a_qr_code_and_members_check_in(sqlite_url: str) -> 
         assert qr.photo is not None and qr.photo.data.startswith(b"\x89PNG")
         token = qr.text.rsplit("start=c_", 1)[1]
 
-        # scanned before the day: refused; on the day: checked in, once
+        # scanned days before: refused with the window; at the workshop: checked in, once
         kai.drain()
         await kai.send_text(f"/start c_{token}")
-        await kai.expect_text(t("nl", "This check-in code works on {date} only.", date="")[:20])
+        await kai.expect_text(
+            t("nl", "This check-in code works only at the workshop itself: {when}.", when="")[:30]
+        )
         async with bot.app.sessions() as session:
             await session.execute(
                 update(Workshop).where(Workshop.id == item).values(starts_at=utcnow())
@@ -514,11 +499,25 @@ async def test_organiser_creates_a_workshop_in_a_guided_dialog(sqlite_url: str) 
         assert eva.alerts[-1] == t("en", "That button is no longer valid.")
 
 
-@pytest.mark.parametrize(("lang", "name"), [("nl", "Saar"), ("en", "Tom"), ("sv", "Ulla")])
+@pytest.mark.parametrize(
+    ("lang", "name", "local_time"),
+    [
+        ("nl", "Saar", "23:30"),
+        ("en", "Tom", "00:30"),
+        ("sv", "Ulla", "23:30"),
+        ("nl", "Ids", "00:30"),
+    ],
+)
 async def test_the_whole_path_from_suggestion_to_feedback(
-    sqlite_url: str, lang: str, name: str
+    sqlite_url: str, lang: str, name: str, local_time: str
 ) -> None:
-    """Suggested for a wish, signed up, reminded, checked in by QR code, asked for feedback."""
+    """Suggested for a wish, signed up, reminded, checked in by QR code, asked for feedback —
+    late in the evening and just after midnight, when "today" and the workshop's day differ."""
+    with clock.travel_to(next_local(local_time)):
+        await _whole_path(sqlite_url, lang, name)
+
+
+async def _whole_path(sqlite_url: str, lang: str, name: str) -> None:
     from sqlalchemy import update
 
     from storage.models import Workshop
@@ -545,8 +544,8 @@ async def test_the_whole_path_from_suggestion_to_feedback(
         await person.expect_text(
             t(lang, "You are signed up for <b>{title}</b>.", title="Debatavond")
         )
-        async with bot.app.sessions() as session:  # the day has come: starts in 2 hours
-            soon = utcnow() + timedelta(hours=2)
+        async with bot.app.sessions() as session:  # the day has come: starts in 30 minutes
+            soon = utcnow() + timedelta(minutes=30)
             await session.execute(
                 update(Workshop).values(starts_at=soon, ends_at=soon + timedelta(hours=2))
             )

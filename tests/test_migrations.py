@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import bindparam, inspect, text
 from sqlalchemy.engine import Connection
 
 from storage.engine import create_engine
 from storage.migrate import downgrade, upgrade
-from storage.models import Base
+from storage.models import Base, UTCDateTime
+from tests.factories import NOW
 
 
 async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
@@ -38,5 +39,28 @@ async def test_models_and_migrations_agree(database_url: str) -> None:
         await upgrade(engine)
         async with engine.connect() as conn:
             assert await conn.run_sync(diff) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_existing_workshops_get_unguessable_codes(database_url: str) -> None:
+    """0008 gives workshops created before it a poster code each, all different."""
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine, "0007")
+        async with engine.begin() as conn:
+            for title in ("Debatteren", "Begroting lezen"):
+                await conn.execute(
+                    text(
+                        "INSERT INTO workshops (title, description, starts_at, ends_at, capacity,"
+                        " language, members_only, status, lock_version, created_at, updated_at)"
+                        " VALUES (:t, '', :s, :s, 10, 'nl', false, 'published', 0, :s, :s)"
+                    ).bindparams(bindparam("s", type_=UTCDateTime())),
+                    {"t": title, "s": NOW},
+                )
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            codes = [c for (c,) in await conn.execute(text("SELECT code FROM workshops"))]
+        assert len(codes) == 2 and len(set(codes)) == 2 and all(len(c) == 12 for c in codes)
     finally:
         await engine.dispose()

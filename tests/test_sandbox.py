@@ -41,8 +41,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot.sandbox import Limits, NoReply, Sandbox
-from bot.sandbox.media import tiny_png
+from sandbox import Limits, NoReply, Sandbox
+from sandbox.media import tiny_png
 
 pytestmark = pytest.mark.e2e
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sandbox.faults import Faults
-from bot.sandbox.limits import Limits, RateLimiter, TokenBucket
-from bot.sandbox.markup import (
+from sandbox.faults import Faults
+from sandbox.limits import Limits, RateLimiter, TokenBucket
+from sandbox.markup import (
     EntityParseError,
     entities_to_html,
     parse,
@@ -15,8 +15,8 @@ from bot.sandbox.markup import (
     parse_markdown_v2,
     utf16_len,
 )
-from bot.sandbox.params import Params, Upload
-from bot.sandbox.state import ApiError, SandboxMessage, StoredMessage
+from sandbox.params import Params, Upload
+from sandbox.state import ApiError, SandboxMessage, StoredMessage
 
 
 def test_html_gives_plain_text_and_utf16_offsets() -> None:

@@ -21,8 +21,8 @@ from aiogram.types import (
 )
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.sandbox import Limits, Sandbox
-from bot.sandbox.terminal import render_message, run_terminal
+from sandbox import Limits, Sandbox
+from sandbox.terminal import render_message, run_terminal
 
 TOKEN = "123456:terminal-test"
 
@@ -184,7 +184,7 @@ async def test_other_personas_are_nudged_and_caught_up(sb: Sandbox) -> None:
 
 
 def test_render_message_shows_links_and_media() -> None:
-    from bot.sandbox.state import InlineButton, SandboxFile, StoredMessage
+    from sandbox.state import InlineButton, SandboxFile, StoredMessage
 
     stored = StoredMessage(
         message_id=3,
@@ -211,8 +211,8 @@ def test_render_message_shows_links_and_media() -> None:
 
 
 def test_an_edit_that_only_appends_shows_just_the_addition() -> None:
-    from bot.sandbox.state import SandboxMessage
-    from bot.sandbox.terminal import render_message
+    from sandbox.state import SandboxMessage
+    from sandbox.terminal import render_message
 
     question = "Question 1 of 3\nAre you a member, or a sympathiser (not, or not yet, a member)?"
 

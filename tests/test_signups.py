@@ -5,55 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import signups
-from bot.services.places import default_gazetteer
-from bot.services.workshops import Draft, create
 from storage.models import Member, Signup
+from tests import factories
 
-NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+NOW = factories.NOW
 
 
 async def make_members(
     sessions: async_sessionmaker[AsyncSession], n: int, start: int = 0
 ) -> list[int]:
     async with sessions() as session:
-        await session.execute(
-            insert(Member),
-            [
-                {
-                    "telegram_id": 1_000_000 + i,
-                    "locale": "nl",
-                    "kind": "member",
-                    "onboarding_step": "done",
-                }
-                for i in range(start, start + n)
-            ],
-        )
-        await session.commit()
-        rows = await session.scalars(
-            select(Member.id).where(Member.telegram_id >= 1_000_000 + start).order_by(Member.id)
-        )
-        return list(rows)[:n]
+        return [m.id for m in await factories.bare_members(session, n, 1_000_000 + start)]
 
 
 async def make_workshop(session: AsyncSession, capacity: int, **changes: object) -> int:
-    draft = Draft(
-        title="Debattraining",
-        starts_at=NOW + timedelta(days=14),
-        ends_at=NOW + timedelta(days=14, hours=3),
-        capacity=capacity,
-        place=default_gazetteer().search("Zwolle")[0].place,
-        region_code="oost",
+    return await factories.workshop(
+        session, capacity=capacity, now=NOW, region_code="oost", **changes
     )
-    for key, value in changes.items():
-        setattr(draft, key, value)
-    return (await create(session, draft)).id
 
 
 async def tap(

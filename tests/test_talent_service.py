@@ -7,31 +7,29 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services import catalogue, onboarding, profile, talent
-from bot.services.onboarding import Kind
+from bot.services import catalogue, talent
 from bot.services.places import default_gazetteer
-from bot.services.profile import Level, SkillKind
+from bot.services.profile import Level
 from bot.services.roles import Grant, RoleName
 from storage.models import AuditEntry
+from tests import factories
 
 ADMIN = frozenset({Grant(RoleName.ADMIN)})
 OOST = frozenset({Grant(RoleName.ORGANISER, "oost")})
 
 
+REGION_OF = {"Groningen": "noord", "Zwolle": "oost", "Enschede": "oost"}
+
+
 async def member(
     session: AsyncSession, tid: int, town: str, level: Level | None, *, findable: bool = True
 ) -> int:
-    m, _ = await onboarding.give_consent(session, tid, "nl", f"Lid{tid}")
-    await onboarding.answer_kind(session, m, Kind.MEMBER)
-    await onboarding.answer_place(session, m, default_gazetteer().search(town)[0].place)
-    if m.onboarding_step == onboarding.Step.REGION:
-        suggested = {"Groningen": "noord", "Zwolle": "oost", "Enschede": "oost"}.get(town, "west")
-        await onboarding.answer_region(session, m, suggested)
-    added = await profile.add(session, m, SkillKind.TALENT, "debatteren")
-    if level is not None:
-        await profile.set_level(session, m, added.recognised[0].id, level)
-    await profile.set_findable(session, m, findable)
-    return m.id
+    region = REGION_OF.get(town, "west")
+    added = await factories.onboarded(
+        session, tid, f"Lid{tid}", town, region=region, talents="debatteren", level=level,
+        findable=findable,
+    )  # fmt: skip
+    return added.id
 
 
 @pytest.fixture

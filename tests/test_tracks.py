@@ -6,27 +6,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import tracks
 from bot.services.places import default_gazetteer
 from bot.services.workshops import Draft, create
 from storage.models import Member, Signup, TrackPlace
+from tests import factories
 
 NOW = datetime(2027, 1, 10, 12, 0, tzinfo=UTC)
 
 
 async def people(session: AsyncSession, n: int, start: int = 0) -> list[Member]:
-    ids = [800_000 + i for i in range(start, start + n)]
-    await session.execute(
-        insert(Member),
-        [{"telegram_id": i, "locale": "nl", "kind": "member", "onboarding_step": "done"}
-         for i in ids],
-    )  # fmt: skip
-    await session.commit()
-    query = select(Member).where(Member.telegram_id.in_(ids)).order_by(Member.id)
-    return list(await session.scalars(query))
+    return await factories.bare_members(session, n, 800_000 + start)
 
 
 async def test_first_come_first_served_with_a_waiting_list(session: AsyncSession) -> None:

@@ -1,8 +1,9 @@
 """Check-in at the venue: the trainer shows a QR code, members scan it.
 
-The code is a deep link `/start c_<token>`, one token per workshop, accepted only on the
-workshop's own day (in the organisation's time zone), so a photo of last month's code does
-nothing. Trainers can also tick attendance by hand.
+The code is a deep link `/start c_<token>`, one token per workshop, accepted from an hour
+before the start until the end (a late-night or overnight workshop included), so a photo of
+last month's code, or a link forwarded to someone at home, does nothing. Moving the workshop
+gives it a new token. Trainers can also tick attendance by hand.
 """
 
 from __future__ import annotations
@@ -10,15 +11,17 @@ from __future__ import annotations
 import io
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import segno
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Member, Signup, Workshop, utcnow
+from bot import clock
+from storage.models import Member, Signup, Workshop
 from storage.repositories import signups as signup_repo
+
+OPENS_BEFORE = timedelta(hours=1)
 
 
 class CheckInError(Exception):
@@ -29,10 +32,12 @@ class UnknownCode(CheckInError):
     pass
 
 
-class WrongDay(CheckInError):
-    def __init__(self, day: date) -> None:
-        super().__init__(day)
-        self.day = day
+class OutsideWindow(CheckInError):
+    """Scanned too early or too late; carries the window to tell the member."""
+
+    def __init__(self, opens: datetime, closes: datetime) -> None:
+        super().__init__(opens, closes)
+        self.opens, self.closes = opens, closes
 
 
 class NotOnList(CheckInError):
@@ -58,19 +63,19 @@ def qr_png(link: str) -> bytes:
     return buffer.getvalue()
 
 
-def valid_day(workshop: Workshop, tz: ZoneInfo) -> date:
-    return workshop.starts_at.astimezone(tz).date()
+def window(workshop: Workshop) -> tuple[datetime, datetime]:
+    """When the code checks people in: from an hour before the start until the end."""
+    return workshop.starts_at - OPENS_BEFORE, workshop.ends_at
 
 
-async def check_in(
-    session: AsyncSession, member: Member, token: str, tz: ZoneInfo, now: datetime | None = None
-) -> CheckedIn:
-    now = now or utcnow()
+async def check_in(session: AsyncSession, member: Member, token: str) -> CheckedIn:
+    now = clock.now()
     workshop = await session.scalar(select(Workshop).where(Workshop.checkin_token == token))
     if workshop is None or workshop.status != "published":
         raise UnknownCode(token)
-    if now.astimezone(tz).date() != valid_day(workshop, tz):
-        raise WrongDay(valid_day(workshop, tz))
+    opens, closes = window(workshop)
+    if not opens <= now <= closes:
+        raise OutsideWindow(opens, closes)
     signup = await signup_repo.of_member(session, workshop.id, member.id)
     if signup is None or signup.status != "confirmed":
         raise NotOnList(workshop.id)
@@ -88,6 +93,6 @@ async def set_attendance(
     signup = await signup_repo.by_id(session, signup_id)
     if signup is None or signup.workshop_id != workshop_id or signup.status != "confirmed":
         raise NotOnList(signup_id)
-    signup.checked_in_at = (signup.checked_in_at or utcnow()) if present else None
+    signup.checked_in_at = (signup.checked_in_at or clock.now()) if present else None
     await session.commit()
     return signup

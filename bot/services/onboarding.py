@@ -16,10 +16,11 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import clock
 from bot.services import regions
 from bot.services.places import Place, default_gazetteer
 from bot.settings import SUPPORTED_LOCALES
-from storage.models import Member, Region, utcnow
+from storage.models import Member, Region
 from storage.repositories import members
 from storage.repositories import regions as region_repo
 
@@ -68,7 +69,7 @@ async def _answer(
     result = await session.execute(
         update(Member)
         .where(Member.id == member.id, Member.onboarding_step == answered)
-        .values(onboarding_step=following, updated_at=utcnow(), **values)
+        .values(onboarding_step=following, updated_at=clock.now(), **values)
         .execution_options(synchronize_session=False)
     )
     if not result.rowcount:  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import utcnow
+from bot import clock
 from storage.repositories import members
 
 
@@ -20,7 +20,7 @@ async def mark_unreachable(
     member = await members.by_telegram_id(session, telegram_id)
     if member is None:
         return False
-    member.unreachable_since = member.unreachable_since or when or utcnow()
+    member.unreachable_since = member.unreachable_since or when or clock.now()
     await session.commit()
     return True
 

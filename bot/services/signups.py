@@ -17,7 +17,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Member, Signup, utcnow
+from bot import clock
+from storage.models import Member, Signup
 from storage.repositories import signups as repo
 from storage.repositories import workshops as workshop_repo
 
@@ -89,7 +90,7 @@ async def _writer(session: AsyncSession) -> AsyncIterator[None]:
 async def sign_up(
     session: AsyncSession, member: Member, workshop_id: int, now: datetime | None = None
 ) -> Outcome:
-    now = now or utcnow()
+    now = now or clock.now()
     async with _writer(session):
         return await _sign_up(session, member, workshop_id, now)
 

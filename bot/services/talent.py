@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import clock
 from bot.services.places import Gazetteer, Place, default_gazetteer, haversine_km
 from bot.services.roles import Grant, RoleName
 from bot.services.skill_match import SkillMatch, SkillMatcher
-from storage.models import ContactRequest, Region, utcnow
+from storage.models import ContactRequest, Region
 from storage.repositories import contacts, members, talent
 from storage.repositories import regions as region_repo
 from storage.repositories.talent import Row
@@ -199,7 +200,7 @@ async def answer_contact(
     """The member says yes or no; only to a request addressed to them, and only once (a
     conditional update, so two quick taps cannot both answer)."""
     status = "accepted" if accept else "declined"
-    if not await contacts.answer(session, request_id, member_id, status, utcnow()):
+    if not await contacts.answer(session, request_id, member_id, status, clock.now()):
         await session.rollback()
         raise NotPending(request_id)
     await session.commit()

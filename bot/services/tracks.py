@@ -15,8 +15,9 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import clock
 from bot.services import lottery
-from storage.models import Member, Signup, Track, TrackPlace, Workshop, utcnow
+from storage.models import Member, Signup, Track, TrackPlace, Workshop
 
 
 class TrackError(Exception):
@@ -189,7 +190,7 @@ async def due_draws(session: AsyncSession, now: datetime) -> list[int]:
 
 async def run_draw(session: AsyncSession, track_id: int, now: datetime | None = None) -> DrawResult:
     """Draw once: the applicants, each weighed by places they had in earlier tracks."""
-    now = now or utcnow()
+    now = now or clock.now()
     track = await _lock(session, track_id)
     if track.allocation != "lottery" or track.drawn_at is not None or track.seed is None:
         await session.commit()  # releases the lock; only lock_version moved

@@ -150,6 +150,7 @@ async def reschedule(
     workshop.starts_at, workshop.ends_at = starts_at, ends_at
     if workshop.signup_deadline is not None and workshop.signup_deadline > starts_at:
         workshop.signup_deadline = starts_at
+    workshop.checkin_token = None  # a code printed for the old date stops working
     for signup in active:  # a new date deserves a new reminder
         signup.reminder_claimed_at = None
         signup.reminded_at = None
@@ -164,4 +165,5 @@ async def relocate(
     workshop.place_id, workshop.town = place.id, place.name
     workshop.latitude, workshop.longitude = place.lat, place.lon
     workshop.venue, workshop.address = venue, None
+    workshop.checkin_token = None  # a code shown at the old venue stops working
     return await _done(session, active)

@@ -9,14 +9,14 @@ valid, and only then the flood limit is consulted (so a refused message costs no
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.sandbox import markup as fmt
-from bot.sandbox.media import guess_mime, image_size
-from bot.sandbox.params import Params, Upload
-from bot.sandbox.state import (
+from sandbox import markup as fmt
+from sandbox.clock import now
+from sandbox.media import guess_mime, image_size
+from sandbox.params import Params, Upload
+from sandbox.state import (
     Alert,
     ApiError,
     BotState,
@@ -29,7 +29,7 @@ from bot.sandbox.state import (
 )
 
 if TYPE_CHECKING:
-    from bot.sandbox.server import Sandbox
+    from sandbox.server import Sandbox
 
 Method = Callable[["Sandbox", BotState, Params], Awaitable[Any]]
 METHODS: dict[str, Method] = {}
@@ -89,10 +89,6 @@ def api(*names: str) -> Callable[[Method], Method]:
         return func
 
     return register
-
-
-def now() -> int:
-    return int(time.time())
 
 
 # --- shared checks ------------------------------------------------------------------------

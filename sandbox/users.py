@@ -19,10 +19,10 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 
-from bot.sandbox.markup import utf16_len
-from bot.sandbox.media import image_size, tiny_png
-from bot.sandbox.methods import now
-from bot.sandbox.state import (
+from sandbox.clock import now
+from sandbox.markup import utf16_len
+from sandbox.media import image_size, tiny_png
+from sandbox.state import (
     Alert,
     BotState,
     CallbackRecord,
@@ -37,7 +37,7 @@ from bot.sandbox.state import (
 )
 
 if TYPE_CHECKING:
-    from bot.sandbox.server import Sandbox
+    from sandbox.server import Sandbox
 
 COMMAND_AT_START = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?=\s|$)")
 TEXT_LIMIT = 4096

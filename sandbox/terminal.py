@@ -18,8 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from bot.sandbox.state import Alert, ChatEvent, ReplyButton, SandboxMessage
-from bot.sandbox.users import SandboxUser
+from sandbox.state import Alert, ChatEvent, ReplyButton, SandboxMessage
+from sandbox.users import SandboxUser
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 DEFAULT_PLACE = (52.0907, 5.1214)  # Utrecht, for location buttons when a persona has none

@@ -14,7 +14,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from bot.sandbox.markup import entities_to_html
+from sandbox.markup import entities_to_html
 
 Json = dict[str, Any]
 

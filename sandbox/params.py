@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from bot.sandbox.state import ApiError, bad_request
+from sandbox.state import ApiError, bad_request
 
 
 @dataclass(frozen=True)

@@ -23,16 +23,17 @@ import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from bot.sandbox.faults import Faults
-from bot.sandbox.limits import Limits, RateLimiter
-from bot.sandbox.methods import METHODS, now
-from bot.sandbox.params import Params, read_multipart_reply, read_params
-from bot.sandbox.state import (
+from sandbox.clock import now
+from sandbox.faults import Faults
+from sandbox.limits import Limits, RateLimiter
+from sandbox.methods import METHODS
+from sandbox.params import Params, read_multipart_reply, read_params
+from sandbox.state import (
     ApiError,
     BotState,
     ChatState,
@@ -44,9 +45,7 @@ from bot.sandbox.state import (
     Webhook,
     bad_request,
 )
-
-if TYPE_CHECKING:
-    from bot.sandbox.users import SandboxGroup, SandboxUser
+from sandbox.users import SandboxGroup, SandboxUser
 
 log = logging.getLogger(__name__)
 
@@ -250,8 +249,6 @@ class Sandbox:
         phone: str | None = None,
     ) -> SandboxUser:
         """A person (created on first use) in their private chat with a bot."""
-        from bot.sandbox.users import SandboxUser
-
         if user_id <= 0:
             raise ValueError("user ids are positive; groups have negative ids")
         key = (user_id, token)
@@ -276,8 +273,6 @@ class Sandbox:
         bot_is_admin: bool = False,
     ) -> SandboxGroup:
         """A group chat the bot is a member of (negative id; -100… ids are supergroups)."""
-        from bot.sandbox.users import SandboxGroup
-
         if chat_id >= 0:
             raise ValueError("group chat ids are negative")
         info = self.groups.get(chat_id)
