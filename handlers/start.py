@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import commands, keyboards
 from bot.formatting import span
 from bot.keyboards import ConsentCb
-from bot.services import checkin, onboarding
+from bot.services import checkin, onboarding, workshops
 from bot.services.onboarding import Step
 from bot.services.roles import Grant
 from bot.settings import Settings
@@ -25,10 +25,10 @@ from handlers.workshops import show_workshop
 from storage.models import Member
 
 
-def deep_link_workshop(payload: str | None) -> int | None:
-    """`/start w_12` opens workshop 12; anything else is ignored."""
-    if payload and payload.startswith("w_") and payload[2:].isdecimal() and len(payload) < 14:
-        return int(payload[2:])
+def deep_link_workshop(payload: str | None) -> str | None:
+    """`/start w_<code>` (or an old `w_<id>`) from a poster: the part after `w_`."""
+    if payload and payload.startswith("w_") and 2 < len(payload) <= 2 + 16:
+        return payload[2:]
     return None
 
 
@@ -121,15 +121,16 @@ async def on_start(
     if token is not None:
         await _check_in(message, member, session, token, settings)
         return
-    workshop_id = deep_link_workshop(command.args)
+    poster = deep_link_workshop(command.args)
+    workshop_id = await workshops.from_poster(session, poster) if poster else None
     if member is None:
-        if workshop_id is not None:  # a poster's QR code: what it is about, then consent
+        if poster is not None:  # a poster's QR code: what it is about, then consent
             await show_workshop(bot, message.chat.id, session, workshop_id, None, i18n, settings)
         await message.answer(
             welcome_text(message.from_user.first_name), reply_markup=keyboards.consent()
         )
         return
-    if workshop_id is not None and member.onboarding_step == Step.DONE:
+    if poster is not None and member.onboarding_step == Step.DONE:
         await show_workshop(bot, message.chat.id, session, workshop_id, member, i18n, settings)
         return
     if member.onboarding_step != Step.DONE:

@@ -141,7 +141,7 @@ async def _summary(
             confirmed=confirmed, capacity=workshop.capacity, waiting=waiting
         ),
         _("Link for posters and QR codes: {link}").format(
-            link=f"https://t.me/{username}?start=w_{workshop.id}"
+            link=f"https://t.me/{username}?start=w_{workshop.code}"
         ),
     ]
     if workshop.status != "published":

@@ -240,7 +240,7 @@ async def on_confirm_button(
     await callback.bot.send_message(  # type: ignore[union-attr]
         callback.from_user.id,
         _("Published as #{id}. Link for posters and QR codes: {link}").format(
-            id=workshop.id, link=f"https://t.me/{me.username}?start=w_{workshop.id}"
+            id=workshop.id, link=f"https://t.me/{me.username}?start=w_{workshop.code}"
         ),
     )
 

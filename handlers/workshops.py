@@ -19,15 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import clock
 from bot.formatting import long_date, short_when, span
 from bot.keyboards import MenuCb
-from bot.services import calendar, signups, suggest
+from bot.services import calendar, signups, suggest, workshops
 from bot.settings import Settings
 from handlers.common import consent_first, private_router
 from storage.models import Member, Workshop
 from storage.repositories import members
-from storage.repositories import regions as region_repo
-from storage.repositories import signups as signup_repo
-from storage.repositories import skills as skill_repo
-from storage.repositories import workshops as workshop_repo
 
 log = logging.getLogger(__name__)
 PAGE = 5
@@ -75,10 +71,6 @@ def _reasons(hit: suggest.Suggestion, names: dict[int, str]) -> str:
     return " · ".join(parts)
 
 
-def _month_key(moment: datetime, settings: Settings) -> str:
-    return moment.astimezone(settings.tz).strftime("%Y-%m")
-
-
 async def list_page(
     session: AsyncSession,
     member: Member,
@@ -88,17 +80,19 @@ async def list_page(
     region: str = "",
     month: str = "",
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The ranked list, optionally narrowed to a region (or online) and a month."""
+    """Suggestions that fit the member or, narrowed to a region (or online) or a month,
+    everything planned there."""
     now = clock.now()
-    upcoming = await workshop_repo.upcoming(session, now)
-    if region == "-":
-        upcoming = [w for w in upcoming if w.latitude is None]
-    elif region:
-        upcoming = [w for w in upcoming if w.region_code == region]
-    if month:
-        upcoming = [w for w in upcoming if _month_key(w.starts_at, settings) == month]
-    ranked = suggest.rank(upcoming, member, await skill_repo.wish_ids(session, member.id), now)
-    regions = await region_repo.all_regions(session)
+    found = await workshops.listing(
+        session,
+        member,
+        now,
+        settings.tz,
+        region=region,
+        month=month,
+        max_km=settings.suggest_max_km,
+    )
+    ranked, regions = found.hits, found.regions
     lines = ["📅 <b>" + _("Workshops for you") + "</b>"]
     filters = []
     if region:
@@ -122,6 +116,8 @@ async def list_page(
     for n, hit in enumerate(page, start=offset + 1):
         w = hit.workshop
         where = w.town or _("online")
+        if w.members_only and not workshops.is_member(member):
+            where = _("For members only")  # where it is, is for members
         lock = " 🔒" if w.members_only else ""
         when = escape(short_when(w.starts_at, locale, settings.tz))
         lines.append(f"{n}. <b>{escape(w.title)}</b>{lock} — {when} · {escape(where)}")
@@ -162,33 +158,28 @@ def _valid_month(month: str) -> bool:
     return True
 
 
-async def detail(
-    session: AsyncSession,
-    workshop: Workshop,
-    member: Member | None,
-    locale: str,
-    settings: Settings,
-) -> tuple[str, InlineKeyboardMarkup]:
-    confirmed, waiting = await signup_repo.counts(session, workshop.id)
-    lines = [f"<b>{escape(workshop.title)}</b>", ""]
-    lines.append("📅 " + escape(span(workshop.starts_at, workshop.ends_at, locale, settings.tz)))
+def _places_line(view: workshops.View) -> str:
+    free = view.workshop.capacity - view.confirmed
+    if free > 0:
+        return "👥 " + ngettext("{count} place left", "{count} places left", free).format(
+            count=free
+        )
+    return "👥 " + ngettext(
+        "Full — {count} on the waiting list", "Full — {count} on the waiting list", view.waiting
+    ).format(count=view.waiting)
+
+
+def _full_lines(view: workshops.View, locale: str, settings: Settings) -> list[str]:
+    """What members-only workshops show only to members; the link only with a place."""
+    workshop, lines = view.workshop, []
     if workshop.latitude is not None:
         where = ", ".join(p for p in (workshop.venue, workshop.address, workshop.town) if p)
         lines.append("📍 " + escape(where))
-    if workshop.online_url:
-        lines.append("💻 " + escape(workshop.online_url))
-    free = workshop.capacity - confirmed
-    if free > 0:
-        lines.append(
-            "👥 " + ngettext("{count} place left", "{count} places left", free).format(count=free)
-        )
-    else:
-        lines.append(
-            "👥 "
-            + ngettext(
-                "Full — {count} on the waiting list", "Full — {count} on the waiting list", waiting
-            ).format(count=waiting)
-        )
+    if view.online_url:
+        lines.append("💻 " + escape(view.online_url))
+    elif workshop.online_url:
+        lines.append("💻 " + _("online"))
+    lines.append(_places_line(view))
     if workshop.members_only:
         lines.append("🔒 " + _("For members only"))
     if workshop.signup_deadline is not None:
@@ -199,34 +190,44 @@ async def detail(
             )
         )
     if workshop.topics:
-        topics = ", ".join(t.name(locale) for t in workshop.topics)
-        lines.append("🧩 " + escape(topics))
-    if workshop.trainer_id is not None:
-        trainer = await members.by_id(session, workshop.trainer_id)
-        if trainer is not None and trainer.first_name:
-            lines.append("🎓 " + _("Trainer: {name}").format(name=escape(trainer.first_name)))
+        lines.append("🧩 " + escape(", ".join(t.name(locale) for t in workshop.topics)))
+    if view.trainer_name:
+        lines.append("🎓 " + _("Trainer: {name}").format(name=escape(view.trainer_name)))
     if workshop.description:
         lines += ["", escape(workshop.description[:1500])]
+    return lines
+
+
+def detail(
+    view: workshops.View, locale: str, settings: Settings
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The workshop as this person may see it, with the buttons that fit their place."""
+    workshop = view.workshop
+    lines = [f"<b>{escape(workshop.title)}</b>", ""]
+    lines.append("📅 " + escape(span(workshop.starts_at, workshop.ends_at, locale, settings.tz)))
+    if view.full:
+        lines += _full_lines(view, locale, settings)
+    else:
+        lines.append("🔒 " + _("For members only"))
     kb = InlineKeyboardBuilder()
-    status = await signups.status_of(session, member, workshop.id) if member else None
+    status = view.status
     if status is None:
         kb.button(text="✅ " + _("Sign me up"), callback_data=SignupCb(workshop_id=workshop.id))
-    else:
-        if status.status == "confirmed":
-            lines += ["", "✅ <b>" + _("You are signed up.") + "</b>"]
-            label = _("Cancel my place")
-        else:
-            lines += [
-                "",
-                "⏳ <b>"
-                + _("You are number {position} on the waiting list.").format(
-                    position=status.position
-                )
-                + "</b>",
-            ]
-            label = _("Leave the waiting list")
-        kb.button(text="❌ " + label, callback_data=CancelCb(workshop_id=workshop.id))
+    elif status.status == "confirmed":
+        lines += ["", "✅ <b>" + _("You are signed up.") + "</b>"]
+        kb.button(
+            text="❌ " + _("Cancel my place"), callback_data=CancelCb(workshop_id=workshop.id)
+        )
         kb.button(text="📅 " + _("Calendar file"), callback_data=IcsCb(workshop_id=workshop.id))
+    else:
+        waiting = _("You are number {position} on the waiting list.").format(
+            position=status.position
+        )
+        lines += ["", "⏳ <b>" + waiting + "</b>"]
+        kb.button(
+            text="❌ " + _("Leave the waiting list"),
+            callback_data=CancelCb(workshop_id=workshop.id),
+        )
     kb.button(text="↩️ " + _("All workshops"), callback_data=ListCb(offset=0))
     kb.adjust(1)
     return "\n".join(lines), kb.as_markup()
@@ -236,16 +237,19 @@ async def show_workshop(
     bot: Bot,
     chat_id: int,
     session: AsyncSession,
-    workshop_id: int,
+    workshop_id: int | None,
     member: Member | None,
     i18n: I18n,
     settings: Settings,
 ) -> None:
-    workshop = await workshop_repo.get(session, workshop_id)
-    if workshop is None or workshop.status != "published":
+    """One answer for every workshop this person may not open: it does not exist for them."""
+    view = None
+    if workshop_id is not None:
+        view = await workshops.visible_detail(session, workshop_id, member)
+    if view is None:
         await bot.send_message(chat_id, _("This workshop no longer exists or was cancelled."))
         return
-    text, markup = await detail(session, workshop, member, i18n.current_locale, settings)
+    text, markup = detail(view, i18n.current_locale, settings)
     await bot.send_message(chat_id, text, reply_markup=markup)
 
 
@@ -273,7 +277,7 @@ async def on_list(
     offset = max(0, getattr(callback_data, "offset", 0))
     region = getattr(callback_data, "region", "")
     month = getattr(callback_data, "month", "")
-    if region not in ("", "-") and await region_repo.get(session, region) is None:
+    if region not in ("", workshops.ONLINE) and not await workshops.known_region(session, region):
         region = ""  # a region that is gone (or a forged one): show all
     if month and not _valid_month(month):
         month = ""
@@ -292,6 +296,8 @@ async def on_workshop(
     i18n: I18n,
     settings: Settings,
 ) -> None:
+    if member is None:  # a forged button: strangers open workshops by a poster's link only
+        return await consent_first(callback)
     await callback.answer()
     await show_workshop(
         bot, callback.from_user.id, session, callback_data.workshop_id, member, i18n, settings
@@ -326,7 +332,7 @@ async def _refuse(
     settings: Settings,
 ) -> None:
     """Why a sign-up or cancellation did not happen, as an alert on the button."""
-    workshop = await workshop_repo.get(session, workshop_id)
+    workshop = await workshops.get(session, workshop_id)
     text = _refusal(error, workshop, i18n.current_locale, settings)
     await callback.answer(text, show_alert=True)
 
@@ -348,13 +354,15 @@ async def on_sign_up(
     except signups.SignupError as error:
         return await _refuse(callback, error, session, workshop_id, i18n, settings)
     await callback.answer()
-    workshop = await workshop_repo.get(session, workshop_id)
+    workshop = await workshops.get(session, workshop_id)
     assert workshop is not None
     title = escape(workshop.title)
     if outcome.status == "confirmed":
         text = "✅ " + _("You are signed up for <b>{title}</b>.").format(title=title)
         if outcome.already:
             text = "✅ " + _("You were already signed up for <b>{title}</b>.").format(title=title)
+        if workshop.online_url:  # the link is theirs now that they have a place
+            text += "\n💻 " + escape(workshop.online_url)
         await bot.send_message(callback.from_user.id, text)
         await send_ics(bot, callback.from_user.id, workshop)
     else:
@@ -391,7 +399,7 @@ async def on_cancel(
         result = await signups.cancel(session, member, workshop_id)
     except signups.SignupError as error:
         return await _refuse(callback, error, session, workshop_id, i18n, settings)
-    workshop = await workshop_repo.get(session, workshop_id)
+    workshop = await workshops.get(session, workshop_id)
     assert workshop is not None
     await callback.answer()
     title = escape(workshop.title)
@@ -434,11 +442,13 @@ async def on_ics(
     session: AsyncSession,
     bot: Bot,
 ) -> None:
-    workshop = await workshop_repo.get(session, callback_data.workshop_id)
-    if workshop is None or workshop.status != "published":
-        await callback.answer(
-            _("This workshop no longer exists or was cancelled."), show_alert=True
-        )
+    """The calendar file carries the online link: only for a confirmed place, checked on
+    every tap (the button may be old or forged)."""
+    if member is None:
+        return await consent_first(callback)
+    workshop = await workshops.with_place(session, member, callback_data.workshop_id)
+    if workshop is None:
+        await callback.answer(_("You are not signed up for this workshop."), show_alert=True)
         return
     await callback.answer()
     await send_ics(bot, callback.from_user.id, workshop)

@@ -3,6 +3,9 @@
 Ranked by how well the topics match the member's learning wishes, then by distance from
 where they live (online workshops have none; without a location, their own region counts as
 near), then by date. Every suggestion carries its reasons, so the member sees why.
+
+Suggestions (not browsing) also leave out what the member cannot use: a workshop in a
+language they did not say they speak, or in person too far from where they live.
 """
 
 from __future__ import annotations
@@ -31,19 +34,49 @@ class Suggestion:
     same_region: bool
 
 
+def _language(code: str | None) -> str:
+    """ "nl", "nl-BE" and "NL" are one language."""
+    return (code or "").split("-")[0].split("_")[0].lower()
+
+
+def fits(workshop: Workshop, member: Member, max_km: float) -> bool:
+    """Worth suggesting: in the member's language (their locale), and online or near enough.
+
+    Without a known place, in-person workshops count as near only in the member's own region
+    (or anywhere when they have no region either: nothing says they are far).
+    """
+    if _language(workshop.language) != _language(member.locale):
+        return False
+    if workshop.latitude is None or workshop.longitude is None:
+        return True
+    if member.latitude is None or member.longitude is None:
+        return not member.region_code or workshop.region_code == member.region_code
+    distance = haversine_km(
+        member.latitude, member.longitude, workshop.latitude, workshop.longitude
+    )
+    return distance <= max_km
+
+
 def rank(
     workshops: Iterable[Workshop],
     member: Member,
     wish_skill_ids: Sequence[int],
     now: datetime,
     topic_ids: dict[int, frozenset[int]] | None = None,
+    max_km: float | None = None,
 ) -> list[Suggestion]:
-    """Best first. `topic_ids` (workshop id -> skill ids) may be given to skip lazy loads."""
+    """Best first. `topic_ids` (workshop id -> skill ids) may be given to skip lazy loads.
+
+    With `max_km` these are suggestions and leave out what does not `fit` the member; without
+    it (browsing) every upcoming workshop is ranked.
+    """
     wishes = set(wish_skill_ids)
     located = member.latitude is not None and member.longitude is not None
     out: list[Suggestion] = []
     for workshop in workshops:
         if workshop.starts_at <= now or workshop.status != "published":
+            continue
+        if max_km is not None and not fits(workshop, member, max_km):
             continue
         topics = (
             topic_ids.get(workshop.id, frozenset())

@@ -7,15 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import signups, suggest
 from bot.services.places import Place
-from storage.models import Signup, Workshop
+from storage.models import Member, Region, Signup, Workshop
+from storage.repositories import members as member_repo
+from storage.repositories import regions as region_repo
 from storage.repositories import signups as signup_repo
 from storage.repositories import skills as skill_repo
 from storage.repositories import workshops as repo
+
+ONLINE = "-"  # the "region" of workshops without a place, when browsing
+MAX_POSTER_ID = 999_999_999  # old `w_<id>` links: ids fit a 32-bit integer column
 
 
 class WorkshopError(Exception):
@@ -102,6 +108,120 @@ async def create(session: AsyncSession, draft: Draft) -> Workshop:
 
 async def get(session: AsyncSession, workshop_id: int) -> Workshop | None:
     return await repo.get(session, workshop_id)
+
+
+def is_member(member: Member | None) -> bool:
+    """Only members (not sympathisers, not strangers) see members-only details."""
+    return member is not None and member.kind == "member"
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What /workshops shows: ranked workshops, and the regions to narrow down by."""
+
+    hits: list[suggest.Suggestion]
+    regions: list[Region]
+
+
+def _month_key(moment: datetime, tz: tzinfo) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m")
+
+
+async def listing(
+    session: AsyncSession,
+    member: Member,
+    now: datetime,
+    tz: tzinfo,
+    *,
+    region: str = "",
+    month: str = "",
+    max_km: float | None = None,
+) -> Listing:
+    """Suggestions that fit the member (`max_km`) or, narrowed by region or month, everything."""
+    upcoming = await repo.upcoming(session, now)
+    if region == ONLINE:
+        upcoming = [w for w in upcoming if w.latitude is None]
+    elif region:
+        upcoming = [w for w in upcoming if w.region_code == region]
+    if month:
+        upcoming = [w for w in upcoming if _month_key(w.starts_at, tz) == month]
+    browsing = bool(region or month)
+    wishes = await skill_repo.wish_ids(session, member.id)
+    hits = suggest.rank(upcoming, member, wishes, now, max_km=None if browsing else max_km)
+    return Listing(hits, await region_repo.all_regions(session))
+
+
+async def known_region(session: AsyncSession, code: str) -> bool:
+    return await region_repo.get(session, code) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """A published workshop as one person may see it.
+
+    `full` is False for a members-only workshop seen by a non-member: then only its title,
+    date and "for members only" are theirs to see. The online link only with a confirmed place.
+    """
+
+    workshop: Workshop
+    full: bool
+    online_url: str | None
+    trainer_name: str | None
+    confirmed: int
+    waiting: int
+    status: signups.Outcome | None
+
+
+async def visible_detail(
+    session: AsyncSession, workshop_id: int, member: Member | None
+) -> View | None:
+    """None when there is no such published workshop."""
+    workshop = await repo.get(session, workshop_id)
+    if workshop is None or workshop.status != "published":
+        return None
+    full = not workshop.members_only or is_member(member)
+    status = await signups.status_of(session, member, workshop_id) if member else None
+    placed = status is not None and status.status == "confirmed"
+    trainer = None
+    if full and workshop.trainer_id is not None:
+        trainer = await member_repo.by_id(session, workshop.trainer_id)
+    confirmed, waiting = await signup_repo.counts(session, workshop_id)
+    return View(
+        workshop,
+        full,
+        workshop.online_url if placed else None,
+        trainer.first_name if trainer is not None else None,
+        confirmed,
+        waiting,
+        status,
+    )
+
+
+async def from_poster(session: AsyncSession, ref: str) -> int | None:
+    """The workshop a poster's `w_<ref>` opens: any published one by its code; by its id
+    (links printed before codes existed) only a published one open to everyone."""
+    workshop = await repo.by_code(session, ref) if len(ref) <= 16 else None
+    if workshop is None and ref.isdecimal() and int(ref) <= MAX_POSTER_ID:
+        workshop = await repo.get(session, int(ref))
+        if workshop is not None and workshop.members_only:
+            workshop = None
+    if workshop is None or workshop.status != "published":
+        return None
+    return workshop.id
+
+
+async def with_place(
+    session: AsyncSession, member: Member | None, workshop_id: int
+) -> Workshop | None:
+    """The published workshop, only when the member has a confirmed place (calendar file and
+    online link are theirs then); None otherwise."""
+    if member is None:
+        return None
+    workshop = await repo.get(session, workshop_id)
+    if workshop is None or workshop.status != "published":
+        return None
+    status = await signups.status_of(session, member, workshop_id)
+    return workshop if status is not None and status.status == "confirmed" else None
 
 
 @dataclass(frozen=True, slots=True)

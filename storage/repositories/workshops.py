@@ -14,6 +14,11 @@ async def get(session: AsyncSession, workshop_id: int) -> Workshop | None:
     return await session.get(Workshop, workshop_id)
 
 
+async def by_code(session: AsyncSession, code: str) -> Workshop | None:
+    """The workshop a poster's code names (codes are unique)."""
+    return await session.scalar(select(Workshop).where(Workshop.code == code))
+
+
 async def upcoming(session: AsyncSession, after: datetime, limit: int = 500) -> list[Workshop]:
     rows = await session.scalars(
         select(Workshop)
