@@ -16,7 +16,7 @@ from bot.services.places import default_gazetteer
 from bot.services.profile import Level, SkillKind
 from bot.services.roles import Grant, RoleName
 from bot.services.workshops import Draft, create
-from storage.models import Member
+from storage.models import Member, Region
 
 # A fixed moment for service tests that pass `now` themselves.
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
@@ -114,3 +114,9 @@ async def give_role(
         role=role,
         region=region,
     )
+
+
+async def region(session: AsyncSession, code: str, name: str, country: str = "NL") -> None:
+    """A configured region besides the four the first migration brings."""
+    session.add(Region(code=code, name=name, country=country, position=10))
+    await session.commit()

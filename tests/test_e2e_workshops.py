@@ -589,3 +589,122 @@ async def _whole_path(sqlite_url: str, lang: str, name: str) -> None:
         await person.expect_text(t(lang, "Thank you!"))
         await admin.send_text(f"/workshop {item}")
         assert "5.0" in (await admin.expect_text("Debatavond")).text
+
+
+SECRET_LINK = "https://meet.example.org/geheim-42"
+
+
+async def _members_only_online(bot: RunningBot) -> tuple[int, int]:
+    """A public workshop and a members-only online one with a trainer: (public, closed)."""
+    await member(bot, 7611, "Tineke", "Utrecht")
+    assert bot.app is not None
+    async with bot.app.sessions() as session:
+        trainer = await session.scalar(select(Member).where(Member.telegram_id == 7611))
+        assert trainer is not None
+        trainer_id = trainer.id
+    public = await workshop(bot, "Open avond", "Utrecht", 5, 10)
+    closed = await workshop(
+        bot, "Ledenscholing", None, 6, 10, members_only=True, trainer_id=trainer_id,
+        online_url=SECRET_LINK, description="Alleen voor leden: de strategie.",
+    )  # fmt: skip
+    return public, closed
+
+
+def _leaks(text: str) -> list[str]:
+    return [s for s in (SECRET_LINK, "Tineke", "strategie") if s in text]
+
+
+async def test_strangers_enumerating_poster_links_see_nothing_members_only(
+    sqlite_url: str,
+) -> None:
+    async with running_bot(sqlite_url) as bot:
+        public, closed = await _members_only_online(bot)
+        stranger = bot.sandbox.user(7612, "Eef", language_code="nl")
+        gone = t("nl", "This workshop no longer exists or was cancelled.")
+        for n in range(1, closed + 3):
+            await stranger.send_text(f"/start w_{n}")
+            await stranger.expect_text(t("nl", "<b>Do you agree that I store this?</b>"))
+        seen = "\n".join(m.text or "" for m in stranger.bot_messages)
+        assert "Ledenscholing" not in seen and not _leaks(seen)
+        assert "Open avond" in seen and seen.count(gone) == closed + 1  # all but the public one
+        for forged in ("w_AAAAAAAAAAAA", "w_-1", f"w_{closed:012d}"):
+            await stranger.send_text(f"/start {forged}")
+            await stranger.expect_text(gone)
+        # the poster's own code shows what it is, and only that
+        await stranger.send_text(f"/start w_{await code_of(bot, closed)}")
+        poster = await stranger.expect_text("Ledenscholing")
+        assert t("nl", "For members only") in poster.text and not _leaks(poster.text)
+        assert public
+
+
+async def test_forged_buttons_for_a_members_only_workshop_reveal_nothing(
+    sqlite_url: str,
+) -> None:
+    async with running_bot(sqlite_url) as bot:
+        _public, closed = await _members_only_online(bot)
+        await member(bot, 7613, "Dewi", "Leiden", kind=Kind.SYMPATHISER)
+        await member(bot, 7614, "Joost", "Leiden")
+        dewi = bot.sandbox.user(7613, "Dewi", language_code="nl")
+        joost = bot.sandbox.user(7614, "Joost", language_code="nl")
+        for person in (dewi, joost):
+            await person.send_text("/workshops")
+            page = await person.expect_text(t("nl", "Workshops for you"))
+            await person.press_raw(page.message_id, f"w:{closed}")
+            view = await person.expect_text("Ledenscholing")
+            assert SECRET_LINK not in view.text  # no place: no link
+            await person.press_raw(page.message_id, f"wics:{closed}")
+            await bot.sandbox.idle()
+            assert person.alerts[-1] == t("nl", "You are not signed up for this workshop.")
+            assert not [m for m in person.bot_messages if m.document is not None]
+            if person is dewi:  # not a member: only the public part
+                assert not _leaks(view.text) and t("nl", "For members only") in view.text
+                row = page.text.split("Ledenscholing")[1].splitlines()[0]
+                assert t("nl", "For members only") in row  # not where it is
+            else:  # a member sees what it is about and who trains it
+                assert "Tineke" in view.text and "strategie" in view.text
+
+
+async def test_online_link_only_with_a_confirmed_place(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url) as bot:
+        _public, closed = await _members_only_online(bot)
+        await member(bot, 7615, "Kees", "Zwolle")
+        kees = bot.sandbox.user(7615, "Kees", language_code="nl")
+        await kees.send_text(f"/start w_{await code_of(bot, closed)}")
+        before = await kees.expect_text("Ledenscholing")
+        assert SECRET_LINK not in before.text and t("nl", "online") in before.text
+        await kees.press("✅ " + t("nl", "Sign me up"), message=before)
+        signed = await kees.expect_text(
+            t("nl", "You are signed up for <b>{title}</b>.", title="Ledenscholing")
+        )
+        assert SECRET_LINK in signed.text
+        ics = await kees.next()
+        assert ics.document is not None and SECRET_LINK.encode() in ics.document.data
+        await kees.send_text(f"/start w_{await code_of(bot, closed)}")
+        after = await kees.expect_text(t("nl", "You are signed up."))
+        assert SECRET_LINK in after.text
+        await kees.press("📅 " + t("nl", "Calendar file"), message=after)
+        again = await kees.next()
+        assert again.document is not None and SECRET_LINK.encode() in again.document.data
+
+
+async def test_suggestions_leave_out_other_languages_far_away_but_browsing_shows_them(
+    sqlite_url: str,
+) -> None:
+    """A Dutch member in Amersfoort is not offered a Swedish workshop in Göteborg (746 km)."""
+    async with running_bot(sqlite_url) as bot:
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            await factories.region(session, "vast", "Västsverige", country="SE")
+        await member(bot, 7620, "Lotte", "Amersfoort", wishes="debatteren")
+        await workshop(
+            bot, "Debatt på svenska", "Göteborg", 5, 10, skills=("debatteren",),
+            language="sv", region_code="vast",
+        )  # fmt: skip
+        await workshop(bot, "Debatavond Utrecht", "Utrecht", 8, 10, region_code="west")
+        lotte = bot.sandbox.user(7620, "Lotte", language_code="nl")
+        await lotte.send_text("/workshops")
+        page = await lotte.expect_text(t("nl", "Workshops for you"))
+        assert "Debatavond Utrecht" in page.text and "Debatt på svenska" not in page.text
+        await lotte.press("Västsverige", message=page)
+        browsed = await lotte.expect_text("Västsverige")
+        assert "Debatt på svenska" in browsed.text
