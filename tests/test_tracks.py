@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import tracks
+from bot import clock
+from bot.services import privacy, tracks
 from bot.services.places import default_gazetteer
 from bot.services.workshops import Draft, create
 from storage.models import Member, Signup, TrackPlace
@@ -182,3 +183,87 @@ async def test_ledenbot_tracks_create_and_add_as_a_real_process(tmp_path) -> Non
     code, out = await run_cli(tmp_path, "tracks", "create", "--title", "X", "--places", "1",
                               "--lottery", "morgen")  # fmt: skip
     assert code == 2 and "2027-01-10 12:00" in out
+
+
+async def draw_numbers(session: AsyncSession, track_id: int, seed: str) -> dict[int, float]:
+    """Each ticket's random number ``u`` (its draw number), from the verifier's printout."""
+    return {line.ticket: line.u for line in (await tracks.verify(session, track_id, seed)).tickets}
+
+
+async def test_re_registering_with_a_new_member_id_changes_no_draw_number(
+    session: AsyncSession,
+) -> None:
+    """The old draw hashed the member id, and /vergeetmij + /start gives a new one: a member
+    could re-roll. Now a ticket is the place in the order of applying, so the same sequence
+    of applications gives everyone, the re-registered member too, the same number."""
+    members = await people(session, 6)
+    first = await tracks.create(session, title="Eerste ronde", places=2, lottery_at=NOW)
+    second = await tracks.create(session, title="Tweede ronde", places=2, lottery_at=NOW)
+    second.seed, second.seed_commitment = first.seed, first.seed_commitment
+    await session.commit()
+    seed = str(first.seed)
+    for n, m in enumerate(members):
+        with clock.travel_to(NOW - timedelta(days=2, minutes=-n)):
+            await tracks.apply(session, m, first.id)
+    await tracks.run_draw(session, first.id, NOW)
+    before = await draw_numbers(session, first.id, seed)
+    old_id = members[2].id
+    await privacy.erase(session, members[2].telegram_id)  # /vergeetmij ...
+    (members[2],) = await factories.bare_members(session, 1, members[2].telegram_id)  # /start
+    assert members[2].id != old_id
+    for n, m in enumerate(members):
+        with clock.travel_to(NOW - timedelta(days=1, minutes=-n)):
+            await tracks.apply(session, m, second.id)
+    await tracks.run_draw(session, second.id, NOW)
+    after = await draw_numbers(session, second.id, seed)
+    assert after == before and len(after) == 6
+    checked = await tracks.verify(session, second.id, seed)
+    assert {line.ticket: line.member_id for line in checked.tickets}[3] == members[2].id
+
+
+async def test_tickets_follow_the_order_of_applying_not_member_ids(session: AsyncSession) -> None:
+    """Members created in one order and applying in the reverse one: ticket 1 is the first
+    to apply, whatever their member id."""
+    members = await people(session, 4)
+    track = await tracks.create(session, title="Volgorde", places=1, lottery_at=NOW)
+    for n, m in enumerate(reversed(members)):
+        with clock.travel_to(NOW - timedelta(hours=5 - n)):
+            await tracks.apply(session, m, track.id)
+    await tracks.run_draw(session, track.id, NOW)
+    checked = await tracks.verify(session, track.id, str(track.seed))
+    by_ticket = {line.ticket: line.member_id for line in checked.tickets}
+    assert by_ticket == {1: members[3].id, 2: members[2].id, 3: members[1].id, 4: members[0].id}
+
+
+@pytest.mark.e2e
+async def test_the_seed_is_shown_nowhere_before_the_draw(sqlite_url: str) -> None:
+    """Before the draw a member sees only the commitment, in /leergangen and when applying;
+    after it /leergangen shows the seed, which hashes to that commitment."""
+    from tests.botrunner import running_bot, t
+
+    async with running_bot(sqlite_url, reminder_interval=0.2) as bot:
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            for tid, name in ((7811, "Sara"), (7812, "Tom")):
+                await factories.onboarded(session, tid, name, "Utrecht", locale="en")
+            draw_at = clock.now() + timedelta(days=3)
+            track = await tracks.create(session, title="Leiderschap", places=1, lottery_at=draw_at)
+            seed, commitment = str(track.seed), str(track.seed_commitment)
+        for tid, name in ((7811, "Sara"), (7812, "Tom")):
+            user = bot.sandbox.user(tid, name, language_code="en")
+            await user.send_text("/leergangen")
+            page = await user.expect_text(t("en", "Learning tracks"))
+            assert commitment in page.text
+            await user.press("✍️ Leiderschap", message=page)
+            applied = await user.expect_text("SHA-256")
+            assert commitment in applied.text
+            await user.send_text("/leergangen")
+            await user.expect_text(t("en", "You are in the draw."))
+            assert all(seed not in m.text for m in user.messages)
+        with clock.travel_to(draw_at + timedelta(minutes=1)):
+            sara = bot.sandbox.user(7811, "Sara", language_code="en")
+            await sara.expect_text("Leiderschap", timeout=10)  # the draw's result
+            await sara.send_text("/leergangen")
+            page = await sara.expect_text(t("en", "Learning tracks"))
+            assert f"(seed {seed})" in page.text
+            assert hashlib.sha256(seed.encode()).hexdigest() == commitment
