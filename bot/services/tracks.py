@@ -11,6 +11,7 @@ stored with each application, so anyone can re-run the draw later with the revea
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -200,10 +201,9 @@ async def run_draw(session: AsyncSession, track_id: int, now: datetime | None = 
     tracks; `result.track.seed` is revealed from now on."""
     now = now or clock.now()
     track = await _lock(session, track_id)
-    if not _drawable(track):
+    if track.allocation != "lottery" or track.drawn_at is not None or track.seed is None:
         await session.commit()  # releases the lock; only lock_version moved
         raise TrackError("not due")
-    assert track.seed is not None
     applications = _numbered(await repo.in_the_pot(session, track_id))
     for application in applications.values():
         application.previous_places = await repo.places_elsewhere(
@@ -221,13 +221,6 @@ async def run_draw(session: AsyncSession, track_id: int, now: datetime | None = 
         tuple(applications[t].member_id for t in result.winners),
         tuple(applications[t].member_id for t in result.waiting),
     )
-
-
-def _drawable(track: Track) -> bool:
-    """A lottery track not drawn yet whose seed still matches what was published."""
-    if track.allocation != "lottery" or track.drawn_at is not None or track.seed is None:
-        return False
-    return track.seed_commitment in (None, lottery.commitment(track.seed))
 
 
 def _numbered(applications: list[TrackPlace]) -> dict[int, TrackPlace]:
@@ -278,26 +271,28 @@ async def verify(session: AsyncSession, track_id: int, seed: str) -> Verificatio
     applications = _numbered(await repo.drawn(session, track_id))
     pot = _pot(applications)
     again = lottery.draw(pot, track.places, seed)
-    stored_winners = {a.member_id for a in applications.values() if a.status == "placed"}
-    stored_waiting = [
-        a.member_id
-        for a in sorted(applications.values(), key=lambda a: a.position)
-        if a.status == "waiting"
-    ]
     winners = tuple(applications[t].member_id for t in again.winners)
     waiting = tuple(applications[t].member_id for t in again.waiting)
+    stored_winners, stored_waiting = _stored_outcome(applications.values())
     lines = tuple(
         TicketLine(t.ticket, applications[t.ticket].member_id, t.previous_places, t.u, t.key)
         for t in lottery.explain(pot, seed)
     )
     return Verification(
         commitment_ok=track.seed_commitment == lottery.commitment(seed),
-        draw_ok=set(winners) == stored_winners and list(waiting) == stored_waiting,
+        draw_ok=set(winners) == stored_winners and waiting == stored_waiting,
         published=track.seed_commitment,
         winners=winners,
         waiting=waiting,
         tickets=lines,
     )
+
+
+def _stored_outcome(applications: Collection[TrackPlace]) -> tuple[set[int], tuple[int, ...]]:
+    """What the database says the draw gave: the placed members, the waiting list in order."""
+    placed = {a.member_id for a in applications if a.status == "placed"}
+    waiting = sorted((a for a in applications if a.status == "waiting"), key=lambda a: a.position)
+    return placed, tuple(a.member_id for a in waiting)
 
 
 async def get(session: AsyncSession, track_id: int) -> Track | None:
