@@ -16,6 +16,8 @@ from bot.settings import SANDBOX_TOKEN, Settings, load_settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from bot.services import tracks as tracks_service
+
 T = TypeVar("T")
 log = logging.getLogger("ledenbot")
 # Updates handled at once: below the database pool (10 + 20), so a burst queues, not fails.
@@ -160,24 +162,42 @@ def _workshops(settings: Settings, action: str, path: Path) -> int:
 
 
 def _lottery_verify(settings: Settings, track_id: int, seed: str) -> int:
-    """Re-run a track's draw from its published seed; exit 0 when it matches what was stored."""
+    """Check a revealed seed against the track's published commitment and re-run its draw;
+    exit 0 only when both match, 1 with the reason otherwise."""
     from bot.services import tracks
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        same, again = asyncio.run(
-            _in_database(settings, lambda s: tracks.verify(s, track_id, seed))
-        )
+        result = asyncio.run(_in_database(settings, lambda s: tracks.verify(s, track_id, seed)))
     except tracks.NotDrawnYet:
         print(f"ledenbot: track {track_id} does not exist or has not been drawn yet.")
         return 2
     except ValueError as exc:
         print(f"ledenbot: {exc}")
         return 2
-    print(f"winners (member ids, in draw order): {' '.join(map(str, again.winners)) or '-'}")
-    print(f"waiting list (in order): {' '.join(map(str, again.waiting)) or '-'}")
-    print("the stored draw matches this seed." if same else "the stored draw DOES NOT match.")
-    return 0 if same else 1
+    _print_verification(result)
+    return 0 if result.ok else 1
+
+
+def _print_verification(result: tracks_service.Verification) -> None:
+    """The tickets in draw order, both outcomes, and for a failed check the reason."""
+    print("tickets in draw order (ticket, member id, earlier places, u, key):")
+    for line in result.tickets:
+        print(
+            f"  {line.ticket:>5} {line.member_id:>8} {line.previous_places:>3} "
+            f"{line.u:.17f} {line.key:.17g}"
+        )
+    print(f"winners (member ids, in draw order): {' '.join(map(str, result.winners)) or '-'}")
+    print(f"waiting list (in order): {' '.join(map(str, result.waiting)) or '-'}")
+    if not result.commitment_ok:
+        print(
+            "commitment mismatch: the SHA-256 of this seed is not the published commitment "
+            f"{result.published or '(none was published)'}."
+        )
+    if not result.draw_ok:
+        print("draw mismatch: this seed does not give the stored places and waiting list.")
+    if result.ok:
+        print("commitment ok, draw ok")
 
 
 def _tracks(settings: Settings, args: argparse.Namespace) -> int:
@@ -205,8 +225,12 @@ def _tracks(settings: Settings, args: argparse.Namespace) -> int:
                 prerequisite_id=args.after,
                 intake_question=args.intake,
             )
-            seed = f"; lottery seed (publish it): {track.seed}" if track.seed else ""
-            return f"track {track.id} created{seed}"
+            if track.seed_commitment is None:
+                return f"track {track.id} created"
+            return (
+                f"track {track.id} created; publish the lottery commitment (SHA-256 of the "
+                f"secret seed, revealed at the draw): {track.seed_commitment}"
+            )
 
         try:
             print(asyncio.run(_in_database(settings, create)))
@@ -263,7 +287,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     adding.add_argument("workshops", type=int, nargs="+", metavar="WORKSHOP")
     lottery = sub.add_parser("lottery", help="check a learning track's lottery")
     checks = lottery.add_subparsers(dest="action", required=True)
-    verify = checks.add_parser("verify", help="re-run a draw from its published seed")
+    verify = checks.add_parser(
+        "verify", help="check a revealed seed against the commitment and re-run the draw"
+    )
     verify.add_argument("track", type=int, metavar="TRACK")
     verify.add_argument("seed", metavar="SEED")
     args = parser.parse_args(argv)

@@ -14,7 +14,6 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.formatting import short_when
@@ -40,32 +39,17 @@ async def on_tracks(
     if member is None:
         await message.answer(_("Please give your consent first: send /start."))
         return
-    listed = list(await session.scalars(select(Track).order_by(Track.id)))
+    listed, mine = await tracks.overview(session, member.id)
     if not listed:
         await message.answer(_("There are no learning tracks yet."))
         return
-    mine = {
-        p.track_id: p
-        for p in await session.scalars(select(TrackPlace).where(TrackPlace.member_id == member.id))
-    }
     names = {t.id: t.title for t in listed}
     lines = ["🎓 <b>" + _("Learning tracks") + "</b>", ""]
     kb = InlineKeyboardBuilder()
     for track in listed:
         lines.append(f"<b>{escape(track.title)}</b>")
         if track.allocation == "lottery" and track.draw_at is not None:
-            lines.append(
-                "🎲 "
-                + ngettext(
-                    "{places} place, by lottery on {date} (seed {seed})",
-                    "{places} places, by lottery on {date} (seed {seed})",
-                    track.places,
-                ).format(
-                    places=track.places,
-                    date=escape(short_when(track.draw_at, i18n.current_locale, settings.tz)),
-                    seed=track.seed,
-                )
-            )
+            lines.append("🎲 " + _lottery_line(track, i18n, settings))
         else:
             lines.append(
                 "👥 "
@@ -89,6 +73,28 @@ async def on_tracks(
     await message.answer("\n".join(lines), reply_markup=kb.as_markup())
 
 
+def _lottery_line(track: Track, i18n: I18n, settings: Settings) -> str:
+    """Before the draw only the seed's SHA-256 (so nobody can compute the draw, and the seed
+    cannot be swapped); after it the seed itself, so anyone can check the draw."""
+    assert track.draw_at is not None
+    date = escape(short_when(track.draw_at, i18n.current_locale, settings.tz))
+    if tracks.seed_revealed(track):
+        return ngettext(
+            "{places} place, by lottery on {date} (seed {seed})",
+            "{places} places, by lottery on {date} (seed {seed})",
+            track.places,
+        ).format(places=track.places, date=date, seed=f"<code>{escape(track.seed or '')}</code>")
+    return ngettext(
+        "{places} place, by lottery on {date} (SHA-256 of the secret seed: {commitment})",
+        "{places} places, by lottery on {date} (SHA-256 of the secret seed: {commitment})",
+        track.places,
+    ).format(
+        places=track.places,
+        date=date,
+        commitment=f"<code>{escape(track.seed_commitment or '-')}</code>",
+    )
+
+
 def _status_line(place: TrackPlace) -> str:
     if place.status == "placed":
         return "✅ " + _("You have a place.")
@@ -108,7 +114,7 @@ async def on_track_button(
 ) -> None:
     if member is None:
         return await consent_first(callback)
-    track = await session.get(Track, callback_data.track_id)
+    track = await tracks.get(session, callback_data.track_id)
     if track is None:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return
@@ -135,7 +141,7 @@ async def on_intake_answer(
 ) -> None:
     track_id = (await state.get_data()).get("track_id")
     await state.clear()
-    track = await session.get(Track, track_id) if isinstance(track_id, int) else None
+    track = await tracks.get(session, track_id) if isinstance(track_id, int) else None
     if member is None or track is None:
         return
     await _apply(bot, message.chat.id, member, session, track, message.text, i18n, settings)
@@ -168,14 +174,14 @@ async def _apply(
             text = "✅ " + _("You have a place in <b>{title}</b>.").format(title=title)
         elif result.status == "applied":
             text = "🎲 " + _(
-                "You are in the draw for <b>{title}</b> on {date}. Its seed is {seed}: with it, "
-                "anyone can check the draw afterwards."
+                "You are in the draw for <b>{title}</b> on {date}. The seed stays secret until "
+                "the draw; its SHA-256 is {commitment}, so anyone can check the draw afterwards."
             ).format(
                 title=title,
                 date=escape(short_when(track.draw_at, i18n.current_locale, settings.tz))
                 if track.draw_at
                 else "",
-                seed=track.seed,
+                commitment=f"<code>{escape(track.seed_commitment or '-')}</code>",
             )
         else:
             text = "⏳ " + _(

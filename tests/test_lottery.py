@@ -4,6 +4,7 @@ members with fewer earlier places, fairness among equals, the edges, and speed."
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 import re
@@ -14,18 +15,27 @@ from functools import cache
 import pytest
 
 from bot.services import lottery
-from bot.services.lottery import Applicant, Draw, draw, explain, new_seed, uniform, weight
+from bot.services.lottery import (
+    Applicant,
+    Draw,
+    commitment,
+    draw,
+    explain,
+    new_seed,
+    uniform,
+    weight,
+)
 
 GOLDEN_SEED = "5eed0f1ce5a1e000"
 GOLDEN_APPLICANTS = [
-    Applicant(101, 0),
-    Applicant(102, 0),
-    Applicant(103, 0),
-    Applicant(104, 1),
-    Applicant(105, 1),
-    Applicant(106, 2),
-    Applicant(107, 3),
-    Applicant(108, 0),
+    Applicant(1, 0),
+    Applicant(2, 0),
+    Applicant(3, 0),
+    Applicant(4, 1),
+    Applicant(5, 1),
+    Applicant(6, 2),
+    Applicant(7, 3),
+    Applicant(8, 0),
 ]
 
 
@@ -33,17 +43,17 @@ def reference_order(applicants: list[Applicant], seed: str) -> tuple[int, ...]:
     """The draw order re-implemented from the module docstring alone, in exact arithmetic."""
 
     def key(applicant: Applicant) -> tuple[Fraction, int]:
-        message = f"ledenbot-lottery-v1:{seed}:{applicant.member_id}".encode()
+        message = f"ledenbot-lottery-v2:{seed}:{applicant.ticket}".encode()
         k = int.from_bytes(hashlib.sha256(message).digest()[:8], "big") >> 12
         u = Fraction(2 * k + 1, 2**53)
-        return -(u ** (1 + applicant.previous_places)), applicant.member_id
+        return -(u ** (1 + applicant.previous_places)), applicant.ticket
 
-    return tuple(a.member_id for a in sorted(applicants, key=key))
+    return tuple(a.ticket for a in sorted(applicants, key=key))
 
 
 def some_applicants(count: int, rng: random.Random) -> list[Applicant]:
-    ids = rng.sample(range(1, 10 * count + 1), count)
-    return [Applicant(member_id, rng.choice([0, 0, 0, 1, 1, 2, 5])) for member_id in ids]
+    tickets = rng.sample(range(1, 10 * count + 1), count)
+    return [Applicant(ticket, rng.choice([0, 0, 0, 1, 1, 2, 5])) for ticket in tickets]
 
 
 # --- reproducibility -----------------------------------------------------------------------
@@ -79,11 +89,35 @@ def test_golden_vector() -> None:
     result = draw(GOLDEN_APPLICANTS, 3, GOLDEN_SEED)
     assert result == Draw(
         seed=GOLDEN_SEED,
-        winners=(104, 101, 108),
-        waiting=(106, 102, 103, 107, 105),
+        winners=(4, 1, 3),
+        waiting=(5, 6, 2, 8, 7),
     )
-    assert uniform(GOLDEN_SEED, 101).hex() == "0x1.c5017a2cec32bp-1"
-    assert lottery.VERSION == "ledenbot-lottery-v1"
+    assert uniform(GOLDEN_SEED, 1).hex() == "0x1.a9c58b6a153cbp-1"
+    assert lottery.VERSION == "ledenbot-lottery-v2"
+    # printf '5eed0f1ce5a1e000' | sha256sum
+    assert commitment(GOLDEN_SEED) == (
+        "873e74bb88afaa5ed8dbf11542549b9ba96dbcef93d3b42728b1fec2fdd62eb6"
+    )
+
+
+def test_the_commitment_is_the_plain_sha256_of_the_seed() -> None:
+    """Anyone can check it with ``printf SEED | sha256sum``; it does not reveal the seed."""
+    seed = new_seed()
+    assert commitment(seed) == hashlib.sha256(seed.encode()).hexdigest()
+    assert seed not in commitment(seed)
+    assert commitment(seed) != commitment(new_seed())
+    with pytest.raises(ValueError):
+        commitment(" " + seed)
+
+
+def test_the_draw_depends_on_tickets_and_history_not_on_who_holds_them() -> None:
+    """The pure draw sees only tickets: relabelling the members (a new member id after
+    re-registering) cannot change any ticket's number or the draw order."""
+    pot = some_applicants(40, random.Random(11))
+    numbers = {t.ticket: (t.u, t.key) for t in explain(pot, "relabel")}
+    again = {t.ticket: (t.u, t.key) for t in explain(list(reversed(pot)), "relabel")}
+    assert numbers == again
+    assert [f.name for f in dataclasses.fields(Applicant)] == ["ticket", "previous_places"]
 
 
 def test_matches_an_independent_reimplementation_of_the_docstring() -> None:
@@ -100,8 +134,8 @@ def test_matches_an_independent_reimplementation_of_the_docstring() -> None:
 # --- the weighting -------------------------------------------------------------------------
 
 DRAWS = 4000
-FRESH = [Applicant(member_id, 0) for member_id in range(1, 11)]  # weight 1
-SEASONED = [Applicant(member_id, 2) for member_id in range(101, 111)]  # weight 1/3
+FRESH = [Applicant(ticket, 0) for ticket in range(1, 11)]  # weight 1
+SEASONED = [Applicant(ticket, 2) for ticket in range(101, 111)]  # weight 1/3
 PLACES = 5
 
 # Why the ratio is not 3: a draw of 5 from this pot is the same as drawing names one at a time
@@ -153,8 +187,8 @@ def test_the_stated_expectation_is_right() -> None:
 
 
 def test_members_without_earlier_places_win_more_often(weighted_wins: Counter[int]) -> None:
-    fresh = sum(weighted_wins[a.member_id] for a in FRESH)
-    seasoned = sum(weighted_wins[a.member_id] for a in SEASONED)
+    fresh = sum(weighted_wins[a.ticket] for a in FRESH)
+    seasoned = sum(weighted_wins[a.ticket] for a in SEASONED)
     assert fresh + seasoned == DRAWS * PLACES
     ratio = (fresh / len(FRESH)) / (seasoned / len(SEASONED))
     assert RATIO_LOW < ratio < RATIO_HIGH, f"observed {ratio:.4f}, expected ≈ {EXPECTED_RATIO}"
@@ -162,7 +196,7 @@ def test_members_without_earlier_places_win_more_often(weighted_wins: Counter[in
 
 def test_members_with_the_same_history_win_equally_often(weighted_wins: Counter[int]) -> None:
     for group in (FRESH, SEASONED):
-        counts = [weighted_wins[a.member_id] for a in group]
+        counts = [weighted_wins[a.ticket] for a in group]
         mean = sum(counts) / len(counts)
         assert all(abs(c - mean) <= 0.15 * mean for c in counts), (counts, mean)
 
@@ -170,7 +204,7 @@ def test_members_with_the_same_history_win_equally_often(weighted_wins: Counter[
 def test_equal_members_get_an_equal_chance_and_an_equal_queue_place() -> None:
     """No high potentials: with equal history, every member wins and heads the waiting list
     about equally often (each within ±15 % of the mean; binomial sd is about 3 % here)."""
-    pot = [Applicant(member_id, 0) for member_id in range(20)]
+    pot = [Applicant(ticket, 0) for ticket in range(1, 21)]
     wins: Counter[int] = Counter()
     first_waiting: Counter[int] = Counter()
     for i in range(DRAWS):
@@ -178,10 +212,10 @@ def test_equal_members_get_an_equal_chance_and_an_equal_queue_place() -> None:
         wins.update(result.winners)
         first_waiting[result.waiting[0]] += 1
     mean_wins = DRAWS * PLACES / len(pot)  # 1,000
-    assert all(abs(wins[a.member_id] - mean_wins) <= 0.15 * mean_wins for a in pot), wins
+    assert all(abs(wins[a.ticket] - mean_wins) <= 0.15 * mean_wins for a in pot), wins
     # Heading the list is rarer (200 each), so allow ±35 % (about 5 sd).
     mean_first = DRAWS / len(pot)
-    assert all(abs(first_waiting[a.member_id] - mean_first) <= 0.35 * mean_first for a in pot)
+    assert all(abs(first_waiting[a.ticket] - mean_first) <= 0.35 * mean_first for a in pot)
 
 
 def test_weight_rule() -> None:
@@ -219,8 +253,8 @@ def test_a_single_applicant_wins() -> None:
     assert draw([Applicant(7, 4)], 1, "x").winners == (7,)
 
 
-def test_duplicate_member_ids_are_rejected() -> None:
-    with pytest.raises(ValueError, match="member 2 applied twice"):
+def test_duplicate_tickets_are_rejected() -> None:
+    with pytest.raises(ValueError, match="ticket 2 is in the pot twice"):
         draw([Applicant(1), Applicant(2), Applicant(2, 1)], 1, "dup")
 
 
@@ -231,11 +265,12 @@ def test_bad_places_are_rejected(places: object) -> None:
 
 
 @pytest.mark.parametrize(
-    ("member_id", "previous_places"), [(1, -1), ("1", 0), (1, 0.5), (True, 0), (1, None)]
+    ("ticket", "previous_places"),
+    [(1, -1), ("1", 0), (1, 0.5), (True, 0), (1, None), (0, 0), (-3, 0)],
 )
-def test_bad_applicants_are_rejected(member_id: object, previous_places: object) -> None:
+def test_bad_applicants_are_rejected(ticket: object, previous_places: object) -> None:
     with pytest.raises(ValueError):
-        Applicant(member_id, previous_places)  # type: ignore[arg-type]
+        Applicant(ticket, previous_places)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("seed", ["", "   ", " abc", "abc\n", None])
@@ -246,10 +281,10 @@ def test_unusable_seeds_are_rejected(seed: object) -> None:
         explain(GOLDEN_APPLICANTS, seed)  # type: ignore[arg-type]
 
 
-def test_exact_ties_go_by_weight_then_member_id(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_exact_ties_go_by_weight_then_ticket(monkeypatch: pytest.MonkeyPatch) -> None:
     """Equal random numbers (a hash collision) cannot favour anyone arbitrarily: a lower
-    exponent gives a higher key, and equal keys go to the lowest member id."""
-    monkeypatch.setattr(lottery, "_numerator", lambda seed, member_id: 2**52 + 1)
+    exponent gives a higher key, and equal keys go to the lowest ticket."""
+    monkeypatch.setattr(lottery, "_numerator", lambda seed, ticket: 2**52 + 1)
     pot = [Applicant(5, 1), Applicant(3, 0), Applicant(9, 0), Applicant(1, 1), Applicant(4, 2)]
     assert draw(pot, 2, "tie").order() == (3, 9, 1, 5, 4)
 
@@ -265,7 +300,7 @@ def test_near_ties_are_decided_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
     for m_a, expected in ((hi, (2, 1)), (lo, (1, 2))):
         numerators = {1: m_b, 2: m_a}
         monkeypatch.setattr(
-            lottery, "_numerator", lambda seed, member_id, table=numerators: table[member_id]
+            lottery, "_numerator", lambda seed, ticket, table=numerators: table[ticket]
         )
         pot = [Applicant(1, 1), Applicant(2, 0)]
         float_keys = [lottery._float_key("s", a) for a in pot]
@@ -279,33 +314,33 @@ def test_near_ties_are_decided_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_explain_shows_the_numbers_in_draw_order() -> None:
     tickets = explain(reversed(GOLDEN_APPLICANTS), GOLDEN_SEED)
-    assert tuple(t.member_id for t in tickets) == draw(GOLDEN_APPLICANTS, 3, GOLDEN_SEED).order()
+    assert tuple(t.ticket for t in tickets) == draw(GOLDEN_APPLICANTS, 3, GOLDEN_SEED).order()
     keys = [t.key for t in tickets]
     assert keys == sorted(keys, reverse=True)
     for t in tickets:
         assert 0 < t.u < 1
-        assert t.u == uniform(GOLDEN_SEED, t.member_id)
+        assert t.u == uniform(GOLDEN_SEED, t.ticket)
         assert t.weight == weight(t.previous_places)
         assert t.key == pytest.approx(t.u ** (1 / t.weight))
-    member_id, w, key, *_ = tickets[0]  # still unpacks as (member_id, weight, key, ...)
-    assert (member_id, w, key) == (104, 0.5, tickets[0].key)
+    ticket, w, key, *_ = tickets[0]  # unpacks as (ticket, weight, key, ...)
+    assert (ticket, w, key) == (4, 0.5, tickets[0].key)
 
 
-def test_new_seed_is_short_readable_and_fresh() -> None:
+def test_new_seed_is_readable_fresh_and_too_long_to_guess() -> None:
     seeds = {new_seed() for _ in range(100)}
     assert len(seeds) == 100
-    assert all(re.fullmatch(r"[0-9a-f]{16}", seed) for seed in seeds)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", seed) for seed in seeds)  # 128 bits
     assert draw(GOLDEN_APPLICANTS, 3, seeds.pop()).winners  # usable as is
 
 
 def test_uniform_stays_inside_the_open_interval() -> None:
-    values = [uniform("bounds", member_id) for member_id in range(5000)]
+    values = [uniform("bounds", ticket) for ticket in range(1, 5001)]
     assert all(0 < u < 1 for u in values)
     assert 0.48 < sum(values) / len(values) < 0.52
 
 
 def test_drawing_ten_thousand_for_five_hundred_places() -> None:
-    pot = [Applicant(member_id, member_id % 4) for member_id in range(1, 10_001)]
+    pot = [Applicant(ticket, ticket % 4) for ticket in range(1, 10_001)]
     result = draw(pot, 500, new_seed())
     assert len(result.winners) == 500
     assert len(result.waiting) == 9_500

@@ -1,26 +1,36 @@
-"""The fair lottery for an oversubscribed learning track: a published seed, weighted towards
+"""The fair lottery for an oversubscribed learning track: a committed seed, weighted towards
 members who have had fewer places before, and reproducible by anyone.
 
 Seed ``000_…`` says there is no such thing as a high-potential member: every member gets an
 equal chance. So nobody is selected; places are drawn. The draw leans towards members who
-have not had a place yet, so the same few do not collect every track. The seed is published
-before the draw, and the result depends only on the seed and on the set of applicants, so
-any member, organiser or outsider can re-run it (``ledenbot lottery verify TRACK SEED``).
+have not had a place yet, so the same few do not collect every track.
 
-The algorithm (version ``ledenbot-lottery-v1``), precise enough to re-implement anywhere:
+Why nobody can game it: when the track is made, only the *commitment* ``SHA-256(seed)`` is
+published; the seed stays secret until the draw and is revealed with the result. So before
+the draw no member can compute anything (the seed has 128 bits: too many to find from the
+commitment by trying), and the organiser cannot pick a favourable seed after seeing the
+applicants (another seed would not match the commitment). And the draw does not depend on
+member ids, which a member can change by re-registering: it depends on *ticket numbers*, the
+applications numbered 1, 2, 3, … in the order they were made, which every observer can
+reproduce. Anyone can re-run it (``ledenbot lottery verify TRACK SEED``).
 
+The algorithm (version ``ledenbot-lottery-v2``), precise enough to re-implement anywhere:
+
+0. Commitment: ``hex(SHA-256(UTF-8(seed)))``, published before applications open
+   (``printf 'SEED' | sha256sum``).
 1. Inputs: a non-empty seed string (no surrounding whitespace), the number of places
-   (``>= 0``) and the applicants, each a distinct integer ``member_id`` with
-   ``previous_places >= 0`` (places they got in earlier tracks).
-2. Each applicant's random number: ``d = SHA-256(UTF-8("ledenbot-lottery-v1:" + seed + ":"
-   + decimal(member_id)))``; ``k`` = the first 52 bits of ``d`` (its first 8 bytes as a
+   (``>= 0``) and the tickets, each a distinct positive integer ``ticket`` with
+   ``previous_places >= 0`` (places its member got in earlier tracks). The caller numbers the
+   applications 1..n by application time, equal times by the order they were stored.
+2. Each ticket's random number: ``d = SHA-256(UTF-8("ledenbot-lottery-v2:" + seed + ":"
+   + decimal(ticket)))``; ``k`` = the first 52 bits of ``d`` (its first 8 bytes as a
    big-endian integer, shifted right by 12); ``u = (2k + 1) / 2**53``. So ``u`` is the
    midpoint of one of 2**52 equal cells of (0, 1): uniform, never 0 or 1, and exact in an
-   IEEE double. Example: ``printf 'ledenbot-lottery-v1:SEED:42' | sha256sum``.
+   IEEE double. Example: ``printf 'ledenbot-lottery-v2:SEED:7' | sha256sum``.
 3. Weight ``w = 1 / (1 + previous_places)``; key ``= u ** (1 / w) = u ** (1 + previous_places)``
    (Efraimidis and Spirakis, "Weighted random sampling with a reservoir", 2006).
 4. The draw order: keys from highest to lowest, compared exactly as rational numbers; equal
-   keys (only possible when two 52-bit hashes collide) by ``member_id``, lowest first.
+   keys (only possible when two 52-bit hashes collide) by ``ticket``, lowest first.
 5. The first ``places`` in the draw order win; the rest are the waiting list in that order.
 
 Why this is fair: sorting by ``u ** (1/w)`` gives exactly the same distribution as drawing
@@ -35,7 +45,7 @@ fractions any run of neighbours closer than 1e-12, so the result is the exact or
 A re-implementation in floating point agrees unless two keys differ by less than about one
 part in 10**15, which essentially never happens; a careful one compares such pairs exactly.
 
-Plain Python: no database, no aiogram. The caller loads the applicants and stores the result.
+Plain Python: no database, no aiogram. The caller numbers the tickets and stores the result.
 """
 
 from __future__ import annotations
@@ -53,6 +63,7 @@ __all__ = [
     "Applicant",
     "Draw",
     "Ticket",
+    "commitment",
     "draw",
     "explain",
     "new_seed",
@@ -61,7 +72,7 @@ __all__ = [
 ]
 
 #: Part of every hashed message, so a future algorithm can never silently reuse old seeds.
-VERSION = "ledenbot-lottery-v1"
+VERSION = "ledenbot-lottery-v2"
 #: Bits of the hash that make ``u``; ``u = (2k + 1) / 2**53`` keeps it exact in a double.
 _BITS = 52
 _DENOMINATOR_BITS = _BITS + 1
@@ -69,26 +80,30 @@ _DENOMINATOR_BITS = _BITS + 1
 _NEAR_TIE = 1e-12
 
 
+def _is_int(value: object) -> bool:
+    """An int that is not a bool: True as a ticket is a bug in the caller, not a ticket."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 @dataclass(frozen=True, slots=True)
 class Applicant:
-    """One member in the pot; ``previous_places`` counts places they got in earlier tracks."""
+    """One ticket in the pot; ``previous_places`` counts places its member got earlier."""
 
-    member_id: int
+    ticket: int
     previous_places: int = 0
 
     def __post_init__(self) -> None:
-        # bool is an int, but True as a member id is a bug in the caller, not an applicant.
-        if not isinstance(self.member_id, int) or isinstance(self.member_id, bool):
-            raise ValueError(f"member_id must be an int, not {self.member_id!r}")
-        if not isinstance(self.previous_places, int) or isinstance(self.previous_places, bool):
+        if not _is_int(self.ticket) or self.ticket < 1:
+            raise ValueError(f"ticket must be an int >= 1, not {self.ticket!r}")
+        if not _is_int(self.previous_places):
             raise ValueError(f"previous_places must be an int, not {self.previous_places!r}")
         if self.previous_places < 0:
-            raise ValueError(f"member {self.member_id}: previous_places must be >= 0")
+            raise ValueError(f"ticket {self.ticket}: previous_places must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)
 class Draw:
-    """The outcome, everything a verifier compares: winners and the waiting list, in order."""
+    """The outcome, everything a verifier compares: winning tickets and the waiting list."""
 
     seed: str
     winners: tuple[int, ...]
@@ -100,9 +115,9 @@ class Draw:
 
 
 class Ticket(NamedTuple):
-    """One applicant's numbers, for auditors who want to check each step by hand."""
+    """One ticket's numbers, for auditors who want to check each step by hand."""
 
-    member_id: int
+    ticket: int
     weight: float
     key: float  # u ** (1 + previous_places); may round to 0.0 for very large exponents
     u: float
@@ -118,41 +133,47 @@ def weight(previous_places: int) -> float:
 
 
 def new_seed() -> str:
-    """A fresh seed to publish before the draw: 16 hex characters (64 bits) from ``secrets``,
-    short enough to read aloud, too many to pick a favourable one by trying."""
-    return secrets.token_hex(8)
+    """A fresh secret seed: 32 hex characters (128 bits) from ``secrets``. Its commitment is
+    public, so the seed must be far too long to find from it by trying every candidate."""
+    return secrets.token_hex(16)
 
 
-def _numerator(seed: str, member_id: int) -> int:
+def commitment(seed: str) -> str:
+    """``hex(SHA-256(seed))``, published before the draw (step 0): it fixes the seed without
+    revealing it, so nobody can choose another one once the applicants are known."""
+    _check_seed(seed)
+    return hashlib.sha256(seed.encode()).hexdigest()
+
+
+def _numerator(seed: str, ticket: int) -> int:
     """The odd integer ``2k + 1`` with ``u = (2k + 1) / 2**53``, from SHA-256 (step 2)."""
-    message = f"{VERSION}:{seed}:{member_id}".encode()
+    message = f"{VERSION}:{seed}:{ticket}".encode()
     k = int.from_bytes(hashlib.sha256(message).digest()[:8], "big") >> (64 - _BITS)
     return 2 * k + 1
 
 
-def uniform(seed: str, member_id: int) -> float:
-    """The member's random number ``u`` in (0, 1) for this seed, exactly as the draw uses it."""
+def uniform(seed: str, ticket: int) -> float:
+    """The ticket's random number ``u`` in (0, 1) for this seed, exactly as the draw uses it."""
     _check_seed(seed)
-    return _numerator(seed, member_id) / 2**_DENOMINATOR_BITS
+    return _numerator(seed, ticket) / 2**_DENOMINATOR_BITS
 
 
 def draw(applicants: Iterable[Applicant], places: int, seed: str) -> Draw:
-    """Draw ``places`` winners; the rest wait in draw order. Same seed and applicants (in any
-    order) give the same result on any machine, which is what makes it verifiable."""
-    if not isinstance(places, int) or isinstance(places, bool) or places < 0:
+    """Draw ``places`` winning tickets; the rest wait in draw order. Same seed and tickets (in
+    any order) give the same result on any machine, which is what makes it verifiable."""
+    if not _is_int(places) or places < 0:
         raise ValueError(f"places must be an int >= 0, not {places!r}")
-    order = _ordered(applicants, seed)
-    ids = tuple(applicant.member_id for applicant in order)
-    return Draw(seed=seed, winners=ids[:places], waiting=ids[places:])
+    order = tuple(applicant.ticket for applicant in _ordered(applicants, seed))
+    return Draw(seed=seed, winners=order[:places], waiting=order[places:])
 
 
 def explain(applicants: Iterable[Applicant], seed: str) -> list[Ticket]:
-    """Every applicant's ``u``, weight and key, in draw order: the numbers behind a draw."""
+    """Every ticket's ``u``, weight and key, in draw order: the numbers behind a draw."""
     tickets = []
     for applicant in _ordered(applicants, seed):
-        u = _numerator(seed, applicant.member_id) / 2**_DENOMINATOR_BITS
+        u = _numerator(seed, applicant.ticket) / 2**_DENOMINATOR_BITS
         p = applicant.previous_places
-        tickets.append(Ticket(applicant.member_id, weight(p), u ** (1 + p), u, p))
+        tickets.append(Ticket(applicant.ticket, weight(p), u ** (1 + p), u, p))
     return tickets
 
 
@@ -166,23 +187,23 @@ def _check_seed(seed: str) -> None:
 
 
 def _ordered(applicants: Iterable[Applicant], seed: str) -> list[Applicant]:
-    """All applicants in draw order (steps 2–4): a fast float sort, then exact near-ties."""
+    """All tickets in draw order (steps 2–4): a fast float sort, then exact near-ties."""
     _check_seed(seed)
     pot = list(applicants)
     seen: set[int] = set()
     for applicant in pot:
-        if applicant.member_id in seen:
-            raise ValueError(f"member {applicant.member_id} applied twice")
-        seen.add(applicant.member_id)
+        if applicant.ticket in seen:
+            raise ValueError(f"ticket {applicant.ticket} is in the pot twice")
+        seen.add(applicant.ticket)
     scored = [(_float_key(seed, a), a) for a in pot]
-    # Highest key first; member_id only decides exact ties, so sorting on it here is harmless.
-    scored.sort(key=lambda item: (-item[0], item[1].member_id))
+    # Highest key first; the ticket only decides exact ties, so sorting on it here is harmless.
+    scored.sort(key=lambda item: (-item[0], item[1].ticket))
     return [a for run in _near_tie_runs(scored) for a in _exact_order(run, seed)]
 
 
 def _float_key(seed: str, applicant: Applicant) -> float:
     """``(1 + p) * ln(u)``: the logarithm of the key, ordered the same way and never 0.0."""
-    u = _numerator(seed, applicant.member_id) / 2**_DENOMINATOR_BITS
+    u = _numerator(seed, applicant.ticket) / 2**_DENOMINATOR_BITS
     return (1 + applicant.previous_places) * math.log(u)
 
 
@@ -200,13 +221,13 @@ def _near_tie_runs(scored: list[tuple[float, Applicant]]) -> list[list[Applicant
 
 
 def _exact_order(run: list[Applicant], seed: str) -> list[Applicant]:
-    """Order a run by the exact key ``u ** (1 + p)`` as a fraction, then by member_id."""
+    """Order a run by the exact key ``u ** (1 + p)`` as a fraction, then by ticket."""
     if len(run) == 1:
         return run
 
     def exact(applicant: Applicant) -> tuple[Fraction, int]:
         n = 1 + applicant.previous_places
-        key = Fraction(_numerator(seed, applicant.member_id) ** n, 2 ** (_DENOMINATOR_BITS * n))
-        return -key, applicant.member_id
+        key = Fraction(_numerator(seed, applicant.ticket) ** n, 2 ** (_DENOMINATOR_BITS * n))
+        return -key, applicant.ticket
 
     return sorted(run, key=exact)
