@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     flood_burst: int = 8
     reminder_hours: float = Field(default=24.0, gt=0, le=24 * 14)
     reminder_interval: float = Field(default=60.0, gt=0)
+    contact_requests_per_day: int = Field(default=20, ge=1)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
