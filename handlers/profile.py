@@ -483,24 +483,16 @@ async def _list_view(
 ) -> tuple[str, InlineKeyboardMarkup] | None:
     """One page of the talents to relevel or the items to remove; None: nothing to list."""
     if view == "levels":
-        items = [
-            (r.id, talent_line(r, locale))
-            for r in await profile.listed(session, member, SkillKind.TALENT)
-        ]
-        question, build = (
-            _("Which talent's level would you like to change?"),
-            (keyboards.talents_to_relevel),
-        )
+        talents = await profile.listed(session, member, SkillKind.TALENT)
+        items = [(r.id, talent_line(r, locale)) for r in talents]
+        question = _("Which talent's level would you like to change?")
+        build = keyboards.talents_to_relevel
     else:
         kinds = {SkillKind.TALENT: _("talent"), SkillKind.WISH: _("wish")}
-        items = [
-            (r.id, f"{skill_label(r, locale)} ({kinds[SkillKind(r.kind)]})")
-            for r in await profile.listed(session, member)
-        ]
+        rows = await profile.listed(session, member)
+        items = [(r.id, f"{skill_label(r, locale)} ({kinds[SkillKind(r.kind)]})") for r in rows]
         question, build = _("Which one should I remove?"), keyboards.removals
-    if not items:
-        return None
-    return paged(view, question, items, page, build)
+    return paged(view, question, items, page, build) if items else None
 
 
 def paged(

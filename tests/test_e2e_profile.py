@@ -316,3 +316,11 @@ async def test_a_full_profile_fits_telegram(sqlite_url: str) -> None:
         fits_telegram(levels)
         await user.press("▶️", message=levels)
         fits_telegram(await user.next())
+        for forged in ("profpg:other:1", "prof:bogus"):
+            await user.press_raw(levels.message_id, forged)
+            await bot.sandbox.idle()
+            assert user.alerts[-1] == t(sv, "That button is no longer valid.")
+        stranger = bot.sandbox.user(7207, "Nils", language_code=sv)
+        await stranger.press_raw(levels.message_id, "profpg:remove:1")
+        await bot.sandbox.idle()
+        assert stranger.alerts[-1] == t(sv, "Please give your consent first: send /start.")

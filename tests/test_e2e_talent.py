@@ -239,11 +239,12 @@ async def test_a_no_holds_for_90_days_and_refusals_are_explained(sqlite_url: str
 async def test_a_daily_limit_per_organiser(sqlite_url: str) -> None:
     async with running_bot(sqlite_url, admin_ids=str(ADMIN), contact_requests_per_day=1) as bot:
         await seed(bot)
+        fenna = bot.sandbox.user(9301, "Fenna", language_code="nl")
         admin = bot.sandbox.user(ADMIN, "Eva", language_code="en")
         await admin.send_text("/zoek debatteren")
         page = await admin.expect_text("🔎")
         await admin.press(ask_label("en", "Fenna"), message=page)
-        await bot.sandbox.idle()
+        await fenna.expect_text("Eva")
         await admin.press(ask_label("en", "Joost"), message=page)
         await bot.sandbox.idle()
         assert admin.alerts[-1] == t(
