@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     reminder_hours: float = Field(default=24.0, gt=0, le=24 * 14)
     reminder_interval: float = Field(default=60.0, gt=0)
     suggest_max_km: float = Field(default=150.0, gt=0)  # suggestions leave out farther ones
+    contact_requests_per_day: int = Field(default=20, ge=1)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

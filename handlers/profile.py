@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Sequence
 from html import escape
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, Filter
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    CallbackQuery,
+    InaccessibleMessage,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    TelegramObject,
+)
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,13 +40,30 @@ from bot.services.skill_match import split_input
 from handlers.common import close_question, consent_first, private_router
 from handlers.onboarding import ask as onboarding_ask
 from storage.models import Member, MemberSkill
-from storage.repositories import skills as skill_repo
 
 # A talent is a few words; anything longer is a sentence that belongs elsewhere (/vraag).
 MAX_ITEM = 60
 MAX_TEXT = 1000
 # The guided profile walks these steps; None means the member is looking at their card.
 STEPS = ("talents", "wishes", "availability", "findable", "contact")
+# Telegram's limits: characters per message, buttons per message.
+TEXT_LIMIT = 4096
+# Rows per page of a list of buttons: with paging and Back, far below 100 buttons.
+PAGE_ITEMS = 20
+
+
+class ListPageCb(CallbackData, prefix="profpg"):
+    """A page of a long list of buttons: view is "remove" or "levels"."""
+
+    view: str
+    page: int
+
+
+class NoMember(Filter):
+    """A profile button pressed by someone who has not (or no longer) consented."""
+
+    async def __call__(self, event: TelegramObject, member: Member | None = None) -> bool:
+        return member is None
 
 
 class AwaitingText(Filter):
@@ -61,8 +88,9 @@ def talent_line(row: MemberSkill, locale: str) -> str:
     return f"{label} — {keyboards.level_label(row.level)}" if row.level else label
 
 
-async def card_text(session: AsyncSession, member: Member, locale: str) -> str:
-    rows = [r for r in await skill_repo.of_member(session, member.id) if r.status == "ok"]
+async def card_lines(session: AsyncSession, member: Member, locale: str) -> list[str]:
+    """The profile card, a line each, every user-typed text escaped."""
+    rows = await profile.listed(session, member)
     talents = [escape(talent_line(r, locale)) for r in rows if r.kind == SkillKind.TALENT]
     wishes = [escape(skill_label(r, locale)) for r in rows if r.kind == SkillKind.WISH]
     none = _("none yet")
@@ -73,7 +101,7 @@ async def card_text(session: AsyncSession, member: Member, locale: str) -> str:
         )
     else:
         contact = _("only through the bot, after you agree")
-    lines = [
+    return [
         "🧩 <b>" + _("Your talents and learning wishes") + "</b>",
         "",
         "<b>" + _("Talents") + "</b>",
@@ -87,15 +115,53 @@ async def card_text(session: AsyncSession, member: Member, locale: str) -> str:
             answer=_("yes") if member.findable else _("no")
         ),
         _("Contact: {how}").format(how=contact),
+        _("Contact requests through the bot: {answer}").format(
+            answer=_("never") if member.no_contact_requests else _("yes")
+        ),
     ]
-    return "\n".join(lines)
+
+
+async def card_text(session: AsyncSession, member: Member, locale: str) -> str:
+    """The whole card as one text (for /mijngegevens); /profiel sends it split."""
+    return "\n".join(await card_lines(session, member, locale))
+
+
+def split_lines(lines: Sequence[str], limit: int = TEXT_LIMIT) -> list[str]:
+    """Lines joined into as few texts as fit Telegram's limit, never cutting a line (each
+    line is far shorter than the limit; measured with its markup, so on the safe side)."""
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        if current and size + 1 + len(line) > limit:
+            chunks.append("\n".join(current))
+            current, size = [], 0
+        size += len(line) + (1 if current else 0)
+        current.append(line)
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
+
+
+def card_keyboard(member: Member) -> InlineKeyboardMarkup:
+    """The card's buttons, and one to stop or allow contact requests."""
+    markup = keyboards.profile_card(member.findable)
+    if member.no_contact_requests:
+        label = "📨 " + _("Allow contact requests again")
+    else:
+        label = "🚫 " + _("Never ask me for contact")
+    toggle = InlineKeyboardButton(text=label, callback_data=ProfileCb(action="requests").pack())
+    return InlineKeyboardMarkup(inline_keyboard=[*markup.inline_keyboard, [toggle]])
 
 
 async def show_card(
     bot: Bot, chat_id: int, member: Member, session: AsyncSession, i18n: I18n
 ) -> None:
-    text = await card_text(session, member, i18n.current_locale)
-    await bot.send_message(chat_id, text, reply_markup=keyboards.profile_card(member.findable))
+    """The card, split over as many messages as it needs; its buttons under the last."""
+    chunks = split_lines(await card_lines(session, member, i18n.current_locale))
+    for chunk in chunks[:-1]:
+        await bot.send_message(chat_id, chunk)
+    await bot.send_message(chat_id, chunks[-1], reply_markup=card_keyboard(member))
 
 
 async def advance(
@@ -103,12 +169,12 @@ async def advance(
 ) -> None:
     """Ask whatever is open: a pick or a level first, then the current step, else the card."""
     locale = i18n.current_locale
-    pending = profile.next_question(await skill_repo.of_member(session, member.id))
+    pending = profile.next_question(await profile.rows(session, member))
     if pending is not None:
         what, row = pending
         if what == "pick":
             options = await profile.options(session, row)
-            names = await _names(session, [o.skill_id for o in options], locale)
+            names = await profile.skill_names(session, [o.skill_id for o in options], locale)
             await bot.send_message(
                 chat_id,
                 _("Which one did you mean by “{typed}”?").format(typed=escape(row.typed_text)),
@@ -179,15 +245,6 @@ async def _telegram_username(bot: Bot, chat_id: int) -> str | None:
         return None
 
 
-async def _names(session: AsyncSession, skill_ids: list[int], locale: str) -> list[tuple[int, str]]:
-    names = []
-    for skill_id in skill_ids:
-        skill = await skill_repo.get(session, skill_id)
-        if skill is not None:
-            names.append((skill_id, skill.name(locale)))
-    return names
-
-
 async def _next_step(session: AsyncSession, member: Member) -> None:
     step = member.profile_step
     following = STEPS[STEPS.index(step) + 1] if step in STEPS[:-1] else None
@@ -212,7 +269,7 @@ async def _open(bot: Bot, chat_id: int, member: Member, session: AsyncSession, i
         )
         await onboarding_ask(bot, chat_id, member, session)
         return
-    rows = await skill_repo.of_member(session, member.id)
+    rows = await profile.rows(session, member)
     if not rows and member.profile_step is None and not member.findable:
         await profile.set_step(session, member, "talents")
     await advance(bot, chat_id, member, session, i18n)
@@ -221,7 +278,7 @@ async def _open(bot: Bot, chat_id: int, member: Member, session: AsyncSession, i
 async def on_skills_typed(
     message: Message, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
 ) -> None:
-    if profile.next_question(await skill_repo.of_member(session, member.id)) is not None:
+    if profile.next_question(await profile.rows(session, member)) is not None:
         await message.answer(_("Please answer the question above with one of its buttons first."))
         return
     text = message.text or ""
@@ -268,7 +325,8 @@ async def on_skills_typed(
                 typed=escape(", ".join(added.duplicates))
             )
         )
-    await message.answer("\n".join(lines))
+    for chunk in split_lines(lines):
+        await message.answer(chunk)
     await _next_step(session, member)
     await advance(bot, message.chat.id, member, session, i18n)
 
@@ -277,87 +335,194 @@ async def on_not_text(message: Message) -> None:
     await message.answer(_("Please type your answer, or tap Skip."))
 
 
-async def on_profile_button(
+async def on_button_without_consent(callback: CallbackQuery) -> None:
+    await consent_first(callback)
+
+
+async def on_show(
+    callback: CallbackQuery, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
+) -> None:
+    await callback.answer()
+    await _open(bot, callback.from_user.id, member, session, i18n)
+
+
+async def _go_to(
+    step: str,
     callback: CallbackQuery,
-    callback_data: ProfileCb,
-    member: Member | None,
+    member: Member,
     session: AsyncSession,
     bot: Bot,
     i18n: I18n,
 ) -> None:
-    if member is None:
-        return await consent_first(callback)
-    action, chat_id = callback_data.action, callback.from_user.id
-    if action == "show":
-        await callback.answer()
-        await _open(bot, chat_id, member, session, i18n)
-    elif action in ("add_talent", "add_wish"):
-        await callback.answer()
-        await profile.set_step(session, member, "talents" if action == "add_talent" else "wishes")
-        await advance(bot, chat_id, member, session, i18n)
-    elif action == "skip":
-        if member.profile_step not in ("talents", "wishes"):
-            await callback.answer(_("This question has already been answered."), show_alert=True)
-            return
-        await callback.answer()
-        await close_question(callback, _("Skipped"))
-        await _next_step(session, member)
-        await advance(bot, chat_id, member, session, i18n)
-    elif action == "availability":
-        await callback.answer()
-        await profile.set_step(session, member, "availability")
-        await advance(bot, chat_id, member, session, i18n)
-    elif action == "availability_done":
-        if member.profile_step != "availability":
-            await callback.answer(_("This question has already been answered."), show_alert=True)
-            return
-        await callback.answer()
-        slots = [keyboards.availability_label(s) for s in profile.availability(member)]
-        await close_question(callback, ", ".join(slots) or _("Skipped"))
-        await _next_step(session, member)
-        await advance(bot, chat_id, member, session, i18n)
-    elif action == "findable":
-        await profile.set_findable(session, member, not member.findable)
-        await callback.answer(
-            _("Organisers can find you again.")
-            if member.findable
-            else _("Paused: organisers cannot find you now.")
-        )
-        await show_card(bot, chat_id, member, session, i18n)
-    elif action == "contact":
-        await callback.answer()
-        await profile.set_step(session, member, "contact")
-        await advance(bot, chat_id, member, session, i18n)
-    elif action == "levels":
-        await callback.answer()
+    """Open one step of the guided profile from a card button."""
+    await callback.answer()
+    await profile.set_step(session, member, step)
+    await advance(bot, callback.from_user.id, member, session, i18n)
+
+
+async def on_add_talent(
+    callback: CallbackQuery, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
+) -> None:
+    await _go_to("talents", callback, member, session, bot, i18n)
+
+
+async def on_add_wish(
+    callback: CallbackQuery, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
+) -> None:
+    await _go_to("wishes", callback, member, session, bot, i18n)
+
+
+async def on_availability_button(
+    callback: CallbackQuery, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
+) -> None:
+    await _go_to("availability", callback, member, session, bot, i18n)
+
+
+async def on_contact_button(
+    callback: CallbackQuery, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
+) -> None:
+    await _go_to("contact", callback, member, session, bot, i18n)
+
+
+async def on_skip(
+    callback: CallbackQuery, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
+) -> None:
+    if member.profile_step not in ("talents", "wishes"):
+        await callback.answer(_("This question has already been answered."), show_alert=True)
+        return
+    await callback.answer()
+    await close_question(callback, _("Skipped"))
+    await _next_step(session, member)
+    await advance(bot, callback.from_user.id, member, session, i18n)
+
+
+async def on_availability_done(
+    callback: CallbackQuery, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
+) -> None:
+    if member.profile_step != "availability":
+        await callback.answer(_("This question has already been answered."), show_alert=True)
+        return
+    await callback.answer()
+    slots = [keyboards.availability_label(s) for s in profile.availability(member)]
+    await close_question(callback, ", ".join(slots) or _("Skipped"))
+    await _next_step(session, member)
+    await advance(bot, callback.from_user.id, member, session, i18n)
+
+
+async def on_toggle_findable(
+    callback: CallbackQuery, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
+) -> None:
+    await profile.set_findable(session, member, not member.findable)
+    await callback.answer(
+        _("Organisers can find you again.")
+        if member.findable
+        else _("Paused: organisers cannot find you now.")
+    )
+    await show_card(bot, callback.from_user.id, member, session, i18n)
+
+
+async def on_toggle_requests(
+    callback: CallbackQuery, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
+) -> None:
+    await profile.set_contact_requests(session, member, member.no_contact_requests)
+    await callback.answer(
+        _("Done: nobody will ask you for contact through the bot.")
+        if member.no_contact_requests
+        else _("Organisers may ask you for contact through the bot again.")
+    )
+    await show_card(bot, callback.from_user.id, member, session, i18n)
+
+
+async def on_levels(
+    callback: CallbackQuery, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
+) -> None:
+    await callback.answer()
+    chat_id = callback.from_user.id
+    view = await _list_view("levels", member, session, i18n.current_locale, 0)
+    if view is None:
+        await bot.send_message(chat_id, _("Your profile has no talents yet."))
+        return
+    await bot.send_message(chat_id, view[0], reply_markup=view[1])
+
+
+async def on_remove_button(
+    callback: CallbackQuery, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
+) -> None:
+    await callback.answer()
+    chat_id = callback.from_user.id
+    view = await _list_view("remove", member, session, i18n.current_locale, 0)
+    if view is None:
+        await bot.send_message(chat_id, _("Your profile has no talents or wishes yet."))
+        return
+    await bot.send_message(chat_id, view[0], reply_markup=view[1])
+
+
+async def on_list_page(
+    callback: CallbackQuery,
+    callback_data: ListPageCb,
+    member: Member,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    """Another page of the removal or level list, in the same message."""
+    view = None
+    if callback_data.view in ("remove", "levels"):
         locale = i18n.current_locale
-        talents = [
-            (r.id, talent_line(r, locale))
-            for r in await skill_repo.of_member(session, member.id)
-            if r.status == "ok" and r.kind == SkillKind.TALENT
-        ]
-        if not talents:
-            await bot.send_message(chat_id, _("Your profile has no talents yet."))
-            return
-        await bot.send_message(
-            chat_id,
-            _("Which talent's level would you like to change?"),
-            reply_markup=keyboards.talents_to_relevel(talents),
-        )
-    elif action == "remove":
-        await callback.answer()
-        rows = [r for r in await skill_repo.of_member(session, member.id) if r.status == "ok"]
-        if not rows:
-            await bot.send_message(chat_id, _("Your profile has no talents or wishes yet."))
-            return
-        locale = i18n.current_locale
-        kinds = {SkillKind.TALENT: _("talent"), SkillKind.WISH: _("wish")}
-        labels = [(r.id, f"{skill_label(r, locale)} ({kinds[SkillKind(r.kind)]})") for r in rows]
-        await bot.send_message(
-            chat_id, _("Which one should I remove?"), reply_markup=keyboards.removals(labels)
-        )
-    else:
+        view = await _list_view(callback_data.view, member, session, locale, callback_data.page)
+    message = callback.message
+    if view is None or message is None or isinstance(message, InaccessibleMessage):
         await callback.answer(_("That button is no longer valid."), show_alert=True)
+        return
+    await callback.answer()
+    with contextlib.suppress(TelegramBadRequest):  # the same page again: "not modified"
+        await message.edit_text(view[0], reply_markup=view[1])
+
+
+async def _list_view(
+    view: str, member: Member, session: AsyncSession, locale: str, page: int
+) -> tuple[str, InlineKeyboardMarkup] | None:
+    """One page of the talents to relevel or the items to remove; None: nothing to list."""
+    if view == "levels":
+        talents = await profile.listed(session, member, SkillKind.TALENT)
+        items = [(r.id, talent_line(r, locale)) for r in talents]
+        question = _("Which talent's level would you like to change?")
+        build = keyboards.talents_to_relevel
+    else:
+        kinds = {SkillKind.TALENT: _("talent"), SkillKind.WISH: _("wish")}
+        rows = await profile.listed(session, member)
+        items = [(r.id, f"{skill_label(r, locale)} ({kinds[SkillKind(r.kind)]})") for r in rows]
+        question, build = _("Which one should I remove?"), keyboards.removals
+    return paged(view, question, items, page, build) if items else None
+
+
+def paged(
+    view: str,
+    question: str,
+    items: Sequence[tuple[int, str]],
+    page: int,
+    build: Callable[[Sequence[tuple[int, str]]], InlineKeyboardMarkup],
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A page of PAGE_ITEMS buttons built by `build`, with ◀️ ▶️ when there is more."""
+    pages = (len(items) + PAGE_ITEMS - 1) // PAGE_ITEMS
+    page = min(max(page, 0), pages - 1)
+    markup = build(items[page * PAGE_ITEMS : (page + 1) * PAGE_ITEMS])
+    if pages == 1:
+        return question, markup
+    nav = []
+    if page > 0:
+        nav.append(("◀️", page - 1))
+    if page < pages - 1:
+        nav.append(("▶️", page + 1))
+    row = [
+        InlineKeyboardButton(text=label, callback_data=ListPageCb(view=view, page=to).pack())
+        for label, to in nav
+    ]
+    text = f"{question} ({page + 1}/{pages})"
+    return text, InlineKeyboardMarkup(inline_keyboard=[*markup.inline_keyboard, row])
+
+
+async def on_unknown_action(callback: CallbackQuery) -> None:
+    await callback.answer(_("That button is no longer valid."), show_alert=True)
 
 
 async def on_pick(
@@ -413,7 +578,7 @@ async def on_ask_level(
     session: AsyncSession,
     i18n: I18n,
 ) -> None:
-    row = await skill_repo.member_row(session, member.id, callback_data.row_id) if member else None
+    row = await profile.own_row(session, member, callback_data.row_id) if member else None
     if row is None or row.kind != SkillKind.TALENT:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return
@@ -509,13 +674,39 @@ async def on_remove(
     await show_card(bot, callback.from_user.id, member, session, i18n)
 
 
+PROFILE_BUTTONS = {
+    "show": on_show,
+    "add_talent": on_add_talent,
+    "add_wish": on_add_wish,
+    "skip": on_skip,
+    "availability": on_availability_button,
+    "availability_done": on_availability_done,
+    "findable": on_toggle_findable,
+    "requests": on_toggle_requests,
+    "contact": on_contact_button,
+    "levels": on_levels,
+    "remove": on_remove_button,
+}
+
+
+def register_profile_buttons(router: Router) -> None:
+    """One small handler per card button; a button without consent, or of an action that
+    no longer exists, gets an alert."""
+    router.callback_query.register(on_button_without_consent, ProfileCb.filter(), NoMember())
+    router.callback_query.register(on_button_without_consent, ListPageCb.filter(), NoMember())
+    for action, handler in PROFILE_BUTTONS.items():
+        router.callback_query.register(handler, ProfileCb.filter(F.action == action))
+    router.callback_query.register(on_list_page, ListPageCb.filter())
+    router.callback_query.register(on_unknown_action, ProfileCb.filter())
+
+
 def build_router() -> Router:
     """A fresh router, so every Dispatcher (and every test) gets its own."""
     router = private_router("profile")
     router.message.register(on_profile_command, Command("profiel", "profile", "profil"))
     router.message.register(on_skills_typed, F.text, AwaitingText())
     router.message.register(on_not_text, AwaitingText())
-    router.callback_query.register(on_profile_button, ProfileCb.filter())
+    register_profile_buttons(router)
     router.callback_query.register(on_pick, PickCb.filter())
     router.callback_query.register(on_level, LevelCb.filter())
     router.callback_query.register(on_ask_level, AskLevelCb.filter())

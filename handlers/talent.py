@@ -17,16 +17,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
+from bot.formatting import long_date
 from bot.services import catalogue, profile, talent
 from bot.services.places import default_gazetteer
 from bot.services.roles import Grant
-from bot.services.talent import Results
+from bot.services.talent import Parties, Results
 from bot.settings import Settings
 from handlers.common import close_question, private_router, shorten
 from storage.models import Member
-from storage.repositories import members
-from storage.repositories import regions as region_repo
-from storage.repositories import skills as skill_repo
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +48,12 @@ class ContactCb(CallbackData, prefix="ask"):
 class ContactAnswerCb(CallbackData, prefix="askr"):
     request_id: int
     yes: bool
+
+
+class ContactNeverCb(CallbackData, prefix="askn"):
+    """'Never ask me again': a no to this request, and no requests from anyone after it."""
+
+    request_id: int
 
 
 def usage() -> str:
@@ -94,9 +98,7 @@ async def _search_text(
     message: Message, text: str, grants: frozenset[Grant], session: AsyncSession, i18n: I18n
 ) -> None:
     text = text[:200]
-    parsed = talent.parse(
-        text, await catalogue.matcher(session), await region_repo.all_regions(session)
-    )
+    parsed = talent.parse(text, await catalogue.matcher(session), await talent.regions(session))
     if not parsed.skills:
         await message.answer(
             _("I do not know a skill like “{text}”. Try other words.").format(text=shorten(text))
@@ -108,11 +110,10 @@ async def _search_text(
     place_id = parsed.near.id if parsed.near else 0
     if not parsed.sure:
         kb = InlineKeyboardBuilder()
-        for match in parsed.skills:
-            skill = await skill_repo.get(session, match.skill_id)
-            if skill is not None:
-                data = SearchCb(skill_id=skill.id, region=region, place_id=place_id, offset=0)
-                kb.button(text=skill.name(i18n.current_locale), callback_data=data)
+        ids = [match.skill_id for match in parsed.skills]
+        for skill_id, name in await profile.skill_names(session, ids, i18n.current_locale):
+            data = SearchCb(skill_id=skill_id, region=region, place_id=place_id, offset=0)
+            kb.button(text=name, callback_data=data)
         kb.adjust(1)
         await message.answer(_("Which skill do you mean?"), reply_markup=kb.as_markup())
         return
@@ -139,9 +140,9 @@ def _level(level: str | None) -> str:
 
 async def render(session: AsyncSession, results: Results, locale: str) -> tuple[str, object]:
     """The results page and its buttons: ask-via-bot per person, paging, region filter."""
-    skill = await skill_repo.get(session, results.skill_id)
+    skill = await talent.skill(session, results.skill_id)
     skill_name = skill.name(locale) if skill else "?"
-    regions = {r.code: r.name for r in await region_repo.all_regions(session)}
+    regions = {r.code: r.name for r in await talent.regions(session)}
     where = regions.get(results.region or "", _("all regions"))
     if results.near is not None:
         where += " · " + _("near {town}").format(town=results.near.name)
@@ -157,6 +158,7 @@ async def render(session: AsyncSession, results: Results, locale: str) -> tuple[
         "",
     ]
     kb = InlineKeyboardBuilder()
+    asked = 0
     for n, hit in enumerate(results.hits, start=first):
         row = hit.row
         name = escape(row.first_name or _("a member"))
@@ -172,17 +174,15 @@ async def render(session: AsyncSession, results: Results, locale: str) -> tuple[
         ]
         if slots:
             parts.append(", ".join(slots))
-        contact = (
-            f"@{escape(row.username)}"
-            if row.contact_direct and row.username
-            else _("contact through the bot")
-        )
-        lines.append(f"{n}. <b>{name}</b> — " + " · ".join(parts) + f" · {contact}")
+        lines.append(f"{n}. <b>{name}</b> — " + " · ".join(parts) + f" · {_contact(row)}")
+        if row.no_requests:
+            continue
         label = "✉️ " + _("Ask {name} via the bot").format(name=row.first_name or n)
         kb.button(
             text=label[:60],
             callback_data=ContactCb(member_id=row.member_id, skill_id=results.skill_id),
         )
+        asked += 1
     nav = []
     place_id = results.near.id if results.near else 0
     if results.offset > 0:
@@ -200,8 +200,16 @@ async def render(session: AsyncSession, results: Results, locale: str) -> tuple[
                 offset=offset,
             ),
         )
-    kb.adjust(*([1] * len(results.hits)), len(nav) or 1)
+    kb.adjust(*([1] * asked), len(nav) or 1)
     return "\n".join(lines), kb.as_markup()
+
+
+def _contact(row: talent.Row) -> str:
+    if row.contact_direct and row.username:
+        return f"@{escape(row.username)}"
+    if row.no_requests:
+        return _("takes no contact requests")
+    return _("contact through the bot")
 
 
 async def on_search_page(
@@ -246,6 +254,7 @@ async def on_contact(
     session: AsyncSession,
     bot: Bot,
     i18n: I18n,
+    settings: Settings,
 ) -> None:
     try:
         request = await talent.request_contact(
@@ -254,44 +263,72 @@ async def on_contact(
             grants=grants,
             member_id=callback_data.member_id,
             skill_id=callback_data.skill_id,
+            per_day=settings.contact_requests_per_day,
         )
-    except talent.NotAllowed:
-        await callback.answer(_("This command is for organisers only."), show_alert=True)
+    except talent.TalentError as refusal:
+        locale = i18n.current_locale
+        await callback.answer(refusal_text(refusal, locale, settings), show_alert=True)
         return
-    except (talent.NotFindable, talent.OutOfScope):
-        await callback.answer(_("This person cannot be asked (any more)."), show_alert=True)
-        return
-    except talent.AlreadyAsked:
-        await callback.answer(_("You already asked; they have not answered yet."), show_alert=True)
-        return
-    member = await members.by_id(session, callback_data.member_id)
-    skill = await skill_repo.get(session, callback_data.skill_id)
-    assert member is not None
+    parties = await talent.parties(session, request)
+    await _ask_member(bot, i18n, parties, request.id, callback.from_user.first_name)
+    await callback.answer(
+        _("I asked {name}. You will hear from me when they answer.").format(
+            name=parties.member.first_name or _("a member")
+        ),
+        show_alert=True,
+    )
+
+
+def refusal_text(refusal: talent.TalentError, locale: str, settings: Settings) -> str:
+    """Why a contact request was refused, saying no more than the organiser needs."""
+    if isinstance(refusal, talent.DeclinedRecently):
+        return _(
+            "This member said no to you on {date}; you can ask them again from {again}."
+        ).format(
+            date=long_date(refusal.declined_at, locale, settings.tz),
+            again=long_date(refusal.again_from, locale, settings.tz),
+        )
+    if isinstance(refusal, talent.DailyLimit):
+        return _(
+            "You have reached today's limit of {limit} contact requests. "
+            "You can ask again tomorrow."
+        ).format(limit=refusal.limit)
+    if isinstance(refusal, talent.NoRequests):
+        return _("This member does not want to be asked for contact through the bot.")
+    if isinstance(refusal, talent.NotListed):
+        return _("This member did not list that skill.")
+    if isinstance(refusal, talent.AlreadyAsked):
+        return _("You already asked; they have not answered yet.")
+    if isinstance(refusal, talent.NotAllowed):
+        return _("This command is for organisers only.")
+    return _("This person cannot be asked (any more).")
+
+
+async def _ask_member(
+    bot: Bot, i18n: I18n, parties: Parties, request_id: int, organiser_name: str
+) -> None:
+    """The question to the member, in their language: yes, no, or never again."""
+    member = parties.member
     kb = InlineKeyboardBuilder()
     with i18n.use_locale(member.locale):
         kb.button(
             text=_("Yes, share my contact"),
-            callback_data=ContactAnswerCb(request_id=request.id, yes=True),
+            callback_data=ContactAnswerCb(request_id=request_id, yes=True),
         )
         kb.button(
-            text=_("No, thank you"), callback_data=ContactAnswerCb(request_id=request.id, yes=False)
+            text=_("No, thank you"), callback_data=ContactAnswerCb(request_id=request_id, yes=False)
         )
+        kb.button(text=_("Never ask me again"), callback_data=ContactNeverCb(request_id=request_id))
         kb.adjust(1)
         text = _(
             "{organiser}, an organiser, is looking for someone for <b>{skill}</b> and found you "
             "in the talent base. May I give them your contact? You decide; nothing is shared "
             "unless you say yes."
         ).format(
-            organiser=escape(callback.from_user.first_name),
-            skill=escape(skill.name(member.locale) if skill else "?"),
+            organiser=escape(organiser_name),
+            skill=escape(parties.skill.name(member.locale) if parties.skill else "?"),
         )
         await bot.send_message(member.telegram_id, text, reply_markup=kb.as_markup())
-    await callback.answer(
-        _("I asked {name}. You will hear from me when they answer.").format(
-            name=member.first_name or _("a member")
-        ),
-        show_alert=True,
-    )
 
 
 async def on_contact_answer(
@@ -303,42 +340,87 @@ async def on_contact_answer(
     i18n: I18n,
     settings: Settings,
 ) -> None:
+    chosen = _("Yes, share my contact") if callback_data.yes else _("No, thank you")
+    await _answer(
+        callback, member, session, bot, i18n, settings,
+        request_id=callback_data.request_id, yes=callback_data.yes, never=False, chosen=chosen,
+    )  # fmt: skip
+
+
+async def on_contact_never(
+    callback: CallbackQuery,
+    callback_data: ContactNeverCb,
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    await _answer(
+        callback, member, session, bot, i18n, settings,
+        request_id=callback_data.request_id, yes=False, never=True,
+        chosen=_("Never ask me again"),
+    )  # fmt: skip
+
+
+async def _answer(
+    callback: CallbackQuery,
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+    settings: Settings,
+    *,
+    request_id: int,
+    yes: bool,
+    never: bool,
+    chosen: str,
+) -> None:
+    """Record the member's answer, close the question and tell the organiser."""
     if member is None:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return
     try:
         request = await talent.answer_contact(
-            session,
-            member_id=member.id,
-            request_id=callback_data.request_id,
-            accept=callback_data.yes,
+            session, member_id=member.id, request_id=request_id, accept=yes, never=never
         )
     except talent.NotPending:
         await callback.answer(_("This question has already been answered."), show_alert=True)
         return
-    await callback.answer()
-    chosen = _("Yes, share my contact") if callback_data.yes else _("No, thank you")
+    if never:
+        await callback.answer(
+            _(
+                "Done: nobody will ask you for contact through the bot. "
+                "You can change this in /profiel."
+            ),
+            show_alert=True,
+        )
+    else:
+        await callback.answer()
     await close_question(callback, chosen)
     if request.requester_id is None:
         return
-    organiser = await members.by_telegram_id(session, request.requester_id)
-    skill = await skill_repo.get(session, request.skill_id) if request.skill_id else None
-    locale = organiser.locale if organiser else settings.default_locale
-    name = escape(member.first_name or _("a member"))
+    parties = await talent.parties(session, request)
+    locale = parties.organiser.locale if parties.organiser else settings.default_locale
     with i18n.use_locale(locale):
-        skill_name = escape(skill.name(locale)) if skill else "?"
-        if callback_data.yes:
-            link = f'<a href="tg://user?id={member.telegram_id}">{name}</a>'
-            if member.username:
-                link += f" (@{escape(member.username)})"
-            text = _("{name} is happy to be contacted about <b>{skill}</b>: {link}").format(
-                name=name, skill=skill_name, link=link
-            )
-        else:
-            text = _("{name} would rather not be contacted about <b>{skill}</b> now.").format(
-                name=name, skill=skill_name
-            )
+        text = _answer_text(parties, yes, locale)
         await bot.send_message(request.requester_id, text)
+
+
+def _answer_text(parties: Parties, yes: bool, locale: str) -> str:
+    member = parties.member
+    name = escape(member.first_name or _("a member"))
+    skill_name = escape(parties.skill.name(locale)) if parties.skill else "?"
+    if not yes:
+        return _("{name} would rather not be contacted about <b>{skill}</b> now.").format(
+            name=name, skill=skill_name
+        )
+    link = f'<a href="tg://user?id={member.telegram_id}">{name}</a>'
+    if member.username:
+        link += f" (@{escape(member.username)})"
+    return _("{name} is happy to be contacted about <b>{skill}</b>: {link}").format(
+        name=name, skill=skill_name, link=link
+    )
 
 
 def build_router() -> Router:
@@ -349,4 +431,5 @@ def build_router() -> Router:
     router.callback_query.register(on_search_page, SearchCb.filter())
     router.callback_query.register(on_contact, ContactCb.filter())
     router.callback_query.register(on_contact_answer, ContactAnswerCb.filter())
+    router.callback_query.register(on_contact_never, ContactNeverCb.filter())
     return router

@@ -120,3 +120,29 @@ async def region(session: AsyncSession, code: str, name: str, country: str = "NL
     """A configured region besides the four the first migration brings."""
     session.add(Region(code=code, name=name, country=country, position=10))
     await session.commit()
+
+
+def longest_items(tag: str, n: int = 60, length: int = 60) -> list[str]:
+    """`n` distinct made-up skills of `length` characters (the most a member may type), no
+    catalogue word among them, with characters HTML must escape."""
+    items = []
+    for i in range(n):
+        head = f"{tag}{i:02d} x<b>R&D"
+        items.append(head + "x" * (length - len(head)))
+    return items
+
+
+async def full_profile(
+    session: AsyncSession, member: Member, n: int = 60, length: int = 60
+) -> tuple[list[str], list[str]]:
+    """The largest profile allowed: `n` talents (each with a level) and `n` wishes of the
+    longest allowed names. Returns (talents, wishes) as typed."""
+    talents, wishes = longest_items("t", n, length), longest_items("w", n, length)
+    for kind, items in ((SkillKind.TALENT, talents), (SkillKind.WISH, wishes)):
+        for start in range(0, n, 20):  # split_input takes 20 items per message
+            added = await profile.add(session, member, kind, ", ".join(items[start : start + 20]))
+            assert len(added.unknown) == len(items[start : start + 20]), added
+            if kind == SkillKind.TALENT:
+                for row in added.unknown:
+                    await profile.set_level(session, member, row.id, Level.TEACH)
+    return talents, wishes

@@ -8,7 +8,9 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from sandbox.state import SandboxMessage
 from storage.models import Consent, Member, MemberSkill
+from tests import factories
 from tests.botrunner import RunningBot, running_bot, t
 
 pytestmark = pytest.mark.e2e
@@ -269,3 +271,56 @@ async def test_a_username_is_offered_and_stored_only_when_chosen(sqlite_url: str
             member = await session.scalar(select(Member).where(Member.telegram_id == 7205))
             assert member is not None
             assert (member.contact_direct, member.username) == (True, "vera_v")
+
+
+def fits_telegram(message: SandboxMessage) -> None:
+    assert len(message.text) <= 4096 and len(message.buttons) <= 100, message.message_id
+
+
+async def test_a_full_profile_fits_telegram(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url) as bot:
+        sv = "sv"
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            member = await factories.onboarded(session, 7206, "Alva", "Goteborg", locale=sv)
+            talents, wishes = await factories.full_profile(session, member)
+        user = bot.sandbox.user(7206, "Alva", language_code=sv)
+        await user.send_text("/profiel")
+        await bot.sandbox.idle()
+        card = [m for m in user.bot_messages]
+        assert len(card) > 1  # split: 120 long lines do not fit one message
+        for message in card:
+            fits_telegram(message)
+        shown = "\n".join(m.text for m in card)
+        assert all(typed in shown for typed in talents + wishes)  # escaped, so shown as typed
+        assert card[-1].button_texts[0] == "➕ " + t(sv, "Talents")  # buttons under the last
+
+        await user.press("🗑 " + t(sv, "Remove something"), message=card[-1])
+        first = await user.expect_text(t(sv, "Which one should I remove?"))
+        fits_telegram(first)
+        await user.press("▶️", message=first)
+        second = await user.next()
+        assert second.message_id == first.message_id  # the same message, edited
+        fits_telegram(second)
+        target = next(b.text for b in second.buttons if talents[25] in b.text)
+        await user.press(target, message=second)
+        await user.expect_text(t(sv, "Your talents and learning wishes"))
+        await bot.sandbox.idle()
+        left = [typed for kind, _key, _level, typed in await rows(bot, 7206)]
+        assert talents[25] not in left and len(left) == 119
+        for message in user.bot_messages:
+            fits_telegram(message)
+
+        await user.press("🎚 " + t(sv, "Change a level"), message=user.bot_messages[-1])
+        levels = await user.expect_text(t(sv, "Which talent's level would you like to change?"))
+        fits_telegram(levels)
+        await user.press("▶️", message=levels)
+        fits_telegram(await user.next())
+        for forged in ("profpg:other:1", "prof:bogus"):
+            await user.press_raw(levels.message_id, forged)
+            await bot.sandbox.idle()
+            assert user.alerts[-1] == t(sv, "That button is no longer valid.")
+        stranger = bot.sandbox.user(7207, "Nils", language_code=sv)
+        await stranger.press_raw(levels.message_id, "profpg:remove:1")
+        await bot.sandbox.idle()
+        assert stranger.alerts[-1] == t(sv, "Please give your consent first: send /start.")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import select
 
+from bot import clock
 from bot.services.profile import Level
 from bot.services.roles import RoleName
 from storage.models import AuditEntry, ContactRequest
@@ -180,3 +183,118 @@ async def test_organisers_curate_the_skills_list(sqlite_url: str) -> None:
         await admin.send_text("/zoek vegetable gardening")
         page = await admin.expect_text("🔎")
         assert all(name in page.text for name in ("Kees", "Anouk", "Tim"))
+
+
+def ask_label(lang: str, name: str) -> str:
+    return "✉️ " + t(lang, "Ask {name} via the bot", name=name)
+
+
+async def test_a_no_holds_for_90_days_and_refusals_are_explained(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url, admin_ids=str(ADMIN)) as bot:
+        await seed(bot)
+        organiser = bot.sandbox.user(OOST_ORGANISER, "Bram", language_code="nl")
+        joost = bot.sandbox.user(9302, "Joost", language_code="sv")
+        with clock.travel_to(datetime(2027, 3, 3, 10, 0, tzinfo=UTC)):
+            await organiser.send_text("/zoek debat")
+            page = await organiser.expect_text("🔎")
+            await organiser.press(ask_label("nl", "Joost"), message=page)
+            asked = await joost.expect_text("Bram")
+            assert asked.button_texts == [
+                t("sv", "Yes, share my contact"),
+                t("sv", "No, thank you"),
+                t("sv", "Never ask me again"),
+            ]
+            await joost.press(t("sv", "No, thank you"), message=asked)
+            await organiser.expect_text("Joost")
+        with clock.travel_to(datetime(2027, 5, 31, 10, 0, tzinfo=UTC)):  # day 89
+            await organiser.press(ask_label("nl", "Joost"), message=page)
+            await bot.sandbox.idle()
+            assert organiser.alerts[-1] == t(
+                "nl",
+                "This member said no to you on {date}; you can ask them again from {again}.",
+                date="3 maart 2027",
+                again="1 juni 2027",
+            )
+        with clock.travel_to(datetime(2027, 6, 2, 10, 0, tzinfo=UTC)):  # day 91
+            joost.drain()
+            await organiser.press(ask_label("nl", "Joost"), message=page)
+            await joost.expect_text("Bram")
+
+        # a forged button about a skill Joost never listed
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            (photography,) = await factories.skill_ids(session, "fotografie")
+        admin = bot.sandbox.user(ADMIN, "Eva", language_code="en")
+        await admin.press_raw(page.message_id, f"ask:2:{photography}")
+        await bot.sandbox.idle()
+        assert admin.alerts[-1] == t("en", "This member did not list that skill.")
+        async with bot.app.sessions() as session:
+            requests = (await session.scalars(select(ContactRequest))).all()
+        assert [(r.requester_id, r.status) for r in requests] == [
+            (OOST_ORGANISER, "declined"),
+            (OOST_ORGANISER, "pending"),
+        ]
+
+
+async def test_a_daily_limit_per_organiser(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url, admin_ids=str(ADMIN), contact_requests_per_day=1) as bot:
+        await seed(bot)
+        fenna = bot.sandbox.user(9301, "Fenna", language_code="nl")
+        admin = bot.sandbox.user(ADMIN, "Eva", language_code="en")
+        await admin.send_text("/zoek debatteren")
+        page = await admin.expect_text("🔎")
+        await admin.press(ask_label("en", "Fenna"), message=page)
+        await fenna.expect_text("Eva")
+        await admin.press(ask_label("en", "Joost"), message=page)
+        await bot.sandbox.idle()
+        assert admin.alerts[-1] == t(
+            "en",
+            "You have reached today's limit of {limit} contact requests. "
+            "You can ask again tomorrow.",
+            limit=1,
+        )
+
+
+async def test_never_ask_me_again_and_undoing_it_in_the_profile(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url, admin_ids=str(ADMIN)) as bot:
+        await seed(bot)
+        organiser = bot.sandbox.user(OOST_ORGANISER, "Bram", language_code="nl")
+        joost = bot.sandbox.user(9302, "Joost", language_code="sv")
+        await organiser.send_text("/zoek debat")
+        page = await organiser.expect_text("🔎")
+        await organiser.press(ask_label("nl", "Joost"), message=page)
+        asked = await joost.expect_text("Bram")
+        await joost.press(t("sv", "Never ask me again"), message=asked)
+        await organiser.expect_text(
+            t("nl", "{name} would rather not be contacted about <b>{skill}</b> now.", name="Joost",
+              skill="Debatteren")
+        )  # fmt: skip
+        await bot.sandbox.idle()
+        assert joost.alerts[-1].startswith(
+            t("sv", "Done: nobody will ask you for contact through the bot.")[:-1]
+        )
+
+        admin = bot.sandbox.user(ADMIN, "Eva", language_code="en")
+        await admin.send_text("/zoek debatteren")
+        results = await admin.expect_text("🔎")
+        assert ask_label("en", "Joost") not in results.button_texts
+        assert t("en", "takes no contact requests") in results.text
+        await admin.press_raw(results.message_id, page.buttons[0].data or "")  # forged
+        await bot.sandbox.idle()
+        assert admin.alerts[-1] == t(
+            "en", "This member does not want to be asked for contact through the bot."
+        )
+
+        await joost.send_text("/profiel")
+        card = await joost.expect_text(t("sv", "Your talents and learning wishes"))
+        never = t("sv", "Contact requests through the bot: {answer}", answer=t("sv", "never"))
+        assert never in card.text
+        await joost.press("📨 " + t("sv", "Allow contact requests again"), message=card)
+        card = await joost.expect_text(t("sv", "Your talents and learning wishes"))
+        yes = t("sv", "Contact requests through the bot: {answer}", answer=t("sv", "yes"))
+        assert yes in card.text
+        assert "🚫 " + t("sv", "Never ask me for contact") in card.button_texts
+        await admin.send_text("/zoek debatteren")
+        results = await admin.expect_text("🔎")
+        await admin.press(ask_label("en", "Joost"), message=results)
+        await joost.expect_text("Eva")

@@ -1,17 +1,20 @@
 """The talent base as plain async calls, on SQLite and PostgreSQL: ranking, scope, paging,
-audit, and contact requests answered once."""
+audit, contact requests answered once, and requests that cannot be used to pester."""
 
 from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services import catalogue, talent
+from bot import clock
+from bot.services import catalogue, profile, talent
 from bot.services.places import default_gazetteer
-from bot.services.profile import Level
+from bot.services.profile import Level, SkillKind
 from bot.services.roles import Grant, RoleName
-from storage.models import AuditEntry
+from storage.models import AuditEntry, ContactRequest, Member
 from tests import factories
 
 ADMIN = frozenset({Grant(RoleName.ADMIN)})
@@ -128,3 +131,83 @@ async def test_nobody_who_paused_or_blocked_can_be_asked(
         await talent.request_contact(
             session, actor_id=7, grants=OOST, member_id=noord, skill_id=debating
         )
+
+
+DAY0 = datetime(2027, 3, 3, 10, 0, tzinfo=UTC)
+
+
+async def ask(session: AsyncSession, actor: int, target: int, skill: int, **kw: int) -> int:
+    request = await talent.request_contact(
+        session, actor_id=actor, grants=ADMIN, member_id=target, skill_id=skill, **kw
+    )
+    return request.id
+
+
+async def test_after_a_no_the_same_organiser_waits_90_days(
+    session: AsyncSession, debating: int
+) -> None:
+    target = await member(session, 50, "Zwolle", Level.TEACH)
+    with clock.travel_to(DAY0):
+        request = await ask(session, 7, target, debating)
+        await talent.answer_contact(session, member_id=target, request_id=request, accept=False)
+    with clock.travel_to(DAY0 + timedelta(days=89)):
+        with pytest.raises(talent.DeclinedRecently) as refused:
+            await ask(session, 7, target, debating)
+        assert refused.value.declined_at.date() == DAY0.date()
+        assert refused.value.again_from.date() == date(2027, 6, 1)
+        await ask(session, 8, target, debating)  # another organiser may
+    with clock.travel_to(DAY0 + timedelta(days=91)):
+        await ask(session, 7, target, debating)
+
+
+async def test_only_a_skill_the_member_listed(session: AsyncSession, debating: int) -> None:
+    target = await member(session, 51, "Zwolle", Level.TEACH)
+    budgets, wish = await factories.skill_ids(session, "begroting lezen", "fotografie")
+    await profile.add(session, await _member(session, target), SkillKind.WISH, "fotografie")
+    for forged in (budgets, wish, None):  # never listed; only a wish; none at all
+        with pytest.raises(talent.NotListed):
+            await talent.request_contact(
+                session, actor_id=7, grants=ADMIN, member_id=target, skill_id=forged
+            )
+    assert (await session.scalars(select(ContactRequest))).all() == []
+
+
+async def test_a_daily_limit_per_organiser_that_resets_at_midnight_utc(
+    session: AsyncSession, debating: int
+) -> None:
+    targets = [await member(session, 60 + i, "Zwolle", Level.SOME) for i in range(4)]
+    with clock.travel_to(datetime(2027, 3, 3, 23, 50, tzinfo=UTC)):
+        for target in targets[:3]:
+            await ask(session, 7, target, debating, per_day=3)
+        with pytest.raises(talent.DailyLimit) as refused:
+            await ask(session, 7, targets[3], debating, per_day=3)
+        assert refused.value.limit == 3
+        await ask(session, 8, targets[3], debating, per_day=3)  # someone else's count
+    with clock.travel_to(datetime(2027, 3, 4, 0, 10, tzinfo=UTC)):
+        await ask(session, 7, targets[3], debating, per_day=3)
+
+
+async def test_never_ask_me_again_stops_every_organiser_until_undone(
+    session: AsyncSession, debating: int
+) -> None:
+    target = await member(session, 70, "Zwolle", Level.TEACH)
+    request = await ask(session, 7, target, debating)
+    answered = await talent.answer_contact(
+        session, member_id=target, request_id=request, accept=True, never=True
+    )
+    assert answered.status == "declined"
+    for organiser in (7, 8):
+        with pytest.raises(talent.NoRequests):
+            await ask(session, organiser, target, debating)
+    row = await _member(session, target)
+    assert row.no_contact_requests is True
+    await profile.set_contact_requests(session, row, allowed=True)
+    await ask(session, 8, target, debating)
+    with pytest.raises(talent.DeclinedRecently):  # the no to organiser 7 still stands
+        await ask(session, 7, target, debating)
+
+
+async def _member(session: AsyncSession, member_id: int) -> Member:
+    found = await session.get(Member, member_id)
+    assert found is not None
+    return found

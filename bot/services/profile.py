@@ -175,6 +175,45 @@ async def set_contact(
     await session.commit()
 
 
+async def set_contact_requests(session: AsyncSession, member: Member, allowed: bool) -> None:
+    """'Never ask me again' (allowed=False), or taking contact requests again."""
+    member.no_contact_requests = not allowed
+    await session.commit()
+
+
+async def rows(session: AsyncSession, member: Member) -> list[MemberSkill]:
+    """All the member's talents and wishes, unsure ones included, oldest first."""
+    return await repo.of_member(session, member.id)
+
+
+async def listed(
+    session: AsyncSession, member: Member, kind: SkillKind | None = None
+) -> list[MemberSkill]:
+    """The member's confirmed talents and wishes (or one kind of them), oldest first."""
+    return [
+        r
+        for r in await repo.of_member(session, member.id)
+        if r.status == "ok" and (kind is None or r.kind == kind)
+    ]
+
+
+async def own_row(session: AsyncSession, member: Member, row_id: int) -> MemberSkill | None:
+    """A row id from a button, if it is this member's."""
+    return await repo.member_row(session, member.id, row_id)
+
+
+async def skill_names(
+    session: AsyncSession, skill_ids: list[int], locale: str
+) -> list[tuple[int, str]]:
+    """(id, name in `locale`) of the skills that still exist, in the order asked."""
+    names = []
+    for skill_id in skill_ids:
+        skill = await repo.get(session, skill_id)
+        if skill is not None:
+            names.append((skill_id, skill.name(locale)))
+    return names
+
+
 async def set_step(session: AsyncSession, member: Member, step: str | None) -> None:
     member.profile_step = step
     await session.commit()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,12 +18,15 @@ from bot import clock
 from bot.services.places import Gazetteer, Place, default_gazetteer, haversine_km
 from bot.services.roles import Grant, RoleName
 from bot.services.skill_match import SkillMatch, SkillMatcher
-from storage.models import ContactRequest, Region
-from storage.repositories import contacts, members, talent
+from storage.models import ContactRequest, Member, Region, Skill
+from storage.repositories import contacts, members, skills, talent
 from storage.repositories import regions as region_repo
 from storage.repositories.talent import Row
 
 PAGE_SIZE = 5
+# After a "no", the same organiser waits this long before asking that member again.
+DECLINE_PAUSE = timedelta(days=90)
+DEFAULT_PER_DAY = 20  # the CONTACT_REQUESTS_PER_DAY setting's default
 NEAR_WORDS = ("bij", "nabij", "rond", "near", "around", "nära", "vid", "runt")
 
 
@@ -48,6 +52,31 @@ class AlreadyAsked(TalentError):
 
 class NotPending(TalentError):
     pass
+
+
+class NotListed(TalentError):
+    """The skill (from a button) is not one the member listed as a talent."""
+
+
+class NoRequests(TalentError):
+    """The member asked never to be asked again."""
+
+
+class DeclinedRecently(TalentError):
+    """The member said no to this organiser less than DECLINE_PAUSE ago."""
+
+    def __init__(self, declined_at: datetime) -> None:
+        super().__init__(declined_at)
+        self.declined_at = declined_at
+        self.again_from = declined_at + DECLINE_PAUSE
+
+
+class DailyLimit(TalentError):
+    """The organiser asked as many members today (UTC) as one may."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +204,14 @@ async def request_contact(
     grants: frozenset[Grant],
     member_id: int,
     skill_id: int | None,
+    per_day: int = DEFAULT_PER_DAY,
 ) -> ContactRequest:
-    """Ask a findable member, through the bot, whether this organiser may contact them."""
+    """Ask a findable member, through the bot, whether this organiser may contact them.
+
+    Refused (a typed TalentError) unless the member listed the skill, takes requests, did
+    not say no to this organiser in the last 90 days, and the organiser is under the daily
+    limit: a request button must not become a way to pester someone.
+    """
     scope = scope_of(grants)
     if scope is None:
         raise NotAllowed
@@ -185,26 +220,83 @@ async def request_contact(
         raise NotFindable(member_id)
     if scope.regions is not None and member.region_code not in scope.regions:
         raise OutOfScope(member.region_code)
-    if await contacts.pending(session, actor_id, member_id) is not None:
-        raise AlreadyAsked(member_id)
-    request = ContactRequest(requester_id=actor_id, member_id=member_id, skill_id=skill_id)
+    if skill_id is None or not await talent.lists_talent(session, member_id, skill_id):
+        raise NotListed(skill_id)
+    now = clock.now()
+    await _check_not_pestering(session, actor_id, member, now, per_day)
+    request = ContactRequest(
+        requester_id=actor_id, member_id=member_id, skill_id=skill_id, created_at=now
+    )
     session.add(request)
     contacts.audit(session, actor_id, "contact_request", f"skill:{skill_id}", member.region_code)
     await session.commit()
     return request
 
 
+async def _check_not_pestering(
+    session: AsyncSession, actor_id: int, member: Member, now: datetime, per_day: int
+) -> None:
+    if member.no_contact_requests:
+        raise NoRequests(member.id)
+    if await contacts.pending(session, actor_id, member.id) is not None:
+        raise AlreadyAsked(member.id)
+    declined = await contacts.last_declined(session, actor_id, member.id)
+    if declined is not None and now < declined + DECLINE_PAUSE:
+        raise DeclinedRecently(declined)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if await contacts.count_since(session, actor_id, midnight) >= per_day:
+        raise DailyLimit(per_day)
+
+
 async def answer_contact(
-    session: AsyncSession, *, member_id: int, request_id: int, accept: bool
+    session: AsyncSession,
+    *,
+    member_id: int,
+    request_id: int,
+    accept: bool,
+    never: bool = False,
 ) -> ContactRequest:
-    """The member says yes or no; only to a request addressed to them, and only once (a
-    conditional update, so two quick taps cannot both answer)."""
-    status = "accepted" if accept else "declined"
+    """The member says yes, no, or no and never again; only to a request addressed to them,
+    and only once (a conditional update, so two quick taps cannot both answer)."""
+    status = "accepted" if accept and not never else "declined"
     if not await contacts.answer(session, request_id, member_id, status, clock.now()):
         await session.rollback()
         raise NotPending(request_id)
+    if never:
+        member = await members.by_id(session, member_id)
+        assert member is not None  # the request addressed to them exists
+        member.no_contact_requests = True
     await session.commit()
     request = await contacts.get(session, request_id)
     assert request is not None
     await session.refresh(request)
     return request
+
+
+async def regions(session: AsyncSession) -> list[Region]:
+    """Every region, for reading a search and naming regions in the results."""
+    return await region_repo.all_regions(session)
+
+
+async def skill(session: AsyncSession, skill_id: int | None) -> Skill | None:
+    return await skills.get(session, skill_id) if skill_id else None
+
+
+@dataclass(frozen=True, slots=True)
+class Parties:
+    """Who a contact request is between, and about what."""
+
+    member: Member
+    organiser: Member | None  # None: the organiser has no member row (an ADMIN_IDS admin)
+    skill: Skill | None
+
+
+async def parties(session: AsyncSession, request: ContactRequest) -> Parties:
+    member = await members.by_id(session, request.member_id)
+    assert member is not None  # requests are deleted with their member
+    organiser = (
+        await members.by_telegram_id(session, request.requester_id)
+        if request.requester_id is not None
+        else None
+    )
+    return Parties(member, organiser, await skill(session, request.skill_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEntry, ContactRequest
@@ -60,3 +60,26 @@ async def answer(
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def last_declined(
+    session: AsyncSession, requester_id: int, member_id: int
+) -> datetime | None:
+    """When this member last said no to this requester (None: never)."""
+    return await session.scalar(
+        select(func.max(ContactRequest.answered_at)).where(
+            ContactRequest.requester_id == requester_id,
+            ContactRequest.member_id == member_id,
+            ContactRequest.status == "declined",
+        )
+    )
+
+
+async def count_since(session: AsyncSession, requester_id: int, since: datetime) -> int:
+    """How many requests this requester made from `since` on."""
+    found = await session.scalar(
+        select(func.count())
+        .select_from(ContactRequest)
+        .where(ContactRequest.requester_id == requester_id, ContactRequest.created_at >= since)
+    )
+    return int(found or 0)

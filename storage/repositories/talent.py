@@ -25,6 +25,7 @@ class Row:
     availability: tuple[bool, bool, bool, bool]
     contact_direct: bool
     username: str | None
+    no_requests: bool = False
 
 
 def _base(skill_id: int, regions: Collection[str] | None) -> Select[tuple[int]]:
@@ -79,6 +80,7 @@ async def page(
             Member.available_online,
             Member.contact_direct,
             Member.username,
+            Member.no_contact_requests,
             func.count().over(),
         )
         .order_by(*order)
@@ -86,9 +88,24 @@ async def page(
         .limit(limit)
     )
     rows = (await session.execute(query)).all()
-    total = int(rows[0][12]) if rows else 0
+    total = int(rows[0][13]) if rows else 0
     hits = [
-        Row(r[0], r[1], r[2], r[3], r[4], r[5], (r[6], r[7], r[8], r[9]), r[10], r[11])
+        Row(r[0], r[1], r[2], r[3], r[4], r[5], (r[6], r[7], r[8], r[9]), r[10], r[11], bool(r[12]))
         for r in rows
     ]
     return hits, total
+
+
+async def lists_talent(session: AsyncSession, member_id: int, skill_id: int) -> bool:
+    """Whether the member listed this skill as a talent (confirmed, not a pending guess)."""
+    found = await session.scalar(
+        select(MemberSkill.id)
+        .where(
+            MemberSkill.member_id == member_id,
+            MemberSkill.skill_id == skill_id,
+            MemberSkill.kind == "talent",
+            MemberSkill.status == "ok",
+        )
+        .limit(1)
+    )
+    return found is not None
