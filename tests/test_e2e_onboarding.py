@@ -6,9 +6,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.services.onboarding import Step
+from bot.services.profile import Level
 from sandbox.limits import Limits
 from storage.engine import create_engine, create_session_factory
 from storage.models import Consent, Member
+from tests import factories
 from tests.botrunner import RunningBot, running_bot, t
 
 pytestmark = pytest.mark.e2e
@@ -372,3 +374,41 @@ async def test_double_taps_and_quick_answers_count_once(sqlite_url: str) -> None
         assert member is not None and member.onboarding_step == Step.REGION
         assert member.kind in ("member", "sympathiser") and member.town in ("Zwolle", "Utrecht")
         assert await count(bot, Member) == 1 and await count(bot, Consent) == 1
+
+
+async def test_a_changed_telegram_username_is_followed_on_the_next_update(
+    sqlite_url: str,
+) -> None:
+    """An abandoned @name can be claimed by someone else: organisers must see the current one."""
+    organiser_id = 7030
+    async with running_bot(sqlite_url, admin_ids=str(organiser_id)) as bot:
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            await factories.onboarded(
+                session, 7031, "Noor", "Zwolle", region="oost", talents="debatteren",
+                level=Level.TEACH, findable=True, username="noor_old",
+            )  # fmt: skip
+            await factories.onboarded(session, 7032, "Ruben", "Zwolle", region="oost")
+        organiser = bot.sandbox.user(organiser_id, "Eva", language_code="en")
+        noor = bot.sandbox.user(7031, "Noor", language_code="nl", username="noor_new")
+        await noor.send_text("/help")
+        await noor.next()
+        assert (await member_row(bot, 7031)).username == "noor_new"  # type: ignore[union-attr]
+        await organiser.send_text("/zoek debatteren")
+        page = await organiser.expect_text("🔎")
+        assert "@noor_new" in page.text and "noor_old" not in page.text
+
+        noor.person.username = None  # she gave up her username in Telegram
+        await noor.send_text("/help")
+        await noor.next()
+        assert (await member_row(bot, 7031)).username is None  # type: ignore[union-attr]
+        await organiser.send_text("/zoek debatteren")
+        page = await organiser.expect_text("🔎")
+        assert "@noor" not in page.text
+        assert t("en", "contact through the bot") in page.text
+
+        # someone who never allowed direct contact: the name is not collected at all
+        ruben = bot.sandbox.user(7032, "Ruben", language_code="nl", username="ruben_r")
+        await ruben.send_text("/help")
+        await ruben.next()
+        assert (await member_row(bot, 7032)).username is None  # type: ignore[union-attr]

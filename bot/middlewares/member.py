@@ -8,7 +8,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 
-from bot.services import roles
+from bot.services import onboarding, roles
 from storage.repositories import members
 
 
@@ -27,7 +27,9 @@ class MemberMiddleware(BaseMiddleware):
         if user is None:
             data["member"], data["grants"] = None, frozenset()
         else:
-            data["member"] = await members.by_telegram_id(session, user.id)
+            member = data["member"] = await members.by_telegram_id(session, user.id)
+            if member is not None:
+                await onboarding.refresh_username(session, member, user.username)
             data["grants"] = await roles.grants_of(session, user.id, self.admin_ids)
             # End the read transaction: handlers call Telegram before they write, and an
             # open transaction would hold a pooled connection (and SQLite's lock) meanwhile.

@@ -155,3 +155,18 @@ async def set_locale(session: AsyncSession, member: Member, locale: str) -> None
         raise ValueError(locale)
     member.locale = locale
     await session.commit()
+
+
+async def refresh_username(session: AsyncSession, member: Member, username: str | None) -> bool:
+    """Follow the member's current Telegram @username; True when it was written.
+
+    A name stored once goes stale: someone else may claim an abandoned name and receive what
+    was meant for this member. It is kept only while the member allows direct contact, and
+    written only when it changed, since this runs on every update.
+    """
+    wanted = (username or None) if member.contact_direct else None
+    if member.username == wanted:
+        return False
+    member.username = wanted
+    await session.commit()
+    return True
