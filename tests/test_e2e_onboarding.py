@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
+from bot import clock
 from bot.services.onboarding import Step
 from bot.services.profile import Level
 from sandbox.limits import Limits
@@ -294,6 +297,26 @@ async def test_language_chosen_before_consent_is_used_and_then_stored(sqlite_url
         await user.expect_text(t("en", "Question {number} of {total}", number=1, total=3))
         member = await member_row(bot, 7009)
         assert member is not None and member.locale == "en"
+
+
+async def test_language_chosen_before_consent_is_forgotten_after_a_day(sqlite_url: str) -> None:
+    """Before consent the choice is kept nowhere but in memory, and not for ever."""
+    async with running_bot(sqlite_url) as bot:
+        assert bot.app is not None
+        chosen_at = clock.now()
+        user = bot.sandbox.user(7014, "Jan", language_code="de")  # a language we do not speak
+        await user.send_text("/taal")
+        await user.next()
+        await user.press("English")
+        await user.expect_text(t("en", "Hello {name}! 👋", name="Jan"))
+        with clock.travel_to(chosen_at + timedelta(hours=23)):
+            await user.send_text("/start")
+            await user.expect_text(t("en", "Hello {name}! 👋", name="Jan"))
+        with clock.travel_to(chosen_at + timedelta(days=2)):
+            await user.send_text("/start")
+            await user.expect_text(t("nl", "Hello {name}! 👋", name="Jan"))  # the default again
+            assert not bot.app.dp.storage.records  # type: ignore[attr-defined]
+        assert await count(bot, Member) == 0
 
 
 async def test_data_survives_on_disk(sqlite_url: str) -> None:
