@@ -13,7 +13,6 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 
 from bot.services import onboarding, roles
-from storage.repositories import members
 
 
 class MemberMiddleware(BaseMiddleware):
@@ -31,7 +30,7 @@ class MemberMiddleware(BaseMiddleware):
         if user is None:
             data["member"], data["sender_member_id"], data["grants"] = None, None, frozenset()
         else:
-            member = data["member"] = await members.by_telegram_id(session, user.id)
+            member = data["member"] = await onboarding.member_of(session, user.id)
             data["sender_member_id"] = member.id if member is not None else None
             if member is not None:
                 await onboarding.refresh_username(session, member, user.username)
