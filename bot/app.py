@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -11,10 +10,10 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import commands
+from bot.fsm_storage import CONVERSATION_TTL, BoundedMemoryStorage
 from bot.i18n import CatalogueI18n, LocaleMiddleware, create_i18n
 from bot.middlewares.database import SessionMiddleware
 from bot.middlewares.flood import FloodMiddleware
@@ -40,15 +39,15 @@ def create_bot(settings: Settings) -> Bot:
 
 
 def create_fsm_storage(settings: Settings) -> BaseStorage:
-    """In memory by default; Redis when several workers must share conversations."""
+    """In memory by default; Redis when several workers must share conversations. Either
+    way conversation state is transient: a day after the last write it is gone."""
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 
-        # Conversation state is transient: a day after the last message it is gone.
         return RedisStorage.from_url(
-            settings.redis_url, state_ttl=timedelta(days=1), data_ttl=timedelta(days=1)
+            settings.redis_url, state_ttl=CONVERSATION_TTL, data_ttl=CONVERSATION_TTL
         )
-    return MemoryStorage()
+    return BoundedMemoryStorage()
 
 
 def create_dispatcher(

@@ -82,4 +82,4 @@ async def publish_for(
         else:
             await bot.delete_my_commands(scope=scope)
     except TelegramAPIError as exc:
-        log.warning("could not set commands for chat %s: %s", chat_id, type(exc).__name__)
+        log.warning("could not set a command menu: %s", type(exc).__name__)

@@ -13,12 +13,11 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import commands
-from bot.services import roles
+from bot.services import onboarding, roles
 from bot.services.roles import Grant, RoleName
 from bot.settings import Settings
 from handlers.common import private_router, shorten
-from storage.repositories import members
-from storage.repositories import roles as role_repo
+from storage.models import Member
 
 log = logging.getLogger(__name__)
 MESSAGE_BUDGET = 3800  # characters per message, under Telegram's 4,096
@@ -50,7 +49,7 @@ def usage() -> str:
 
 async def grants_overview(session: AsyncSession) -> list[str]:
     """The current roles, in as many messages as needed to stay under Telegram's limit."""
-    grants = await role_repo.all_grants(session)
+    grants = await roles.all_grants(session)
     if not grants:
         return [_("No roles have been given yet.")]
     chunks, lines = [], [_("<b>Current roles</b>")]
@@ -68,6 +67,7 @@ async def grants_overview(session: AsyncSession) -> list[str]:
 async def on_role(
     message: Message,
     command: CommandObject,
+    member: Member | None,
     grants: frozenset[Grant],
     session: AsyncSession,
     bot: Bot,
@@ -122,24 +122,29 @@ async def on_role(
     except roles.NotGranted:
         await message.answer(_("That person does not have this role."))
         return
-    log.info(
-        "role %s %s for %s by %s",
+    target = await onboarding.member_of(session, target_id)
+    log.info(  # internal ids only: "-" for someone without a member row
+        "role %s %s for member %s by member %s",
         "revoked" if revoking else "granted",
         role,
-        target_id,
-        actor_id,
+        target.id if target else "-",
+        member.id if member else "-",
     )
     label = role_label(role) + (f" ({escape(region)})" if region else "")
     await message.answer(reply.format(user=target_id, role=label))
-    await _refresh_menu(bot, i18n, session, settings, target_id)
+    await _refresh_menu(bot, i18n, session, settings, target_id, target)
 
 
 async def _refresh_menu(
-    bot: Bot, i18n: I18n, session: AsyncSession, settings: Settings, target_id: int
+    bot: Bot,
+    i18n: I18n,
+    session: AsyncSession,
+    settings: Settings,
+    target_id: int,
+    target: Member | None,
 ) -> None:
     """The person's command menu follows their roles, in their language."""
-    member = await members.by_telegram_id(session, target_id)
-    locale = member.locale if member else i18n.default_locale
+    locale = target.locale if target else i18n.default_locale
     grants = await roles.grants_of(session, target_id, settings.admin_ids)
     await commands.publish_for(bot, i18n, target_id, grants, locale)
 

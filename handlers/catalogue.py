@@ -25,7 +25,7 @@ from bot.services import catalogue, talent
 from bot.services.roles import Grant
 from bot.settings import SUPPORTED_LOCALES
 from handlers.common import close_question, private_router, shorten
-from storage.repositories import skills as skill_repo
+from storage.models import Member
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def usage() -> str:
 
 
 async def overview(session: AsyncSession) -> tuple[str, object]:
-    words = await skill_repo.candidates(session, limit=20)
+    words = await catalogue.candidates(session, limit=20)
     if not words:
         return usage() + "\n\n" + _("Members have typed no words that are missing."), None
     lines = [usage(), "", _("<b>Words members typed that are not in the list</b>")]
@@ -91,7 +91,7 @@ async def on_catalogue(
             reply = _("Added to the list: {skill}.").format(skill=escape(skill.name_nl))
         elif verb in MERGE_WORDS:
             word, target = _split(rest)
-            skill = await _find_skill(session, target)
+            skill = await catalogue.find_skill(session, target)
             moved = await catalogue.merge_candidate(session, word, skill.id, i18n.current_locale)
             reply = ngettext(
                 "“{word}” is now part of {skill} ({count} member moved).",
@@ -107,7 +107,7 @@ async def on_catalogue(
             locale, _sep, new_name = change.partition(" ")
             if locale.casefold() not in SUPPORTED_LOCALES:
                 raise catalogue.EmptyName
-            skill = await _find_skill(session, name)
+            skill = await catalogue.find_skill(session, name)
             await catalogue.rename(session, skill.id, locale.casefold(), new_name)
             reply = _("Renamed ({locale}): {skill}.").format(
                 locale=locale.casefold(), skill=escape(new_name.strip())
@@ -130,19 +130,10 @@ def _split(text: str) -> tuple[str, str]:
     return left.strip(), right.strip()
 
 
-async def _find_skill(session: AsyncSession, name: str) -> catalogue.Skill:
-    found = (await catalogue.matcher(session)).match(name, limit=1)
-    if not found or found[0].score < 90:
-        raise catalogue.UnknownSkill(name)
-    skill = await skill_repo.get(session, found[0].skill_id)
-    if skill is None:
-        raise catalogue.UnknownSkill(name)
-    return skill
-
-
 async def on_add_candidate(
     callback: CallbackQuery,
     callback_data: CandidateCb,
+    member: Member | None,
     grants: frozenset[Grant],
     session: AsyncSession,
     i18n: I18n,
@@ -150,7 +141,7 @@ async def on_add_candidate(
     if talent.scope_of(grants) is None:
         await callback.answer(_("This command is for organisers only."), show_alert=True)
         return
-    words = {digest(w): w for w, _count in await skill_repo.candidates(session, limit=200)}
+    words = {digest(w): w for w, _count in await catalogue.candidates(session, limit=200)}
     word = words.get(callback_data.digest)
     if word is None:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
@@ -160,7 +151,7 @@ async def on_add_candidate(
     except catalogue.SkillNameTaken:
         await callback.answer(_("That skill is already in the list."), show_alert=True)
         return
-    log.info("skill %s added from a candidate by %s", skill.id, callback.from_user.id)
+    log.info("skill %s added from a candidate by member %s", skill.id, member.id if member else "-")
     await callback.answer(_("Added to the list: {skill}.").format(skill=skill.name_nl))
     await close_question(callback, _("Added to the list: {skill}.").format(skill=skill.name_nl))
 

@@ -1,4 +1,5 @@
-"""The last resort: the person hears that something went wrong; the log gets ids, not text.
+"""The last resort: the person hears that something went wrong; the log gets internal ids
+(the update's and the member's), never Telegram ids or text.
 
 Exception messages can quote what a member typed (a database error lists its parameters),
 so the log keeps the exception's type and where it happened, never its message.
@@ -25,14 +26,14 @@ def where(exc: BaseException) -> str:
     )
 
 
-async def on_error(event: ErrorEvent, bot: Bot) -> None:
+async def on_error(event: ErrorEvent, bot: Bot, sender_member_id: int | None = None) -> None:
     update = event.update
     user = getattr(update.event, "from_user", None)
     log.error(
-        "update %s (%s) from user %s failed: %s at %s",
+        "update %s (%s) from member %s failed: %s at %s",
         update.update_id,
         update.event_type,
-        user.id if user else "-",
+        sender_member_id if sender_member_id is not None else "-",
         type(event.exception).__name__,
         where(event.exception),
     )
@@ -45,7 +46,7 @@ async def on_error(event: ErrorEvent, bot: Bot) -> None:
         else:
             await bot.send_message(user.id, text)
     except TelegramAPIError:
-        log.warning("could not tell user %s about the error", user.id)
+        log.warning("could not tell the sender of update %s about the error", update.update_id)
 
 
 def build_router() -> Router:

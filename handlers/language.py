@@ -1,5 +1,6 @@
 """/taal: the language can be changed at any time. Before consent the choice lives only in
-conversation state (memory, or Redis with a one-day expiry), cleared on refusal or consent."""
+conversation state (memory or Redis, both gone a day after the choice; see bot/fsm_storage.py),
+cleared on refusal or consent."""
 
 from __future__ import annotations
 

@@ -15,13 +15,15 @@ log = logging.getLogger(__name__)
 
 
 async def on_blocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
-    if await reachability.mark_unreachable(session, event.from_user.id, event.date):
-        log.info("member %s blocked the bot", event.from_user.id)
+    member_id = await reachability.mark_unreachable(session, event.from_user.id, event.date)
+    if member_id is not None:
+        log.info("member %s blocked the bot", member_id)
 
 
 async def on_unblocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
-    if await reachability.mark_reachable(session, event.from_user.id):
-        log.info("member %s unblocked the bot", event.from_user.id)
+    member_id = await reachability.mark_reachable(session, event.from_user.id)
+    if member_id is not None:
+        log.info("member %s unblocked the bot", member_id)
 
 
 def build_router() -> Router:

@@ -17,7 +17,6 @@ from bot.services.onboarding import Kind, Step, StepClosed
 from bot.services.places import Place, default_gazetteer
 from handlers.common import close_question, consent_first, private_router, shorten
 from storage.models import Member
-from storage.repositories import regions as region_repo
 
 
 class AtStep(Filter):
@@ -94,7 +93,7 @@ async def summary_lines(session: AsyncSession, member: Member) -> list[str]:
     """What we know from onboarding, as lines; also part of /mijngegevens."""
     not_given = _("not given")
     kinds = {Kind.MEMBER: _("member"), Kind.SYMPATHISER: _("sympathiser")}
-    region = await region_repo.get(session, member.region_code) if member.region_code else None
+    region = await onboarding.region_of(session, member)
     kind = kinds.get(Kind(member.kind), not_given) if member.kind else not_given
     return [
         _("What I know about you:"),

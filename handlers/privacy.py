@@ -86,12 +86,7 @@ async def on_erase(
         return
     erased = await privacy.erase(session, callback.from_user.id)
     await state.clear()
-    log.info(
-        "erased user %s: %s rows, %s anonymised",
-        callback.from_user.id,
-        erased.rows_deleted,
-        erased.rows_anonymised,
-    )
+    log.info("erased a person: %s rows, %s anonymised", erased.rows_deleted, erased.rows_anonymised)
     await close_question(callback, _("Yes, erase everything"))
     lines = [
         ngettext(

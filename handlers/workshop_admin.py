@@ -207,7 +207,7 @@ async def _announce_change(
         return
     await session.refresh(workshop)
     told = len(affected.member_ids)
-    log.info("workshop %s changed by %s; %s told", workshop.id, message.chat.id, told)
+    log.info("workshop %s changed; %s told", workshop.id, told)
     await _tell(bot, session, affected.member_ids, workshop, i18n, settings, moved=True)
     await message.answer(
         ngettext("Moved. I told {count} person.", "Moved. I told {count} people.", told).format(
@@ -336,7 +336,7 @@ async def on_admin_button(
             return
         await callback.answer()
         await close_question(callback, _("Yes, cancel it"))
-        log.info("workshop %s cancelled by %s", workshop.id, chat_id)
+        log.info("workshop %s cancelled", workshop.id)
         await _tell(bot, session, affected.member_ids, workshop, i18n, settings, moved=False)
         told = len(affected.member_ids)
         text = ngettext(

@@ -40,12 +40,7 @@ async def on_csv_document(
     buffer = io.BytesIO()
     await bot.download(document, destination=buffer)
     report = await workshop_csv.import_csv(session, buffer.getvalue(), settings.tz)
-    log.info(
-        "csv import by %s: %s created, %s errors",
-        message.chat.id,
-        report.created,
-        len(report.errors),
-    )
+    log.info("csv import: %s created, %s errors", report.created, len(report.errors))
     if report.errors:
         lines = [_("Nothing was imported. Please correct these and send the file again:"), ""]
         lines += ["• " + workshop_csv.describe(e) for e in report.errors[:SHOWN_ERRORS]]

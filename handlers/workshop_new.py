@@ -234,7 +234,7 @@ async def on_confirm_button(
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return
     await state.clear()
-    log.info("workshop %s created by %s", workshop.id, callback.from_user.id)
+    log.info("workshop %s created", workshop.id)
     await close_question(callback, _("Publish"))
     me = await callback.bot.me()  # type: ignore[union-attr]
     await callback.bot.send_message(  # type: ignore[union-attr]

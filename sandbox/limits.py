@@ -14,28 +14,6 @@ from dataclasses import dataclass, replace
 
 MB = 1024 * 1024
 
-SEND_METHODS = frozenset(
-    {
-        "sendmessage",
-        "senddocument",
-        "sendphoto",
-        "sendlocation",
-        "sendvenue",
-        "sendcontact",
-        "sendsticker",
-        "sendaudio",
-        "sendvideo",
-        "sendvoice",
-        "sendanimation",
-        "sendvideonote",
-        "sendmediagroup",
-        "sendpoll",
-        "senddice",
-        "copymessage",
-        "forwardmessage",
-    }
-)
-
 
 @dataclass(frozen=True)
 class Limits:

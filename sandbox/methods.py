@@ -47,21 +47,6 @@ CONFLICT_POLLING = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"
 )
-CHAT_ACTIONS = frozenset(
-    {
-        "typing",
-        "upload_photo",
-        "record_video",
-        "upload_video",
-        "record_voice",
-        "upload_voice",
-        "upload_document",
-        "choose_sticker",
-        "find_location",
-        "record_video_note",
-        "upload_video_note",
-    }
-)
 INLINE_ACTIONS = (
     "url",
     "callback_data",
@@ -102,10 +87,8 @@ def target_chat(sb: Sandbox, bot: BotState, p: Params, name: str = "chat_id") ->
 
 
 def check_reachable(bot: BotState, chat: ChatState) -> None:
-    """The 403s: the person blocked the bot or is gone, or the bot left the group."""
+    """The 403s: the person blocked the bot or is gone."""
     if chat.is_group:
-        if chat.chat_id in bot.kicked_from:
-            raise ApiError(403, "Forbidden: bot was kicked from the group chat")
         return
     if chat.chat_id in bot.deactivated:
         raise ApiError(403, "Forbidden: user is deactivated")
@@ -319,11 +302,6 @@ async def file_source(
 @api("getMe")
 async def get_me(sb: Sandbox, bot: BotState, p: Params) -> Json:
     return bot.me_json()
-
-
-@api("logOut", "close")
-async def log_out(sb: Sandbox, bot: BotState, p: Params) -> bool:
-    return True
 
 
 @api("getUpdates")
@@ -602,17 +580,6 @@ async def forward_message(sb: Sandbox, bot: BotState, p: Params) -> Json:
     return message.json
 
 
-@api("sendChatAction")
-async def send_chat_action(sb: Sandbox, bot: BotState, p: Params) -> bool:
-    chat = target_chat(sb, bot, p)
-    check_reachable(bot, chat)
-    action = p.text("action") or ""
-    if action not in CHAT_ACTIONS:
-        raise bad_request("wrong parameter action in request")
-    chat.last_action = action
-    return True
-
-
 # --- editing and deleting ------------------------------------------------------------------
 
 
@@ -675,21 +642,6 @@ async def edit_message_text(sb: Sandbox, bot: BotState, p: Params) -> Json:
     return _apply_edit(sb, bot, chat, message, content, markup, raw_text=raw, parse_mode=parse_mode)
 
 
-@api("editMessageCaption")
-async def edit_message_caption(sb: Sandbox, bot: BotState, p: Params) -> Json:
-    chat, message = editable(sb, bot, p)
-    raw, plain, entities, parse_mode = formatted(sb, p, "caption", caption=True)
-    markup = reply_markup(sb, p, inline_only=True)
-    if "text" in message.json:
-        raise bad_request("there is no caption in the message to edit")
-    content: Json = {"caption": plain or None, "caption_entities": entities or None}
-    if message.json.get("caption_entities") is None and not entities:
-        content.pop("caption_entities")
-    if message.json.get("caption") is None and not plain:
-        content.pop("caption")
-    return _apply_edit(sb, bot, chat, message, content, markup, raw_text=raw, parse_mode=parse_mode)
-
-
 @api("editMessageReplyMarkup")
 async def edit_message_reply_markup(sb: Sandbox, bot: BotState, p: Params) -> Json:
     chat, message = editable(sb, bot, p)
@@ -711,38 +663,6 @@ async def delete_message(sb: Sandbox, bot: BotState, p: Params) -> bool:
     if chat.is_group and not message.from_bot and not sb.groups[chat.chat_id].bot_is_admin:
         raise bad_request("message can't be deleted")
     mark_deleted(chat, message)
-    return True
-
-
-@api("deleteMessages")
-async def delete_messages(sb: Sandbox, bot: BotState, p: Params) -> bool:
-    chat = target_chat(sb, bot, p)
-    ids = p.obj("message_ids")
-    if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
-        raise bad_request("message_ids must contain 1-100 identifiers")
-    for message_id in ids:
-        message = chat.find(int(message_id))
-        if message is None or message.deleted:
-            continue
-        if chat.is_group and not message.from_bot and not sb.groups[chat.chat_id].bot_is_admin:
-            continue
-        mark_deleted(chat, message)
-    return True
-
-
-@api("pinChatMessage")
-async def pin_chat_message(sb: Sandbox, bot: BotState, p: Params) -> bool:
-    chat = target_chat(sb, bot, p)
-    message = chat.find(p.required_int("message_id"))
-    if message is None or message.deleted:
-        raise bad_request("message to pin not found")
-    chat.pinned = message.message_id
-    return True
-
-
-@api("unpinChatMessage", "unpinAllChatMessages")
-async def unpin_chat_message(sb: Sandbox, bot: BotState, p: Params) -> bool:
-    target_chat(sb, bot, p).pinned = None
     return True
 
 
@@ -774,7 +694,7 @@ async def answer_callback_query(sb: Sandbox, bot: BotState, p: Params) -> bool:
     return True
 
 
-# --- commands, menu, profile ---------------------------------------------------------------
+# --- commands ----------------------------------------------------------------------------------
 
 
 def scope_key(sb: Sandbox, bot: BotState, scope: Any) -> tuple[object, ...]:
@@ -838,61 +758,6 @@ async def delete_my_commands(sb: Sandbox, bot: BotState, p: Params) -> bool:
     return True
 
 
-@api("setChatMenuButton")
-async def set_chat_menu_button(sb: Sandbox, bot: BotState, p: Params) -> bool:
-    button = p.obj("menu_button") or {"type": "default"}
-    if not isinstance(button, dict) or button.get("type") not in ("default", "commands", "web_app"):
-        raise bad_request("can't parse menu button JSON object")
-    if "chat_id" in p:
-        target_chat(sb, bot, p).menu_button = button
-    else:
-        bot.default_menu_button = button if button["type"] != "default" else {"type": "commands"}
-    return True
-
-
-@api("getChatMenuButton")
-async def get_chat_menu_button(sb: Sandbox, bot: BotState, p: Params) -> Json:
-    if "chat_id" in p:
-        button = target_chat(sb, bot, p).menu_button
-        if button and button.get("type") != "default":
-            return button
-    return bot.default_menu_button
-
-
-def _profile_setter(field: str, limit: int) -> Method:
-    async def setter(sb: Sandbox, bot: BotState, p: Params) -> bool:
-        value = p.text(field) or ""
-        if len(value) > limit:
-            raise bad_request(f"{field} is too long")
-        key = (field, _language(p))
-        if value:
-            bot.texts[key] = value
-        else:
-            bot.texts.pop(key, None)
-        return True
-
-    return setter
-
-
-def _profile_getter(field: str) -> Method:
-    async def getter(sb: Sandbox, bot: BotState, p: Params) -> Json:
-        language = _language(p)
-        default = bot.first_name if field == "name" else ""
-        value = bot.texts.get((field, language), bot.texts.get((field, ""), default))
-        return {field: value}
-
-    return getter
-
-
-for _field, _name, _limit in (
-    ("description", "MyDescription", 512),
-    ("short_description", "MyShortDescription", 120),
-    ("name", "MyName", 64),
-):
-    api(f"set{_name}")(_profile_setter(_field, _limit))
-    api(f"get{_name}")(_profile_getter(_field))
-
-
 # --- chats and files -----------------------------------------------------------------------
 
 
@@ -911,78 +776,7 @@ async def get_chat(sb: Sandbox, bot: BotState, p: Params) -> Json:
             "gifts_from_channels": False,
         },
     }
-    if chat.pinned and (pinned := chat.find(chat.pinned)) is not None:
-        info["pinned_message"] = pinned.json
     return info
-
-
-def member_json(sb: Sandbox, bot: BotState, chat: ChatState, user_id: int) -> Json:
-    if user_id == bot.id:
-        user = bot.user_json()
-    elif user_id in sb.people:
-        user = sb.people[user_id].user_json()
-    else:
-        raise bad_request("PARTICIPANT_ID_INVALID")
-    if not chat.is_group:
-        if user_id == bot.id and chat.chat_id in bot.blocked:
-            return {"status": "kicked", "user": user, "until_date": 0}
-        if user_id in (chat.chat_id, bot.id):
-            return {"status": "member", "user": user}
-        raise bad_request("PARTICIPANT_ID_INVALID")
-    group = sb.groups[chat.chat_id]
-    admin = user_id in group.admins or (user_id == bot.id and group.bot_is_admin)
-    if admin:
-        rights = [
-            "can_manage_chat",
-            "can_delete_messages",
-            "can_manage_video_chats",
-            "can_restrict_members",
-            "can_promote_members",
-            "can_change_info",
-            "can_invite_users",
-            "can_post_stories",
-            "can_edit_stories",
-            "can_delete_stories",
-            "can_send_welcome_messages",
-        ]
-        return {
-            "status": "administrator",
-            "user": user,
-            "can_be_edited": False,
-            "is_anonymous": False,
-            **dict.fromkeys(rights, True),
-        }
-    if user_id == bot.id:
-        left = chat.chat_id in bot.kicked_from
-        return {"status": "left", "user": user} if left else {"status": "member", "user": user}
-    if user_id in group.members:
-        return {"status": "member", "user": user}
-    return {"status": "left", "user": user}
-
-
-@api("getChatMember")
-async def get_chat_member(sb: Sandbox, bot: BotState, p: Params) -> Json:
-    chat = target_chat(sb, bot, p)
-    return member_json(sb, bot, chat, p.required_int("user_id"))
-
-
-@api("getChatAdministrators")
-async def get_chat_administrators(sb: Sandbox, bot: BotState, p: Params) -> list[Json]:
-    chat = target_chat(sb, bot, p)
-    if not chat.is_group:
-        raise bad_request("there are no administrators in the private chat")
-    group = sb.groups[chat.chat_id]
-    ids = sorted(group.admins) + ([bot.id] if group.bot_is_admin else [])
-    return [member_json(sb, bot, chat, user_id) for user_id in ids]
-
-
-@api("getChatMemberCount")
-async def get_chat_member_count(sb: Sandbox, bot: BotState, p: Params) -> int:
-    chat = target_chat(sb, bot, p)
-    if not chat.is_group:
-        return 2
-    group = sb.groups[chat.chat_id]
-    return len(group.members | group.admins) + 1
 
 
 @api("getFile")

@@ -369,8 +369,6 @@ class Sandbox:
             return True
         info = self.groups[chat.chat_id]
         info.members.add(person.id)
-        if chat.chat_id in bot.kicked_from:
-            return False
         if not info.privacy_mode or info.bot_is_admin:
             return True
         text = str(message_json.get("text", message_json.get("caption", "")))

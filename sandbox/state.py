@@ -341,9 +341,6 @@ class ChatState:
         self.events: list[ChatEvent] = []
         self.reply_keyboard: Json | None = None
         self.signal = Signal()
-        self.last_action: str | None = None
-        self.pinned: int | None = None
-        self.menu_button: Json | None = None
 
     def new_id(self) -> int:
         message_id = self.next_message_id
@@ -432,11 +429,8 @@ class BotState:
         self.files: dict[str, SandboxFile] = {}
         self.files_by_path: dict[str, SandboxFile] = {}
         self.commands: dict[tuple[tuple[object, ...], str], list[Json]] = {}
-        self.default_menu_button: Json = {"type": "commands"}
-        self.texts: dict[tuple[str, str], str] = {}
         self.blocked: set[int] = set()
         self.deactivated: set[int] = set()
-        self.kicked_from: set[int] = set()
         self.callback_queries: dict[str, CallbackRecord] = {}
         self.alerts: dict[int, list[Alert]] = {}
         self.sent: Counter[int] = Counter()

@@ -291,12 +291,6 @@ class SandboxUser(ChatView):
         return self.sandbox.commands_for(self.id, self.language_code, token=bot.token)
 
     @property
-    def chat_action(self) -> str | None:
-        """The last sendChatAction ("typing", …) in this chat."""
-        state = self._state()
-        return state.last_action if state else None
-
-    @property
     def blocked(self) -> bool:
         bot = self._bot()
         return bool(bot and self.id in bot.blocked)
@@ -603,28 +597,3 @@ class SandboxGroup(ChatView):
         self.info.members.add(user.id)
         if admin:
             self.info.admins.add(user.id)
-
-    def _bot_membership(self, old: str, new: str, by: SandboxUser | None) -> None:
-        bot = self._require_bot()
-        actor = by.person.user_json() if by else {"id": 1, "is_bot": False, "first_name": "Admin"}
-        self.sandbox.push_update(
-            bot,
-            "my_chat_member",
-            {
-                "chat": self.info.chat_json(),
-                "from": actor,
-                "date": now(),
-                "old_chat_member": {"status": old, "user": bot.user_json()},
-                "new_chat_member": {"status": new, "user": bot.user_json()},
-            },
-        )
-
-    def add_bot(self, by: SandboxUser | None = None) -> None:
-        """Someone adds the bot to the group: my_chat_member left → member."""
-        self._require_bot().kicked_from.discard(self.info.id)
-        self._bot_membership("left", "member", by)
-
-    def remove_bot(self, by: SandboxUser | None = None) -> None:
-        """Someone removes the bot: my_chat_member member → left; sends then answer 403."""
-        self._require_bot().kicked_from.add(self.info.id)
-        self._bot_membership("member", "left", by)

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession  # re-export for
 
 
 def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
-    """SQLite gets WAL, foreign keys and a busy timeout so concurrent writers wait, not fail."""
+    """SQLite gets WAL, foreign keys and a busy timeout so concurrent writers wait, not fail,
+    and secure_delete so that erased rows do not linger in free pages."""
     url = make_url(database_url)
     # hide_parameters: error messages must not carry what members typed into our logs.
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
@@ -34,6 +35,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Not every SQLite is built with SQLITE_SECURE_DELETE: /vergeetmij must overwrite what it
+    # deletes, or a member's name stays readable in the file's free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -48,8 +48,10 @@ async def onboarded(
     talents: str = "",
     level: Level | None = None,
     findable: bool | None = None,
+    username: str | None = None,
 ) -> Member:
-    """A member who went through consent and onboarding, as the bot would store them."""
+    """A member who went through consent and onboarding, as the bot would store them;
+    with `username`, one who lets organisers see that Telegram name."""
     member, _ = await onboarding.give_consent(session, telegram_id, locale, name)
     await onboarding.answer_kind(session, member, kind)
     await onboarding.answer_place(session, member, default_gazetteer().search(town)[0].place)
@@ -64,6 +66,8 @@ async def onboarded(
                 await profile.set_level(session, member, row.id, level)
     if findable is not None:
         await profile.set_findable(session, member, findable)
+    if username is not None:
+        await profile.set_contact(session, member, True, username)
     return member
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
+from bot import clock
 from bot.services.onboarding import Step
+from bot.services.profile import Level
 from sandbox.limits import Limits
 from storage.engine import create_engine, create_session_factory
 from storage.models import Consent, Member
+from tests import factories
 from tests.botrunner import RunningBot, running_bot, t
 
 pytestmark = pytest.mark.e2e
@@ -294,6 +299,26 @@ async def test_language_chosen_before_consent_is_used_and_then_stored(sqlite_url
         assert member is not None and member.locale == "en"
 
 
+async def test_language_chosen_before_consent_is_forgotten_after_a_day(sqlite_url: str) -> None:
+    """Before consent the choice is kept nowhere but in memory, and not for ever."""
+    async with running_bot(sqlite_url) as bot:
+        assert bot.app is not None
+        chosen_at = clock.now()
+        user = bot.sandbox.user(7014, "Jan", language_code="de")  # a language we do not speak
+        await user.send_text("/taal")
+        await user.next()
+        await user.press("English")
+        await user.expect_text(t("en", "Hello {name}! 👋", name="Jan"))
+        with clock.travel_to(chosen_at + timedelta(hours=23)):
+            await user.send_text("/start")
+            await user.expect_text(t("en", "Hello {name}! 👋", name="Jan"))
+        with clock.travel_to(chosen_at + timedelta(days=2)):
+            await user.send_text("/start")
+            await user.expect_text(t("nl", "Hello {name}! 👋", name="Jan"))  # the default again
+            assert not bot.app.dp.storage.records  # type: ignore[attr-defined]
+        assert await count(bot, Member) == 0
+
+
 async def test_data_survives_on_disk(sqlite_url: str) -> None:
     """The member row is committed, not just flushed: another engine sees it."""
     async with running_bot(sqlite_url) as bot:
@@ -372,3 +397,41 @@ async def test_double_taps_and_quick_answers_count_once(sqlite_url: str) -> None
         assert member is not None and member.onboarding_step == Step.REGION
         assert member.kind in ("member", "sympathiser") and member.town in ("Zwolle", "Utrecht")
         assert await count(bot, Member) == 1 and await count(bot, Consent) == 1
+
+
+async def test_a_changed_telegram_username_is_followed_on_the_next_update(
+    sqlite_url: str,
+) -> None:
+    """An abandoned @name can be claimed by someone else: organisers must see the current one."""
+    organiser_id = 7030
+    async with running_bot(sqlite_url, admin_ids=str(organiser_id)) as bot:
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            await factories.onboarded(
+                session, 7031, "Noor", "Zwolle", region="oost", talents="debatteren",
+                level=Level.TEACH, findable=True, username="noor_old",
+            )  # fmt: skip
+            await factories.onboarded(session, 7032, "Ruben", "Zwolle", region="oost")
+        organiser = bot.sandbox.user(organiser_id, "Eva", language_code="en")
+        noor = bot.sandbox.user(7031, "Noor", language_code="nl", username="noor_new")
+        await noor.send_text("/help")
+        await noor.next()
+        assert (await member_row(bot, 7031)).username == "noor_new"  # type: ignore[union-attr]
+        await organiser.send_text("/zoek debatteren")
+        page = await organiser.expect_text("🔎")
+        assert "@noor_new" in page.text and "noor_old" not in page.text
+
+        noor.person.username = None  # she gave up her username in Telegram
+        await noor.send_text("/help")
+        await noor.next()
+        assert (await member_row(bot, 7031)).username is None  # type: ignore[union-attr]
+        await organiser.send_text("/zoek debatteren")
+        page = await organiser.expect_text("🔎")
+        assert "@noor" not in page.text
+        assert t("en", "contact through the bot") in page.text
+
+        # someone who never allowed direct contact: the name is not collected at all
+        ruben = bot.sandbox.user(7032, "Ruben", language_code="nl", username="ruben_r")
+        await ruben.send_text("/help")
+        await ruben.next()
+        assert (await member_row(bot, 7032)).username is None  # type: ignore[union-attr]

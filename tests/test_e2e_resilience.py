@@ -59,5 +59,73 @@ async def test_an_error_answers_in_the_members_language_and_logs_no_content(
             await user.expect_text(
                 t("sv", "Sorry, something went wrong on my side. Please try again in a moment.")
             )
-        assert "RuntimeError" in caplog.text and "9103" in caplog.text
+        assert "RuntimeError" in caplog.text and "from member 1 failed" in caplog.text
+        assert "9103" not in caplog.text  # internal ids only, never Telegram's
         assert "Hemligstad" not in caplog.text
+
+
+MEMBER_TG, ADMIN_TG = 731_902_468, 642_918_357
+
+
+def bot_log(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What the bot wrote to its log (the sandbox plays Telegram: its own log is not ours)."""
+    return [
+        f"{r.name}: {r.getMessage()}"
+        for r in caplog.records
+        if not r.name.startswith(("sandbox", "aiohttp.access"))
+    ]
+
+
+async def test_the_log_never_names_a_telegram_id_and_nothing_after_erasure(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.services import places
+
+    def broken(self: object, text: str, *args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"no town like {text} for {MEMBER_TG}")
+
+    caplog.set_level(logging.INFO)  # what `ledenbot run` logs
+    for ours in ("bot", "handlers", "storage"):
+        caplog.set_level(logging.DEBUG, logger=ours)
+    async with running_bot(sqlite_url, admin_ids=str(ADMIN_TG)) as bot:
+        user = bot.sandbox.user(MEMBER_TG, "Quirijn", language_code="nl", username="quirijn_q")
+        await user.send_text("/start")
+        await user.next()
+        await user.press("✅ " + t("nl", "Yes, I agree"))
+        await user.expect_text(t("nl", "Question {number} of {total}", number=1, total=3))
+        await user.press(t("nl", "I am a member"))
+        await user.expect_text(t("nl", "Question {number} of {total}", number=2, total=3))
+        with monkeypatch.context() as patched:  # a handler fails
+            patched.setattr(places.Gazetteer, "search", broken)
+            await user.send_text("Hemligstad")
+            await user.expect_text(
+                t("nl", "Sorry, something went wrong on my side. Please try again in a moment.")
+            )
+        user.block()
+        await bot.sandbox.idle()
+        user.unblock()
+        await bot.sandbox.idle()
+        admin = bot.sandbox.user(ADMIN_TG, "Eva", language_code="en")
+        bot.sandbox.faults.fail_next("setMyCommands", 400)  # the member's menu cannot be set
+        await admin.send_text(f"/rol {MEMBER_TG} organiser")
+        await admin.expect_text(
+            t("en", "{user} now has the role {role}.", user=MEMBER_TG, role="organiser")
+        )
+        await user.send_text("/vergeetmij")
+        await user.next()
+        await user.press(t("nl", "Yes, erase everything"))
+        await user.expect_text(t("nl", "You are welcome back any time: send /start."))
+        await user.send_text("/start")  # a stranger again
+        await user.next()
+        await bot.sandbox.idle()
+    lines = bot_log(caplog)
+    text = "\n".join(lines)
+    # the lines are there, with internal ids
+    assert "from member 1 failed: RuntimeError" in text
+    assert "member 1 blocked the bot" in text and "member 1 unblocked the bot" in text
+    assert "role granted organiser for member 1 by member -" in text
+    assert "could not set a command menu: TelegramBadRequest" in text
+    for secret in (str(MEMBER_TG), str(ADMIN_TG), "Quirijn", "quirijn_q", "Hemligstad"):
+        assert secret not in text, secret
+    erased = next(n for n, line in enumerate(lines) if "erased a person" in line)
+    assert not [line for line in lines[erased:] if "member 1" in line]

@@ -1,4 +1,8 @@
-"""Load the member and their roles once per update, for every handler to share."""
+"""Load the member and their roles once per update, for every handler to share.
+
+`sender_member_id` is kept as a plain number too: the error handler logs it even after a failed
+transaction has expired the member object (logs carry internal ids, never Telegram's).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 
-from bot.services import roles
-from storage.repositories import members
+from bot.services import onboarding, roles
 
 
 class MemberMiddleware(BaseMiddleware):
@@ -25,9 +28,12 @@ class MemberMiddleware(BaseMiddleware):
         user = data.get("event_from_user")
         session = data["session"]
         if user is None:
-            data["member"], data["grants"] = None, frozenset()
+            data["member"], data["sender_member_id"], data["grants"] = None, None, frozenset()
         else:
-            data["member"] = await members.by_telegram_id(session, user.id)
+            member = data["member"] = await onboarding.member_of(session, user.id)
+            data["sender_member_id"] = member.id if member is not None else None
+            if member is not None:
+                await onboarding.refresh_username(session, member, user.username)
             data["grants"] = await roles.grants_of(session, user.id, self.admin_ids)
             # End the read transaction: handlers call Telegram before they write, and an
             # open transaction would hold a pooled connection (and SQLite's lock) meanwhile.

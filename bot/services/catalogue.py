@@ -85,6 +85,23 @@ async def ensure_defaults(session: AsyncSession) -> int:
     return len(new)
 
 
+async def candidates(session: AsyncSession, limit: int = 20) -> list[tuple[str, int]]:
+    """Words members typed that the catalogue lacks, with how many typed each, most first."""
+    return await repo.candidates(session, limit=limit)
+
+
+async def find_skill(session: AsyncSession, name: str) -> Skill:
+    """The catalogue skill an organiser named; only a close match counts, as curation
+    changes members' profiles and a near miss would change the wrong ones."""
+    found = (await matcher(session)).match(name, limit=1)
+    if not found or found[0].score < 90:
+        raise UnknownSkill(name)
+    skill = await repo.get(session, found[0].skill_id)
+    if skill is None:
+        raise UnknownSkill(name)
+    return skill
+
+
 def slug(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "skill"

@@ -114,6 +114,16 @@ def current_place(member: Member) -> Place | None:
     return default_gazetteer().get(member.place_id) if member.place_id else None
 
 
+async def member_of(session: AsyncSession, telegram_id: int) -> Member | None:
+    """The member behind a Telegram id, or None before consent (or after erasure)."""
+    return await members.by_telegram_id(session, telegram_id)
+
+
+async def region_of(session: AsyncSession, member: Member) -> Region | None:
+    """The member's region, for showing its name."""
+    return await region_repo.get(session, member.region_code) if member.region_code else None
+
+
 async def regions_for(session: AsyncSession, member: Member) -> list[Region]:
     """The regions this member can choose from, given where they live."""
     return regions.relevant(current_place(member), await region_repo.all_regions(session))
@@ -155,3 +165,18 @@ async def set_locale(session: AsyncSession, member: Member, locale: str) -> None
         raise ValueError(locale)
     member.locale = locale
     await session.commit()
+
+
+async def refresh_username(session: AsyncSession, member: Member, username: str | None) -> bool:
+    """Follow the member's current Telegram @username; True when it was written.
+
+    A name stored once goes stale: someone else may claim an abandoned name and receive what
+    was meant for this member. It is kept only while the member allows direct contact, and
+    written only when it changed, since this runs on every update.
+    """
+    wanted = (username or None) if member.contact_direct else None
+    if member.username == wanted:
+        return False
+    member.username = wanted
+    await session.commit()
+    return True

@@ -15,20 +15,22 @@ from storage.repositories import members
 
 async def mark_unreachable(
     session: AsyncSession, telegram_id: int, when: datetime | None = None
-) -> bool:
-    """True when a member was marked (people without consent have no row to mark)."""
+) -> int | None:
+    """The member's id when one was marked, for the log (people without consent have no row
+    to mark: None)."""
     member = await members.by_telegram_id(session, telegram_id)
     if member is None:
-        return False
+        return None
     member.unreachable_since = member.unreachable_since or when or clock.now()
     await session.commit()
-    return True
+    return member.id
 
 
-async def mark_reachable(session: AsyncSession, telegram_id: int) -> bool:
+async def mark_reachable(session: AsyncSession, telegram_id: int) -> int | None:
+    """The member's id when one was marked reachable again, else None."""
     member = await members.by_telegram_id(session, telegram_id)
     if member is None:
-        return False
+        return None
     member.unreachable_since = None
     await session.commit()
-    return True
+    return member.id

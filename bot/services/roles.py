@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.models import Role
 from storage.repositories import regions
 from storage.repositories import roles as repo
 
@@ -133,3 +134,8 @@ async def revoke(
     if await repo.remove(session, target_id, role.value, region) == 0:
         raise NotGranted(role)
     await session.commit()
+
+
+async def all_grants(session: AsyncSession) -> list[Role]:
+    """Every role given, by role and then person: the admins' overview."""
+    return await repo.all_grants(session)
