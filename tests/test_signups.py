@@ -46,7 +46,7 @@ async def leave(
     async with sessions() as session:
         member = await session.get(Member, member_id)
         assert member is not None
-        return await signups.cancel(session, member, workshop_id, now=NOW)
+        return await signups.cancel(session, member, workshop_id)
 
 
 async def states(session: AsyncSession, workshop_id: int) -> list[Signup]:
@@ -100,7 +100,7 @@ async def test_cancellations_and_signups_interleaved_never_overbook(
     confirmed = [r for r in rows if r.status == "confirmed"]
     assert len(active) == 200 - 120 + 100
     assert len(confirmed) == 20  # full again, never more
-    promoted = [c.promoted_member_id for c in cancelled if c.promoted_member_id is not None]
+    promoted = [m for c in cancelled for m in c.promoted]
     assert len(promoted) == len(set(promoted))
     # promoted people hold their place, unless they were among those leaving afterwards
     assert set(promoted) <= {r.member_id for r in confirmed} | set(leaving)
@@ -126,7 +126,7 @@ async def test_rules_deadline_members_only_started_and_gone(session: AsyncSessio
     with pytest.raises(signups.WorkshopGone):
         await signups.sign_up(session, member, 999_999, now=NOW)
     with pytest.raises(signups.NotSignedUp):
-        await signups.cancel(session, member, open_one, now=NOW)
+        await signups.cancel(session, member, open_one)
     assert await states(session, members_only) == []
 
 
@@ -145,7 +145,7 @@ async def test_tapping_twice_keeps_one_place_and_rejoining_goes_to_the_back(
     assert (first.status, again.status, again.already) == ("confirmed", "confirmed", True)
     assert (await signups.sign_up(session, people[1], workshop, now=NOW)).position == 1
     assert (await signups.sign_up(session, people[2], workshop, now=NOW)).position == 2
-    cancelled = await signups.cancel(session, people[0], workshop, now=NOW)
-    assert cancelled.promoted_member_id == people[1].id
+    cancelled = await signups.cancel(session, people[0], workshop)
+    assert cancelled.promoted == (people[1].id,)
     back = await signups.sign_up(session, people[0], workshop, now=NOW)
     assert (back.status, back.position) == ("waiting", 2)  # behind people[2]
