@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import clock
 from storage import locking
 from storage.models import Member, Signup
+from storage.repositories import members as member_repo
 from storage.repositories import signups as repo
 
 _T = TypeVar("_T")
@@ -218,6 +219,15 @@ async def withdraw_everywhere(session: AsyncSession, member_id: int) -> list[Wit
             continue
         done.append(Withdrawn(workshop_id, promoted))
     return done
+
+
+async def on_list(session: AsyncSession, workshop_id: int, signup_id: int) -> Member | None:
+    """The person behind an active sign-up of this very workshop; None for a stale or forged
+    button (another workshop's sign-up, a cancelled one, a made-up id)."""
+    signup = await repo.by_id(session, signup_id)
+    if signup is None or signup.workshop_id != workshop_id or signup.status == "cancelled":
+        return None
+    return await member_repo.by_id(session, signup.member_id)
 
 
 async def status_of(session: AsyncSession, member: Member, workshop_id: int) -> Outcome | None:

@@ -75,9 +75,9 @@ async def first_waiting(session: AsyncSession, workshop_id: int, n: int) -> list
 async def active_workshops_of(session: AsyncSession, member_id: int) -> list[int]:
     """Workshops where the member holds a place or waits for one."""
     rows = await session.scalars(
-        select(Signup.workshop_id).where(
-            Signup.member_id == member_id, Signup.status.in_(("confirmed", "waiting"))
-        )
+        select(Signup.workshop_id)
+        .where(Signup.member_id == member_id, Signup.status.in_(("confirmed", "waiting")))
+        .order_by(Signup.workshop_id)
     )
     return list(rows)
 
