@@ -16,15 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import commands
 from bot.formatting import long_date
-from bot.services import privacy, roles
+from bot.services import privacy, roles, workshops
 from bot.services.roles import RoleName
 from bot.settings import Settings
 from handlers.admin import role_label
 from handlers.common import close_question, private_router
 from handlers.onboarding import summary_lines
 from handlers.profile import card_text
+from handlers.workshops import notify_promoted
 from storage.models import Member
-from storage.repositories import members
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ async def on_my_data(
     document = BufferedInputFile(privacy.export_json(data), filename="ledenbot-my-data.json")
     lines = ["📄 " + _("This file holds everything I store about you. In short:"), ""]
     if member is not None:
-        consent = await members.consent_of(session, member.id)
+        consent = await privacy.consent_of(session, member.id)
         if consent is not None:
             given = long_date(consent.granted_at, i18n.current_locale, settings.tz)
             lines.append(_("Consent given on {date}.").format(date=given))
@@ -103,6 +103,17 @@ async def on_erase(
     await bot.send_message(callback.from_user.id, "\n".join(lines))
     grants = await roles.grants_of(session, callback.from_user.id, settings.admin_ids)
     await commands.publish_for(bot, i18n, callback.from_user.id, grants, i18n.current_locale)
+    await _tell_promoted(bot, session, erased, i18n, settings)
+
+
+async def _tell_promoted(
+    bot: Bot, session: AsyncSession, erased: privacy.Erased, i18n: I18n, settings: Settings
+) -> None:
+    """The places the erased member held went to others: they hear it as after a cancel."""
+    for freed in erased.promoted:
+        workshop = await workshops.get(session, freed.workshop_id)
+        if workshop is not None and freed.promoted:
+            await notify_promoted(bot, session, freed.promoted, workshop, i18n, settings)
 
 
 def build_router() -> Router:

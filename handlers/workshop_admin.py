@@ -23,12 +23,13 @@ from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.formatting import long_date, short_when, span
-from bot.services import checkin, feedback, talent, workshops
+from bot.notify import Notice, deliver
+from bot.services import checkin, feedback, signups, talent, workshops
 from bot.services.roles import Grant
 from bot.services.workshop_csv import CellError, find_town
 from bot.settings import Settings
 from handlers.common import close_question, private_router
-from handlers.workshops import send_ics
+from handlers.workshops import notify_promoted, send_ics
 from storage.models import Member, Workshop
 from storage.repositories import members
 from storage.repositories import signups as signup_repo
@@ -37,6 +38,7 @@ from storage.repositories import workshops as workshop_repo
 log = logging.getLogger(__name__)
 MOVE_WORDS = {"verplaats", "move", "flytta"}
 PLACE_WORDS = {"plaats", "place", "plats"}
+PLACES_WORDS = {"plaatsen", "places", "platser"}
 TIME_FORMATS = ("%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M")
 
 
@@ -96,6 +98,9 @@ async def on_workshop_admin(
     if len(words) > 1:
         if not _in_scope(grants, None, workshop):
             await message.answer(_("Only organisers can move or cancel a workshop."))
+            return
+        if words[1].casefold() in PLACES_WORDS and len(words) == 3:
+            await _set_places(message, workshop, words[2], session, bot, i18n, settings)
             return
         if words[1].casefold() in PLACE_WORDS and len(words) >= 3:
             await _relocate(message, workshop, " ".join(words[2:]), session, bot, i18n, settings)
@@ -213,6 +218,36 @@ async def _announce_change(
         ngettext("Moved. I told {count} person.", "Moved. I told {count} people.", told).format(
             count=told
         )
+    )
+
+
+async def _set_places(
+    message: Message,
+    workshop: Workshop,
+    number: str,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    """`/workshop 12 places 30`: more places go at once to the first waiting, who are told."""
+    if not number.isdecimal() or int(number) > workshops.MAX_CAPACITY:
+        await message.answer(_("Give the number of places, like: /workshop 12 places 30"))
+        return
+    try:
+        promoted = await workshops.set_capacity(session, workshop.id, int(number))
+    except workshops.WorkshopError:
+        await message.answer(_("This workshop no longer exists or was cancelled."))
+        return
+    await session.refresh(workshop)
+    log.info("workshop %s: %s places, %s promoted", workshop.id, number, len(promoted))
+    await notify_promoted(bot, session, promoted, workshop, i18n, settings)
+    await message.answer(
+        ngettext(
+            "{capacity} places now. {count} person moved up from the waiting list and was told.",
+            "{capacity} places now. {count} people moved up from the waiting list and were told.",
+            len(promoted),
+        ).format(capacity=workshop.capacity, count=len(promoted))
     )
 
 
@@ -377,10 +412,14 @@ async def on_admin_button(
 class AttendCb(CallbackData, prefix="watt"):
     workshop_id: int
     signup_id: int
+    action: str = "tick"  # tick | removing (pick whom) | ask | remove | keep | view
 
 
-async def _attendance(session: AsyncSession, workshop: Workshop) -> tuple[str, object]:
-    """The confirmed people with a tick button each: ✅ present, ▫️ not (yet)."""
+async def _attendance(
+    session: AsyncSession, workshop: Workshop, removing: bool = False
+) -> tuple[str, object]:
+    """The confirmed people with a tick button each: ✅ present, ▫️ not (yet); or, when
+    `removing`, a button each to take them off the list."""
     rows = [
         s for s in await signup_repo.of_workshop(session, workshop.id) if s.status == "confirmed"
     ]
@@ -388,12 +427,26 @@ async def _attendance(session: AsyncSession, workshop: Workshop) -> tuple[str, o
     for signup in rows[:90]:
         person = await members.by_id(session, signup.member_id)
         name = (person.first_name if person else None) or _("a member")
-        mark = "✅" if signup.checked_in_at else "▫️"
+        mark = "✖️" if removing else "✅" if signup.checked_in_at else "▫️"
         kb.button(
             text=f"{mark} {name}"[:60],
-            callback_data=AttendCb(workshop_id=workshop.id, signup_id=signup.id),
+            callback_data=AttendCb(
+                workshop_id=workshop.id, signup_id=signup.id, action="ask" if removing else "tick"
+            ),
         )
+    kb.button(
+        text="↩️ " + _("Back") if removing else "✖️ " + _("Take someone off the list"),
+        callback_data=AttendCb(
+            workshop_id=workshop.id, signup_id=0, action="view" if removing else "removing"
+        ),
+    )
     kb.adjust(2)
+    if removing:
+        text = _(
+            "Whom do you take off the list for <b>{title}</b>? Their place goes to the first "
+            "on the waiting list."
+        ).format(title=escape(workshop.title))
+        return text, kb.as_markup()
     present = sum(1 for s in rows if s.checked_in_at)
     text = _(
         "Attendance at <b>{title}</b>: {present} of {total} present. Tap a name to tick."
@@ -433,23 +486,121 @@ async def on_attend(
     grants: frozenset[Grant],
     member: Member | None,
     session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+    settings: Settings,
 ) -> None:
     workshop = await _load(session, grants, member, callback_data.workshop_id)
     if workshop is None:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return
-    signup = await signup_repo.by_id(session, callback_data.signup_id)
+    action = callback_data.action
+    if action in ("removing", "view"):
+        await callback.answer()
+        await _show_attendance(callback, session, workshop, removing=action == "removing")
+    elif action == "ask":
+        await _ask_remove(callback, session, workshop, callback_data.signup_id)
+    elif action == "remove":
+        await _remove(callback, session, workshop, callback_data.signup_id, bot, i18n, settings)
+    elif action == "keep":
+        await callback.answer()
+        await close_question(callback, _("No"))
+    elif action == "tick":
+        await _tick(callback, session, workshop, callback_data.signup_id)
+    else:
+        await callback.answer(_("That button is no longer valid."), show_alert=True)
+
+
+async def _show_attendance(
+    callback: CallbackQuery, session: AsyncSession, workshop: Workshop, *, removing: bool = False
+) -> None:
+    text, markup = await _attendance(session, workshop, removing)
+    message = callback.message
+    if message is not None and hasattr(message, "edit_text"):
+        await message.edit_text(text, reply_markup=markup)
+
+
+async def _tick(
+    callback: CallbackQuery, session: AsyncSession, workshop: Workshop, signup_id: int
+) -> None:
+    signup = await signup_repo.by_id(session, signup_id)
     present = signup is not None and signup.checked_in_at is None
     try:
-        await checkin.set_attendance(session, workshop.id, callback_data.signup_id, present)
+        await checkin.set_attendance(session, workshop.id, signup_id, present)
     except checkin.NotOnList:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return
     await callback.answer()
-    text, markup = await _attendance(session, workshop)
-    message = callback.message
-    if message is not None and hasattr(message, "edit_text"):
-        await message.edit_text(text, reply_markup=markup)
+    await _show_attendance(callback, session, workshop)
+
+
+async def _ask_remove(
+    callback: CallbackQuery, session: AsyncSession, workshop: Workshop, signup_id: int
+) -> None:
+    """Confirm first: taking someone off the list cannot be undone by a tap."""
+    person = await signups.on_list(session, workshop.id, signup_id)
+    if person is None:
+        await callback.answer(_("That button is no longer valid."), show_alert=True)
+        return
+    await callback.answer()
+    kb = InlineKeyboardBuilder()
+    for action, label in (("remove", _("Yes, take them off")), ("keep", _("No"))):
+        kb.button(
+            text=label,
+            callback_data=AttendCb(workshop_id=workshop.id, signup_id=signup_id, action=action),
+        )
+    kb.adjust(2)
+    name = person.first_name or _("a member")
+    await callback.bot.send_message(  # type: ignore[union-attr]
+        callback.from_user.id,
+        _(
+            "Take {name} off the list for <b>{title}</b>? They will be told, and their place "
+            "goes to the first on the waiting list."
+        ).format(name=escape(name), title=escape(workshop.title)),
+        reply_markup=kb.as_markup(),
+    )
+
+
+async def _remove(
+    callback: CallbackQuery,
+    session: AsyncSession,
+    workshop: Workshop,
+    signup_id: int,
+    bot: Bot,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    try:
+        removed = await signups.remove(session, workshop.id, signup_id)
+    except signups.SignupError:
+        await callback.answer(_("That button is no longer valid."), show_alert=True)
+        return
+    await callback.answer()
+    await close_question(callback, _("Yes, take them off"))
+    log.info("workshop %s: signup %s taken off the list", workshop.id, signup_id)
+
+    def compose(person: Member) -> Notice:
+        return Notice(
+            "❌ "
+            + _(
+                "You have been taken off the list for <b>{title}</b> ({when}). Questions? Ask "
+                "the organiser."
+            ).format(
+                title=escape(workshop.title),
+                when=escape(short_when(workshop.starts_at, person.locale, settings.tz)),
+            )
+        )
+
+    await deliver(bot, session, [removed.member_id], compose, i18n)
+    await notify_promoted(bot, session, removed.promoted, workshop, i18n, settings)
+    await bot.send_message(
+        callback.from_user.id,
+        ngettext(
+            "Done. {count} person moved up from the waiting list and was told.",
+            "Done. {count} people moved up from the waiting list and were told.",
+            len(removed.promoted),
+        ).format(count=len(removed.promoted)),
+    )
 
 
 def build_router() -> Router:

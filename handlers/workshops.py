@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from html import escape
 
@@ -19,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import clock
 from bot.formatting import long_date, short_when, span
 from bot.keyboards import MenuCb
+from bot.notify import Delivery, Notice, Priority, deliver
 from bot.services import calendar, signups, suggest, workshops
 from bot.settings import Settings
 from handlers.common import consent_first, private_router
 from storage.models import Member, Workshop
-from storage.repositories import members
 
 log = logging.getLogger(__name__)
 PAGE = 5
@@ -408,31 +409,31 @@ async def on_cancel(
     else:
         text = _("You have left the waiting list for <b>{title}</b>.").format(title=title)
     await bot.send_message(callback.from_user.id, text)
-    if result.promoted_member_id is not None:
-        await notify_promoted(bot, session, result.promoted_member_id, workshop, i18n, settings)
+    await notify_promoted(bot, session, result.promoted, workshop, i18n, settings)
 
 
 async def notify_promoted(
     bot: Bot,
     session: AsyncSession,
-    member_id: int,
+    member_ids: Iterable[int],
     workshop: Workshop,
     i18n: I18n,
     settings: Settings,
-) -> None:
-    """Tell the member who moved up, in their own language, with the calendar file."""
-    promoted = await members.by_id(session, member_id)
-    if promoted is None:
-        return
-    with i18n.use_locale(promoted.locale):
+) -> Delivery:
+    """Tell the members who moved up, each in their own language, with the calendar file."""
+    data = calendar.ics(workshop, clock.now())
+
+    def compose(promoted: Member) -> Notice:
         text = "🎉 " + _(
             "Good news: a place came free at <b>{title}</b> ({when}). You are in!"
         ).format(
             title=escape(workshop.title),
             when=escape(short_when(workshop.starts_at, promoted.locale, settings.tz)),
         )
-        await bot.send_message(promoted.telegram_id, text)
-        await send_ics(bot, promoted.telegram_id, workshop)
+        document = BufferedInputFile(data, filename=f"workshop-{workshop.id}.ics")
+        return Notice(text, document=document)
+
+    return await deliver(bot, session, member_ids, compose, i18n, priority=Priority.PERSONAL)
 
 
 async def on_ics(

@@ -297,10 +297,11 @@ async def test_trainer_shows_a_qr_code_and_members_check_in(sqlite_url: str) -> 
         # the trainer sees the attendance, unticks and ticks by hand, and gets the CSV
         await trainer.press("✅ " + t("nl", "Attendance"), message=view)
         attendance = await trainer.expect_text("1")
-        assert attendance.button_texts == ["✅ Kai"]
+        remove = "✖️ " + t("nl", "Take someone off the list")
+        assert attendance.button_texts == ["✅ Kai", remove]
         await trainer.press("✅ Kai", message=attendance)
         edited = await trainer.next()
-        assert edited.button_texts == ["▫️ Kai"]
+        assert edited.button_texts == ["▫️ Kai", remove]
         await trainer.press("▫️ Kai", message=edited)
         await trainer.next()
         await trainer.press("📄 " + t("nl", "Attendance list (CSV)"), message=view)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import privacy
+from bot.services import privacy, signups
 from storage.models import (
     AuditEntry,
     Base,
@@ -24,6 +24,7 @@ from storage.models import (
     TrackPlace,
     Workshop,
 )
+from tests import factories
 
 ME, NAME, OTHER = 424242, "Xandra", 515151
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -58,6 +59,10 @@ async def fill(session: AsyncSession) -> None:
             ContactRequest(requester_id=ME, member_id=other.id, skill_id=skill.id),
             Role(
                 telegram_id=ME, role="organiser", region_code="noord", granted_by=OTHER,
+                granted_at=NOW,
+            ),
+            Role(  # a role the person, an admin, gave someone else
+                telegram_id=OTHER, role="trainer", region_code="noord", granted_by=ME,
                 granted_at=NOW,
             ),
             AuditEntry(
@@ -103,6 +108,26 @@ def test_every_table_is_classified() -> None:
     assert tables == set(privacy.PERSONAL) | privacy.NOT_PERSONAL
 
 
+def person_columns() -> set[tuple[str, str, str]]:
+    """From the models, not by hand: every column that points at a member (a foreign key to
+    members.id) or holds a Telegram id (every BigInteger column)."""
+    found = set()
+    for table in Base.metadata.tables.values():
+        for column in table.columns:
+            if any(fk.target_fullname == "members.id" for fk in column.foreign_keys):
+                found.add((table.name, column.name, "member"))
+            elif isinstance(column.type, BigInteger):
+                found.add((table.name, column.name, "telegram"))
+    return found
+
+
+def test_every_column_about_a_person_is_linked() -> None:
+    linked = {(link.table, link.column, link.by) for link in privacy.LINKS}
+    missing = person_columns() - linked
+    assert not missing, f"privacy.LINKS does not cover {sorted(missing)}"
+    assert ("roles", "granted_by", "telegram") in person_columns()  # the test sees it
+
+
 async def test_export_holds_every_column_about_the_person(session: AsyncSession) -> None:
     await fill(session)
     data = await privacy.export(session, ME)
@@ -138,3 +163,21 @@ async def test_after_erasure_no_table_mentions_the_person(session: AsyncSession)
     assert [(a.actor_id, a.action, a.results) for a in audit] == [(None, "search", 3)]
     asked = (await session.scalars(select(ContactRequest))).all()
     assert [(c.requester_id, c.status) for c in asked] == [(None, "pending")]
+    # the role the erased admin gave stays, without their Telegram id, also in its export
+    given = (await privacy.export(session, OTHER))["roles"]
+    assert [(r["role"], r["granted_by"]) for r in given] == [("trainer", None)]
+
+
+async def test_erasure_gives_the_place_to_the_first_waiting(session: AsyncSession) -> None:
+    me, first, second = await factories.bare_members(session, 3, ME)
+    workshop = await factories.workshop(session, capacity=1)
+    for person in (me, first, second):
+        await signups.sign_up(session, person, workshop)
+    waiting_elsewhere = await factories.workshop(session, capacity=0)
+    await signups.sign_up(session, me, waiting_elsewhere)
+    erased = await privacy.erase(session, ME)
+    assert erased.promoted == (
+        signups.Withdrawn(workshop, (first.id,)), signups.Withdrawn(waiting_elsewhere, ()),
+    )  # fmt: skip
+    rows = (await session.execute(select(Signup.member_id, Signup.status))).all()
+    assert sorted(rows) == [(first.id, "confirmed"), (second.id, "waiting")]

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services import signups
+from bot.services import signups, workshops
 from storage.models import Member, Signup
 from tests import factories
 
@@ -46,7 +46,7 @@ async def leave(
     async with sessions() as session:
         member = await session.get(Member, member_id)
         assert member is not None
-        return await signups.cancel(session, member, workshop_id, now=NOW)
+        return await signups.cancel(session, member, workshop_id)
 
 
 async def states(session: AsyncSession, workshop_id: int) -> list[Signup]:
@@ -100,7 +100,7 @@ async def test_cancellations_and_signups_interleaved_never_overbook(
     confirmed = [r for r in rows if r.status == "confirmed"]
     assert len(active) == 200 - 120 + 100
     assert len(confirmed) == 20  # full again, never more
-    promoted = [c.promoted_member_id for c in cancelled if c.promoted_member_id is not None]
+    promoted = [m for c in cancelled for m in c.promoted]
     assert len(promoted) == len(set(promoted))
     # promoted people hold their place, unless they were among those leaving afterwards
     assert set(promoted) <= {r.member_id for r in confirmed} | set(leaving)
@@ -126,7 +126,7 @@ async def test_rules_deadline_members_only_started_and_gone(session: AsyncSessio
     with pytest.raises(signups.WorkshopGone):
         await signups.sign_up(session, member, 999_999, now=NOW)
     with pytest.raises(signups.NotSignedUp):
-        await signups.cancel(session, member, open_one, now=NOW)
+        await signups.cancel(session, member, open_one)
     assert await states(session, members_only) == []
 
 
@@ -145,7 +145,54 @@ async def test_tapping_twice_keeps_one_place_and_rejoining_goes_to_the_back(
     assert (first.status, again.status, again.already) == ("confirmed", "confirmed", True)
     assert (await signups.sign_up(session, people[1], workshop, now=NOW)).position == 1
     assert (await signups.sign_up(session, people[2], workshop, now=NOW)).position == 2
-    cancelled = await signups.cancel(session, people[0], workshop, now=NOW)
-    assert cancelled.promoted_member_id == people[1].id
+    cancelled = await signups.cancel(session, people[0], workshop)
+    assert cancelled.promoted == (people[1].id,)
     back = await signups.sign_up(session, people[0], workshop, now=NOW)
     assert (back.status, back.position) == ("waiting", 2)  # behind people[2]
+
+
+async def full_with_queue(session: AsyncSession, capacity: int, waiting: int) -> tuple[int, list]:
+    """A workshop with every place taken and `waiting` more in line, in sign-up order."""
+    people = await factories.bare_members(session, capacity + waiting, 2_000_000)
+    workshop = await make_workshop(session, capacity)
+    for person in people:
+        await signups.sign_up(session, person, workshop, now=NOW)
+    return workshop, people
+
+
+async def test_raising_capacity_promotes_as_many_as_fit_and_lowering_removes_nobody(
+    session: AsyncSession,
+) -> None:
+    workshop, people = await full_with_queue(session, 2, 5)
+    promoted = await workshops.set_capacity(session, workshop, 5)
+    assert promoted == tuple(p.id for p in people[2:5])  # the first three waiting, in order
+    rows = await states(session, workshop)
+    assert [r.status for r in rows] == ["confirmed"] * 5 + ["waiting"] * 2
+    assert await workshops.set_capacity(session, workshop, 1) == ()
+    assert [r.status for r in await states(session, workshop)].count("confirmed") == 5
+    assert await workshops.set_capacity(session, workshop, 5) == ()  # 5 of 5: full again
+    assert await workshops.set_capacity(session, workshop, 6) == (people[5].id,)
+    with pytest.raises(workshops.WorkshopError):
+        await workshops.set_capacity(session, 999_999, 10)
+
+
+async def test_a_trainer_taking_someone_off_the_list_promotes_the_first_waiting(
+    session: AsyncSession,
+) -> None:
+    workshop, people = await full_with_queue(session, 2, 2)
+    rows = await states(session, workshop)
+    removed = await signups.remove(session, workshop, rows[0].id)
+    assert (removed.member_id, removed.was, removed.promoted) == (
+        people[0].id, "confirmed", (people[2].id,),
+    )  # fmt: skip
+    waiting = await signups.remove(session, workshop, rows[3].id)  # leaves the queue only
+    assert (waiting.was, waiting.promoted) == ("waiting", ())
+    with pytest.raises(signups.NotSignedUp):
+        await signups.remove(session, workshop, rows[0].id)  # already off the list
+    elsewhere = await make_workshop(session, 1)
+    with pytest.raises(signups.NotSignedUp):  # a sign-up of another workshop: a forged button
+        await signups.remove(session, elsewhere, rows[1].id)
+    assert await signups.on_list(session, elsewhere, rows[1].id) is None
+    assert [r.status for r in await states(session, workshop)] == [
+        "cancelled", "confirmed", "confirmed", "cancelled",
+    ]  # fmt: skip

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Table, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Base, Member
+from bot.services import signups
+from storage.models import Base, Consent, Member
 from storage.repositories import members
 
 
@@ -36,6 +37,7 @@ LINKS = (
     Link("contact_requests", "member_id", "member", "delete"),
     Link("contact_requests", "requester_id", "telegram", "blank"),
     Link("roles", "telegram_id", "telegram", "delete"),
+    Link("roles", "granted_by", "telegram", "blank"),
     Link("audit_log", "actor_id", "telegram", "blank"),
     Link("signups", "member_id", "member", "delete"),
     Link("workshops", "trainer_id", "member", "blank"),
@@ -50,6 +52,7 @@ NOT_PERSONAL = frozenset({"regions", "skills", "workshop_topics", "tracks"})
 class Erased:
     rows_deleted: int
     rows_anonymised: int
+    promoted: tuple[signups.Withdrawn, ...] = ()  # who moved up into the freed places
 
 
 def _table(name: str) -> Table:
@@ -99,10 +102,14 @@ def export_json(data: dict[str, list[dict[str, Any]]]) -> bytes:
 
 
 async def erase(session: AsyncSession, telegram_id: int) -> Erased:
-    """Delete every row that names the person; blank their id where a count must remain."""
+    """Delete every row that names the person; blank their id where a count must remain.
+
+    Their places go first, each to the first on that workshop's waiting list (the caller
+    tells them), as when they cancel."""
     member: Member | None = await members.by_telegram_id(session, telegram_id)
     member_id = member.id if member else None
-    deleted = anonymised = 0
+    withdrawn = await signups.withdraw_everywhere(session, member_id) if member_id else []
+    deleted, anonymised = len(withdrawn), 0
     for link in (link for link in LINKS if link.erase == "blank"):
         where = _matches(link, member_id, telegram_id)
         if where is None:
@@ -118,4 +125,9 @@ async def erase(session: AsyncSession, telegram_id: int) -> Erased:
         result = await session.execute(delete(_table(link.table)).where(where))
         deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
     await session.commit()
-    return Erased(deleted, anonymised)
+    return Erased(deleted, anonymised, tuple(withdrawn))
+
+
+async def consent_of(session: AsyncSession, member_id: int) -> Consent | None:
+    """The member's consent, for the summary beside their data file."""
+    return await members.consent_of(session, member_id)

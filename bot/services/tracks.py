@@ -15,11 +15,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import clock
 from bot.services import lottery
+from storage import locking
 from storage.models import Member, Signup, Track, TrackPlace, Workshop
 from storage.repositories import tracks as repo
 
@@ -110,19 +111,11 @@ async def completed(session: AsyncSession, member_id: int, track_id: int) -> boo
 
 
 async def _lock(session: AsyncSession, track_id: int) -> Track:
-    """Like a workshop's lock: a no-op UPDATE first, so counts read after it are current."""
-    result = await session.execute(
-        update(Track)
-        .where(Track.id == track_id)
-        .values(lock_version=Track.lock_version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    """The track's lock (storage/locking.py), held until this transaction ends."""
+    track = await locking.hold_track(session, track_id)
+    if track is None:
         await session.commit()  # nothing changed; a rollback would expire the caller's objects
         raise TrackGone(track_id)
-    track = await session.get(Track, track_id)
-    assert track is not None
-    await session.refresh(track)
     return track
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import signups, suggest
 from bot.services.places import Place
+from storage import locking
 from storage.models import Member, Region, Signup, Workshop
 from storage.repositories import members as member_repo
 from storage.repositories import regions as region_repo
@@ -232,23 +233,47 @@ class Affected:
 
 
 async def _change(session: AsyncSession, workshop_id: int) -> tuple[Workshop, list[Signup]]:
-    """Lock a published workshop for a change; with its active sign-ups (whom to tell)."""
-    if not await signup_repo.lock_workshop(session, workshop_id):
+    """Lock a published workshop for a change (until `_done` commits); with its active
+    sign-ups (whom to tell)."""
+    row = await locking.hold_workshop(session, workshop_id)
+    if row is None or row.status != "published":
         await session.rollback()
         raise WorkshopError("gone")
     workshop = await repo.get(session, workshop_id)
     assert workshop is not None
     await session.refresh(workshop)
-    if workshop.status != "published":
-        await session.rollback()
-        raise WorkshopError("gone")
-    signups = await signup_repo.of_workshop(session, workshop_id)
-    return workshop, [s for s in signups if s.status != "cancelled"]
+    rows = await signup_repo.of_workshop(session, workshop_id)
+    return workshop, [s for s in rows if s.status != "cancelled"]
 
 
 async def _done(session: AsyncSession, active: list[Signup]) -> Affected:
+    """Commit the change, which releases the lock."""
     await session.commit()
     return Affected(tuple(s.member_id for s in active))
+
+
+MAX_CAPACITY = 10_000
+
+
+async def set_capacity(session: AsyncSession, workshop_id: int, capacity: int) -> tuple[int, ...]:
+    """Change the number of places. More places go at once to the first waiting (their ids
+    are returned, to be told); fewer never takes a place from anyone confirmed."""
+    if not 0 <= capacity <= MAX_CAPACITY:
+        raise WorkshopError("capacity")
+
+    async def release() -> None:
+        workshop = await repo.get(session, workshop_id)
+        assert workshop is not None
+        await session.refresh(workshop)
+        if workshop.status != "published":
+            raise WorkshopError("gone")
+        workshop.capacity = capacity
+
+    try:
+        _none, promoted = await signups.free_places(session, workshop_id, release)
+    except signups.WorkshopGone:
+        raise WorkshopError("gone") from None
+    return promoted
 
 
 async def cancel_workshop(session: AsyncSession, workshop_id: int) -> Affected:

@@ -1,61 +1,14 @@
-"""Sign-up rows and the workshop lock every change to them takes first."""
+"""Sign-up rows. Every change to them happens under the workshop's lock (storage/locking.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Signup, Workshop
-
-
-async def lock_workshop(session: AsyncSession, workshop_id: int) -> bool:
-    """Take the workshop's lock for the rest of this transaction; False if it is gone.
-
-    A no-op UPDATE as the transaction's first statement: PostgreSQL then holds the row lock,
-    SQLite the database write lock, until commit. Everything read after it is current, so
-    two workers can never both hand out the last place.
-    """
-    result = await session.execute(
-        update(Workshop)
-        .where(Workshop.id == workshop_id)
-        .values(lock_version=Workshop.lock_version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True, slots=True)
-class Locked:
-    """What a sign-up decision needs of the workshop, read as the lock is taken."""
-
-    status: str
-    starts_at: datetime
-    capacity: int
-    signup_deadline: datetime | None
-    members_only: bool
-
-
-async def lock_and_read(session: AsyncSession, workshop_id: int) -> Locked | None:
-    """lock_workshop, returning the workshop's rules in the same round trip (RETURNING)."""
-    row = (
-        await session.execute(
-            update(Workshop)
-            .where(Workshop.id == workshop_id)
-            .values(lock_version=Workshop.lock_version + 1)
-            .returning(
-                Workshop.status,
-                Workshop.starts_at,
-                Workshop.capacity,
-                Workshop.signup_deadline,
-                Workshop.members_only,
-            )
-            .execution_options(synchronize_session=False)
-        )
-    ).first()
-    return Locked(*row) if row is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,41 +35,51 @@ async def tally(session: AsyncSession, workshop_id: int) -> Tally:
 
 async def of_member(session: AsyncSession, workshop_id: int, member_id: int) -> Signup | None:
     return await session.scalar(
-        select(Signup).where(Signup.workshop_id == workshop_id, Signup.member_id == member_id)
+        select(Signup)
+        .where(Signup.workshop_id == workshop_id, Signup.member_id == member_id)
+        .execution_options(populate_existing=True)
     )
 
 
 async def by_id(session: AsyncSession, signup_id: int) -> Signup | None:
-    return await session.get(Signup, signup_id)
+    return await session.get(Signup, signup_id, populate_existing=True)
 
 
-async def confirmed_count(session: AsyncSession, workshop_id: int) -> int:
-    return int(
-        await session.scalar(
-            select(func.count()).where(
-                Signup.workshop_id == workshop_id, Signup.status == "confirmed"
-            )
-        )
-        or 0
+async def places_free(session: AsyncSession, workshop_id: int, now: datetime) -> int:
+    """Free places of a published workshop that has not started; 0 for any other."""
+    confirmed = (
+        select(func.count())
+        .where(Signup.workshop_id == workshop_id, Signup.status == "confirmed")
+        .scalar_subquery()
     )
-
-
-async def last_position(session: AsyncSession, workshop_id: int) -> int:
-    return int(
-        await session.scalar(
-            select(func.max(Signup.position)).where(Signup.workshop_id == workshop_id)
+    free = await session.scalar(
+        select(Workshop.capacity - confirmed).where(
+            Workshop.id == workshop_id, Workshop.status == "published", Workshop.starts_at > now
         )
-        or 0
     )
+    return max(0, int(free or 0))
 
 
-async def first_waiting(session: AsyncSession, workshop_id: int) -> Signup | None:
-    return await session.scalar(
+async def first_waiting(session: AsyncSession, workshop_id: int, n: int) -> list[Signup]:
+    """The first `n` on the waiting list, in queue order."""
+    rows = await session.scalars(
         select(Signup)
         .where(Signup.workshop_id == workshop_id, Signup.status == "waiting")
         .order_by(Signup.position, Signup.id)
-        .limit(1)
+        .limit(n)
+        .execution_options(populate_existing=True)
     )
+    return list(rows)
+
+
+async def active_workshops_of(session: AsyncSession, member_id: int) -> list[int]:
+    """Workshops where the member holds a place or waits for one."""
+    rows = await session.scalars(
+        select(Signup.workshop_id)
+        .where(Signup.member_id == member_id, Signup.status.in_(("confirmed", "waiting")))
+        .order_by(Signup.workshop_id)
+    )
+    return list(rows)
 
 
 async def waiting_ahead(session: AsyncSession, workshop_id: int, position: int) -> int:
