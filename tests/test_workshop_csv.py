@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import create_i18n
 from bot.services import catalogue
 from bot.services.places import default_gazetteer
+from bot.services.roles import ALL_REGIONS, OPERATOR
 from bot.services.workshop_csv import (
     COLUMNS,
     MAX_BYTES,
@@ -106,7 +107,7 @@ async def workshops(session: AsyncSession) -> list[Workshop]:
 async def test_a_good_file_imports_every_row(
     session: AsyncSession, trainer_id: int, delimiter: str, bom: bool
 ) -> None:
-    report = await import_csv(session, csv_bytes(GOOD_ROWS, delimiter, bom), TZ)
+    report = await import_csv(session, csv_bytes(GOOD_ROWS, delimiter, bom), TZ, OPERATOR)
 
     assert report.errors == []
     assert report.created == 3
@@ -176,7 +177,7 @@ BAD_EXPECTED = {
 async def test_a_file_with_bad_rows_imports_nothing_and_names_every_error(
     session: AsyncSession,
 ) -> None:
-    report = await import_csv(session, csv_bytes(BAD_ROWS, ";", bom=True), TZ)
+    report = await import_csv(session, csv_bytes(BAD_ROWS, ";", bom=True), TZ, OPERATOR)
 
     assert report.created == 0
     assert set(report.errors) == BAD_EXPECTED
@@ -187,7 +188,7 @@ async def test_a_file_with_bad_rows_imports_nothing_and_names_every_error(
 async def test_errors_read_as_sentences_in_the_organisers_language(
     session: AsyncSession,
 ) -> None:
-    report = await import_csv(session, csv_bytes(BAD_ROWS), TZ)
+    report = await import_csv(session, csv_bytes(BAD_ROWS), TZ, OPERATOR)
     i18n = create_i18n("nl")
     with i18n.context():
         with i18n.use_locale("en"):
@@ -202,8 +203,8 @@ async def test_errors_read_as_sentences_in_the_organisers_language(
         "2027-03-14 10:00." in english
     )
     assert (
-        "Line 9, column trainer: 999 is not the Telegram id of a member who has joined the bot."
-        in english
+        "Line 9, column trainer: 999 cannot be named as trainer. Name someone with the "
+        "trainer role, or a member who marked a talent they can teach." in english
     )
     assert all(text.startswith("Regel ") for text in dutch)
     assert all(text.startswith("Rad ") for text in swedish)
@@ -218,17 +219,17 @@ async def test_export_then_import_gives_the_same_workshops(session: AsyncSession
         "town": "Gent",
         "region": "",
     }
-    assert (await import_csv(session, csv_bytes([*GOOD_ROWS, tricky]), TZ)).created == 4
+    assert (await import_csv(session, csv_bytes([*GOOD_ROWS, tricky]), TZ, OPERATOR)).created == 4
     before = await workshops(session)
-    first = await export_csv(session, TZ)
+    first = await export_csv(session, TZ, ALL_REGIONS)
 
     await session.execute(delete(Workshop))
     await session.commit()
-    report = await import_csv(session, first.encode("utf-8-sig"), TZ)
+    report = await import_csv(session, first.encode("utf-8-sig"), TZ, OPERATOR)
     assert report.errors == [] and report.created == 4
     after = await workshops(session)
 
-    assert await export_csv(session, TZ) == first
+    assert await export_csv(session, TZ, ALL_REGIONS) == first
     fields = ("title", "description", "starts_at", "ends_at", "venue", "address", "place_id")
     fields += ("town", "region_code", "online_url", "capacity", "language", "members_only")
     fields += ("signup_deadline", "trainer_id")
@@ -272,29 +273,29 @@ def test_towns_are_taken_only_when_sure() -> None:
 async def test_unreadable_files_are_refused(
     session: AsyncSession, data: bytes, expected: RowError
 ) -> None:
-    report = await import_csv(session, data, TZ)
+    report = await import_csv(session, data, TZ, OPERATOR)
     assert (report.created, report.errors) == (0, [expected])
 
 
 async def test_a_file_over_2_mb_is_refused(session: AsyncSession) -> None:
     big = csv_bytes([GOOD_ROWS[1]]) + b"#" * MAX_BYTES
-    report = await import_csv(session, big, TZ)
+    report = await import_csv(session, big, TZ, OPERATOR)
     assert [e.code for e in report.errors] == ["file_too_large"]
 
 
 async def test_at_most_2000_rows(session: AsyncSession) -> None:
     too_many = csv_bytes([GOOD_ROWS[1]] * (MAX_ROWS + 1))
-    report = await import_csv(session, too_many, TZ)
+    report = await import_csv(session, too_many, TZ, OPERATOR)
     assert report.errors == [RowError(0, "", "too_many_rows", str(MAX_ROWS + 1))]
 
-    report = await import_csv(session, csv_bytes([GOOD_ROWS[1]] * MAX_ROWS), TZ)
+    report = await import_csv(session, csv_bytes([GOOD_ROWS[1]] * MAX_ROWS), TZ, OPERATOR)
     assert report.errors == [] and report.created == MAX_ROWS
     assert await session.scalar(select(func.count()).select_from(Workshop)) == MAX_ROWS
 
 
 async def test_the_header_is_checked_before_any_row(session: AsyncSession) -> None:
     columns = ("Title", "starts at", "capcity", "ends_at", "title")
-    report = await import_csv(session, csv_bytes([GOOD_ROWS[1]], columns=columns), TZ)
+    report = await import_csv(session, csv_bytes([GOOD_ROWS[1]], columns=columns), TZ, OPERATOR)
     assert set(report.errors) == {
         RowError(1, "capcity", "unknown_column", "capcity"),
         RowError(1, "title", "duplicate_column", "title"),
@@ -311,8 +312,8 @@ async def test_excel_quirks_are_understood(session: AsyncSession) -> None:
         b";;;;;;\r\n"
         b"Extra;2027-03-15 10:00;2027-03-15 12:00;8;https://x.example.org/b;;oops\r\n"
     )
-    report = await import_csv(session, data, TZ)
+    report = await import_csv(session, data, TZ, OPERATOR)
     assert report.errors == [RowError(5, "", "extra_fields")]
 
-    report = await import_csv(session, data.rsplit(b"Extra", 1)[0], TZ)
+    report = await import_csv(session, data.rsplit(b"Extra", 1)[0], TZ, OPERATOR)
     assert report.errors == [] and report.created == 1
