@@ -48,8 +48,13 @@ class NewWorkshop(StatesGroup):
 
 
 class NewCb(CallbackData, prefix="wnew"):
-    action: str  # members_only | open | publish | discard | region
-    region: str = ""  # with "region": the region's code (checked against the scope again)
+    action: str  # members_only | open | publish | discard
+
+
+class RegionCb(CallbackData, prefix="wnewr"):
+    """The region of an online workshop; the code is checked against the scope again."""
+
+    code: str
 
 
 async def on_new(message: Message, grants: frozenset[Grant], state: FSMContext) -> None:
@@ -149,7 +154,7 @@ async def _online_region(
         return
     kb = InlineKeyboardBuilder()
     for region in allowed:
-        kb.button(text=region.name, callback_data=NewCb(action="region", region=region.code))
+        kb.button(text=region.name, callback_data=RegionCb(code=region.code))
     kb.adjust(2)
     await state.set_state(NewWorkshop.region)
     await message.answer(
@@ -159,7 +164,7 @@ async def _online_region(
 
 async def on_region_button(
     callback: CallbackQuery,
-    callback_data: NewCb,
+    callback_data: RegionCb,
     grants: frozenset[Grant],
     session: AsyncSession,
     state: FSMContext,
@@ -167,7 +172,7 @@ async def on_region_button(
     """A region for an online workshop: the button's code must still be in the scope."""
     scope = roles.organiser_scope(grants)
     allowed = {r.code: r for r in await roles.regions_in(session, scope)} if scope else {}
-    region = allowed.get(callback_data.region)
+    region = allowed.get(callback_data.code)
     if region is None or await state.get_state() != NewWorkshop.region.state:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return
@@ -331,6 +336,6 @@ def build_router() -> Router:
     router.message.register(on_where, StateFilter(NewWorkshop.where), F.text)
     router.message.register(on_capacity, StateFilter(NewWorkshop.capacity), F.text)
     router.message.register(on_topics, StateFilter(NewWorkshop.topics), F.text)
-    router.callback_query.register(on_region_button, NewCb.filter(F.action == "region"))
+    router.callback_query.register(on_region_button, RegionCb.filter())
     router.callback_query.register(on_confirm_button, NewCb.filter())
     return router
