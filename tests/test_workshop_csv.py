@@ -342,6 +342,7 @@ async def test_a_regional_organiser_imports_only_their_own_region(session: Async
         {**ZWOLLE, "town": "Utrecht"},  # line 3: west by its town
         {**ZWOLLE, "region": "West"},  # line 4: west by name, though the town is in oost
         {**ZWOLLE, "town": "Gent"},  # line 5: in no configured region
+        {**ZWOLLE, "town": "Utrecht", "region": "oost"},  # line 6: a town in West all the same
     ]
     report = await import_csv(session, csv_bytes(elsewhere), TZ, OOST_ORGANISER)
     assert report.created == 0
@@ -349,6 +350,7 @@ async def test_a_regional_organiser_imports_only_their_own_region(session: Async
         RowError(3, "town", "outside_region", "Utrecht"),
         RowError(4, "region", "outside_region", "West"),
         RowError(5, "town", "outside_region", "Gent"),
+        RowError(6, "town", "outside_region", "Utrecht"),
     ]
     assert await workshops(session) == []
 

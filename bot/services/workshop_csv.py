@@ -529,17 +529,23 @@ async def _trainer(row: _Row, lookups: _Lookups) -> int | None:
     return member_id
 
 
-def _scoped(row: _Row, region_code: str | None, scope: Scope) -> str | None:
-    """The row's region if the importer may act there; an online row of a one-region
-    organiser without a region is theirs."""
+def _scoped(
+    row: _Row, region_code: str | None, place: Place | None, lookups: _Lookups
+) -> str | None:
+    """The row's region if the importer may act there: both the region and the region the
+    town lies in. An online row of a one-region organiser without a region is theirs."""
+    scope = lookups.scope
     if scope.everywhere or any(e.column in ("town", "region") for e in row.errors):
         return region_code
-    if region_code is None and not row.cells.get("town") and not row.cells.get("region"):
+    town_region = regions.suggest(place, lookups.regions)
+    if region_code is None and place is None and not row.cells.get("region"):
         if not row.cells.get("online_url"):
             return None  # reported as no_place
         if scope.regions is not None and len(scope.regions) == 1:
             return next(iter(scope.regions))
         row.fail("region", "region_required")
+    elif town_region is not None and not scope.allows(town_region.code):
+        row.fail("town", "outside_region")
     elif not scope.allows(region_code):
         row.fail("region" if row.cells.get("region") else "town", "outside_region")
     return region_code
@@ -568,7 +574,7 @@ async def _draft(row: _Row, lookups: _Lookups) -> workshop_service.Draft | None:
         for topic in unsure.topics:
             row.fail("topics", "unsure_topic", topic)
     trainer_id = await _trainer(row, lookups)
-    region_code = _scoped(row, region_code, lookups.scope)
+    region_code = _scoped(row, region_code, place, lookups)
 
     if not row.cells.get("town") and not row.cells.get("online_url"):
         row.fail("town", "no_place", "")
