@@ -25,7 +25,7 @@ def guard(value: object) -> str:
 
 def unguard(text: str) -> str:
     """The cell as it was before `guard`."""
-    if text.startswith(GUARD) and text[1:2] and text[1:2] in FORMULA_START:
+    if text.startswith(GUARD) and text[1:2] in FORMULA_START:
         return text[1:]
     return text
 
