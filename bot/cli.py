@@ -115,7 +115,7 @@ def _workshops(settings: Settings, action: str, path: Path) -> int:
     from aiogram.utils.i18n import ngettext
 
     from bot.i18n import create_i18n
-    from bot.services import workshop_csv
+    from bot.services import roles, workshop_csv
 
     # The organiser reads the errors; migration chatter at INFO would bury them.
     logging.getLogger("alembic").setLevel(max(log.getEffectiveLevel(), logging.WARNING))
@@ -123,7 +123,9 @@ def _workshops(settings: Settings, action: str, path: Path) -> int:
     with i18n.context(), i18n.use_locale(settings.default_locale):
         if action == "export":
             text = asyncio.run(
-                _in_database(settings, lambda s: workshop_csv.export_csv(s, settings.tz))
+                _in_database(
+                    settings, lambda s: workshop_csv.export_csv(s, settings.tz, roles.ALL_REGIONS)
+                )
             )
             try:  # with a BOM, so that Excel reads the file as UTF-8
                 path.write_text(text, encoding="utf-8-sig", newline="")
@@ -145,7 +147,9 @@ def _workshops(settings: Settings, action: str, path: Path) -> int:
             print(f"ledenbot: cannot read {path}: {exc.strerror}", file=sys.stderr)
             return 1
         report = asyncio.run(
-            _in_database(settings, lambda s: workshop_csv.import_csv(s, data, settings.tz))
+            _in_database(  # the operator's command line: every region, any member as trainer
+                settings, lambda s: workshop_csv.import_csv(s, data, settings.tz, roles.OPERATOR)
+            )
         )
         for error in report.errors:
             print(workshop_csv.describe(error), file=sys.stderr)

@@ -5,8 +5,6 @@ Everyone with a place or on the waiting list hears of a change, in their own lan
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import Awaitable
 from datetime import datetime
@@ -398,7 +396,7 @@ async def on_admin_button(
         await bot.send_message(chat_id, text, reply_markup=markup)
     elif action == "csv":
         await callback.answer()
-        data = await _attendance_csv(session, workshop, settings)
+        data = await checkin.attendance_csv(session, workshop.id, settings.tz)
         await bot.send_document(
             chat_id, BufferedInputFile(data, filename=f"attendance-{workshop.id}.csv")
         )
@@ -452,32 +450,6 @@ async def _attendance(
         "Attendance at <b>{title}</b>: {present} of {total} present. Tap a name to tick."
     ).format(title=escape(workshop.title), present=present, total=len(rows))
     return text, kb.as_markup()
-
-
-async def _attendance_csv(session: AsyncSession, workshop: Workshop, settings: Settings) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(["name", "status", "waiting_position", "checked_in_at"])
-    queue = 0
-    for signup in await signup_repo.of_workshop(session, workshop.id):
-        if signup.status == "cancelled":
-            continue
-        person = await members.by_id(session, signup.member_id)
-        queue += signup.status == "waiting"
-        when = (
-            signup.checked_in_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
-            if signup.checked_in_at
-            else ""
-        )
-        writer.writerow(
-            [
-                (person.first_name if person else "") or "",
-                signup.status,
-                queue if signup.status == "waiting" else "",
-                when,
-            ]
-        )
-    return ("\ufeff" + out.getvalue()).encode()
 
 
 async def on_attend(

@@ -1,13 +1,16 @@
 """Organisers send a CSV file to the bot: all workshops in it are imported, or none.
 
-Every problem is reported by line and column, in the organiser's language. `/workshops_csv`
-sends the current list back as a CSV file (the same columns), to edit or to archive.
+Every problem is reported by line and column, in the organiser's language, HTML-escaped (the
+cells are the organiser's own text) and split over messages that fit Telegram's limit.
+`/workshops_csv` sends the workshops back as a CSV file (the same columns), to edit or to
+archive. A regional organiser imports and exports their own region(s) only.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+from html import escape
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
@@ -16,20 +19,29 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import talent, workshop_csv
+from bot.services import roles, workshop_csv
 from bot.services.roles import Grant
 from bot.settings import Settings
 from handlers.common import private_router
+from storage.models import Member
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 2 * 1024 * 1024
-SHOWN_ERRORS = 25
+#: Telegram's 4,096 characters, less room for the closing "…and 12 more problems." line.
+MESSAGE_CHARS = 4096 - 200
+#: A report longer than this many messages ends with a count: the file needs fixing anyway.
+MAX_MESSAGES = 5
 
 
 async def on_csv_document(
-    message: Message, grants: frozenset[Grant], session: AsyncSession, bot: Bot, settings: Settings
+    message: Message,
+    grants: frozenset[Grant],
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+    settings: Settings,
 ) -> None:
-    if talent.scope_of(grants) is None:
+    if roles.organiser_scope(grants) is None:
         await message.answer(_("Only organisers can import workshops."))
         return
     document = message.document
@@ -39,19 +51,16 @@ async def on_csv_document(
         return
     buffer = io.BytesIO()
     await bot.download(document, destination=buffer)
-    report = await workshop_csv.import_csv(session, buffer.getvalue(), settings.tz)
-    log.info("csv import: %s created, %s errors", report.created, len(report.errors))
+    report = await workshop_csv.import_csv(session, buffer.getvalue(), settings.tz, grants)
+    log.info(
+        "csv import by member %s: %s created, %s errors",
+        member.id if member else "-",
+        report.created,
+        len(report.errors),
+    )
     if report.errors:
-        lines = [_("Nothing was imported. Please correct these and send the file again:"), ""]
-        lines += ["• " + workshop_csv.describe(e) for e in report.errors[:SHOWN_ERRORS]]
-        hidden = len(report.errors) - SHOWN_ERRORS
-        if hidden > 0:
-            lines.append(
-                ngettext(
-                    "…and {count} more problem.", "…and {count} more problems.", hidden
-                ).format(count=hidden)
-            )
-        await message.answer("\n".join(lines)[:4000])
+        for text in error_report(report.errors):
+            await message.answer(text)
         return
     await message.answer(
         ngettext(
@@ -60,13 +69,43 @@ async def on_csv_document(
     )
 
 
+def error_report(errors: list[workshop_csv.RowError]) -> list[str]:
+    """Every problem, escaped, in messages within Telegram's limit; at most MAX_MESSAGES."""
+    lines = [_("Nothing was imported. Please correct these and send the file again:"), ""]
+    lines += ["• " + escape(workshop_csv.describe(e)) for e in errors]
+    chunks = _pack(lines, MESSAGE_CHARS)
+    kept = chunks[:MAX_MESSAGES]
+    hidden = sum(len(chunk) for chunk in chunks[MAX_MESSAGES:])
+    if hidden:
+        kept[-1].append(
+            ngettext("…and {count} more problem.", "…and {count} more problems.", hidden).format(
+                count=hidden
+            )
+        )
+    return ["\n".join(chunk) for chunk in kept]
+
+
+def _pack(lines: list[str], limit: int) -> list[list[str]]:
+    """Consecutive lines grouped so that each group, joined by newlines, fits `limit`."""
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for line in lines:
+        if chunks[-1] and size + len(line) > limit:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(line)
+        size += len(line) + 1
+    return chunks
+
+
 async def on_export(
     message: Message, grants: frozenset[Grant], session: AsyncSession, settings: Settings
 ) -> None:
-    if talent.scope_of(grants) is None:
+    scope = roles.organiser_scope(grants)
+    if scope is None:
         await message.answer(_("This command is for organisers only."))
         return
-    text = await workshop_csv.export_csv(session, settings.tz)
+    text = await workshop_csv.export_csv(session, settings.tz, scope)
     data = ("\ufeff" + text).encode()
     await message.answer_document(BufferedInputFile(data, filename="workshops.csv"))
 

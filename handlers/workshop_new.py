@@ -1,7 +1,9 @@
 """/nieuw: organisers create a workshop in a short guided dialog, one question at a time.
 
 The draft lives in conversation state until it is published (memory, or Redis); every
-answer is checked and a wrong one is asked again with an example.
+answer is checked and a wrong one is asked again with an example. A regional organiser
+creates workshops in their own region(s) only: a town elsewhere is refused, and an online
+workshop belongs to their region (they pick one when they have several).
 """
 
 from __future__ import annotations
@@ -23,14 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import clock
 from bot.formatting import span
-from bot.services import catalogue, regions, talent, workshops
+from bot.services import catalogue, regions, roles, workshops
 from bot.services.places import default_gazetteer
-from bot.services.roles import Grant
+from bot.services.roles import Grant, Scope
 from bot.services.skill_match import split_input
 from bot.services.workshop_csv import CellError, find_town
 from bot.settings import Settings
 from handlers.common import close_question, private_router
-from storage.repositories import regions as region_repo
+from storage.models import Member
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ class NewWorkshop(StatesGroup):
     title = State()
     when = State()
     where = State()
+    region = State()
     capacity = State()
     topics = State()
     confirm = State()
@@ -48,8 +51,14 @@ class NewCb(CallbackData, prefix="wnew"):
     action: str  # members_only | open | publish | discard
 
 
+class RegionCb(CallbackData, prefix="wnewr"):
+    """The region of an online workshop; the code is checked against the scope again."""
+
+    code: str
+
+
 async def on_new(message: Message, grants: frozenset[Grant], state: FSMContext) -> None:
-    if talent.scope_of(grants) is None:
+    if roles.organiser_scope(grants) is None:
         await message.answer(_("This command is for organisers only."))
         return
     await state.clear()
@@ -95,20 +104,86 @@ async def on_when(message: Message, state: FSMContext, settings: Settings) -> No
     )
 
 
-async def on_where(message: Message, state: FSMContext) -> None:
+async def on_where(
+    message: Message, grants: frozenset[Grant], state: FSMContext, session: AsyncSession
+) -> None:
+    scope = roles.organiser_scope(grants)
+    if scope is None:
+        await state.clear()
+        await message.answer(_("This command is for organisers only."))
+        return
     text = (message.text or "").strip()
     if text.startswith("https://") and len(text) <= 500 and " " not in text:
         await state.update_data(online_url=text, place_id=None, venue=None)
-    else:
-        town, _sep, venue = text.partition(",")
-        try:
-            place = find_town(town.strip())
-        except CellError:
-            await message.answer(_("I do not know that town. Try its name, like Zwolle."))
-            return
-        await state.update_data(
-            place_id=place.id, venue=venue.strip()[:200] or None, online_url=None
+        await _online_region(message, state, session, scope)
+        return
+    town, _sep, venue = text.partition(",")
+    try:
+        place = find_town(town.strip())
+    except CellError:
+        await message.answer(_("I do not know that town. Try its name, like Zwolle."))
+        return
+    allowed = await roles.regions_in(session, scope)
+    region = regions.suggest(place, allowed)
+    if region is None and not scope.everywhere:
+        await message.answer(
+            _(
+                "{town} is not in your region ({regions}). Send a town in your region, "
+                "or a link for an online workshop."
+            ).format(town=escape(place.name), regions=escape(", ".join(r.name for r in allowed)))
         )
+        return
+    await state.update_data(
+        place_id=place.id,
+        venue=venue.strip()[:200] or None,
+        online_url=None,
+        region_code=region.code if region else None,
+    )
+    await _ask_capacity(message, state)
+
+
+async def _online_region(
+    message: Message, state: FSMContext, session: AsyncSession, scope: Scope
+) -> None:
+    """An online workshop is national for admins; a regional organiser's is in their region,
+    and one with several regions picks which."""
+    allowed = [] if scope.everywhere else await roles.regions_in(session, scope)
+    if len(allowed) <= 1:
+        await state.update_data(region_code=allowed[0].code if allowed else None)
+        await _ask_capacity(message, state)
+        return
+    kb = InlineKeyboardBuilder()
+    for region in allowed:
+        kb.button(text=region.name, callback_data=RegionCb(code=region.code))
+    kb.adjust(2)
+    await state.set_state(NewWorkshop.region)
+    await message.answer(
+        _("Which of your regions is this online workshop for?"), reply_markup=kb.as_markup()
+    )
+
+
+async def on_region_button(
+    callback: CallbackQuery,
+    callback_data: RegionCb,
+    grants: frozenset[Grant],
+    session: AsyncSession,
+    state: FSMContext,
+) -> None:
+    """A region for an online workshop: the button's code must still be in the scope."""
+    scope = roles.organiser_scope(grants)
+    allowed = {r.code: r for r in await roles.regions_in(session, scope)} if scope else {}
+    region = allowed.get(callback_data.code)
+    if region is None or await state.get_state() != NewWorkshop.region.state:
+        await callback.answer(_("That button is no longer valid."), show_alert=True)
+        return
+    await callback.answer()
+    await state.update_data(region_code=region.code)
+    await close_question(callback, region.name)
+    assert callback.message is not None
+    await _ask_capacity(callback.message, state)  # type: ignore[arg-type]
+
+
+async def _ask_capacity(message: Message, state: FSMContext) -> None:
     await state.set_state(NewWorkshop.capacity)
     await message.answer(_("How many places? Send a number."))
 
@@ -159,7 +234,7 @@ async def _summary(
     message: Message, state: FSMContext, session: AsyncSession, i18n: I18n, settings: Settings
 ) -> None:
     data = await state.get_data()
-    draft = await _draft(data, session)
+    draft = _draft(data)
     where = draft.online_url or ", ".join(
         p for p in (draft.venue, draft.place.name if draft.place else None) if p
     )
@@ -184,9 +259,8 @@ async def _summary(
     await message.answer("\n".join(lines), reply_markup=kb.as_markup())
 
 
-async def _draft(data: dict[str, object], session: AsyncSession) -> workshops.Draft:
+def _draft(data: dict[str, object]) -> workshops.Draft:
     place = default_gazetteer().get(int(data["place_id"])) if data.get("place_id") else None  # type: ignore[arg-type]
-    region = regions.suggest(place, await region_repo.all_regions(session))
     return workshops.Draft(
         title=str(data["title"]),
         starts_at=datetime.fromisoformat(str(data["starts"])),
@@ -195,7 +269,7 @@ async def _draft(data: dict[str, object], session: AsyncSession) -> workshops.Dr
         place=place,
         venue=data.get("venue"),  # type: ignore[arg-type]
         online_url=data.get("online_url"),  # type: ignore[arg-type]
-        region_code=region.code if region else None,
+        region_code=data.get("region_code"),  # type: ignore[arg-type]
         members_only=bool(data.get("members_only")),
         skill_ids=list(data.get("skill_ids", [])),  # type: ignore[call-overload]
     )
@@ -205,12 +279,19 @@ async def on_confirm_button(
     callback: CallbackQuery,
     callback_data: NewCb,
     grants: frozenset[Grant],
+    member: Member | None,
     session: AsyncSession,
     state: FSMContext,
     i18n: I18n,
     settings: Settings,
 ) -> None:
-    if talent.scope_of(grants) is None or await state.get_state() != NewWorkshop.confirm.state:
+    scope = roles.organiser_scope(grants)
+    region_code = (await state.get_data()).get("region_code")
+    if (
+        scope is None
+        or not scope.allows(region_code)  # a grant taken away since the town was accepted
+        or await state.get_state() != NewWorkshop.confirm.state
+    ):
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return
     await callback.answer()
@@ -227,14 +308,14 @@ async def on_confirm_button(
         assert callback.message is not None
         await _summary(callback.message, state, session, i18n, settings)  # type: ignore[arg-type]
         return
-    draft = await _draft(await state.get_data(), session)
+    draft = _draft(await state.get_data())
     try:
         workshop = await workshops.create(session, draft)
     except workshops.WorkshopError:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return
     await state.clear()
-    log.info("workshop %s created", workshop.id)
+    log.info("workshop %s created by member %s", workshop.id, member.id if member else "-")
     await close_question(callback, _("Publish"))
     me = await callback.bot.me()  # type: ignore[union-attr]
     await callback.bot.send_message(  # type: ignore[union-attr]
@@ -255,5 +336,6 @@ def build_router() -> Router:
     router.message.register(on_where, StateFilter(NewWorkshop.where), F.text)
     router.message.register(on_capacity, StateFilter(NewWorkshop.capacity), F.text)
     router.message.register(on_topics, StateFilter(NewWorkshop.topics), F.text)
+    router.callback_query.register(on_region_button, RegionCb.filter())
     router.callback_query.register(on_confirm_button, NewCb.filter())
     return router

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import roles
+from bot.services import catalogue, roles
+from bot.services.profile import Level
 from bot.services.roles import Grant, RoleName
+from tests import factories
 
 ADMIN = frozenset({Grant(RoleName.ADMIN)})
 
@@ -74,3 +76,63 @@ def test_role_words_in_three_languages(word: str, role: RoleName) -> None:
 def test_unknown_role_word() -> None:
     with pytest.raises(roles.UnknownRole):
         roles.parse_role("koning")
+
+
+@pytest.mark.parametrize(
+    ("grants", "scope"),
+    [
+        (frozenset(), None),
+        (frozenset({Grant(RoleName.TRAINER), Grant(RoleName.VOLUNTEER)}), None),
+        (ADMIN, roles.ALL_REGIONS),
+        (frozenset({Grant(RoleName.ORGANISER)}), roles.ALL_REGIONS),  # national
+        (frozenset({Grant(RoleName.ORGANISER, "oost")}), roles.Scope(frozenset({"oost"}))),
+        (
+            frozenset({Grant(RoleName.ORGANISER, "oost"), Grant(RoleName.ORGANISER, "west")}),
+            roles.Scope(frozenset({"oost", "west"})),
+        ),
+        (
+            frozenset({Grant(RoleName.ORGANISER, "oost"), Grant(RoleName.ORGANISER)}),
+            roles.ALL_REGIONS,
+        ),
+    ],
+    ids=["nobody", "trainer", "admin", "national", "oost", "oost-west", "oost-and-national"],
+)
+def test_organiser_scope(grants: frozenset[Grant], scope: roles.Scope | None) -> None:
+    assert roles.organiser_scope(grants) == scope
+
+
+def test_a_regional_scope_allows_its_regions_only() -> None:
+    oost = roles.Scope(frozenset({"oost"}))
+    assert oost.allows("oost") and not oost.allows("west")
+    assert not oost.allows(None)  # a national (or online, regionless) workshop
+    assert roles.ALL_REGIONS.allows(None) and roles.ALL_REGIONS.allows("west")
+
+
+async def test_regions_in_a_scope(session: AsyncSession) -> None:
+    everywhere = [r.code for r in await roles.regions_in(session, roles.ALL_REGIONS)]
+    assert {"noord", "oost", "west", "zuid"} <= set(everywhere)
+    oost = roles.Scope(frozenset({"oost"}))
+    assert [r.code for r in await roles.regions_in(session, oost)] == ["oost"]
+
+
+async def test_who_agreed_to_be_a_trainer(session: AsyncSession) -> None:
+    """The trainer role, or a talent marked "can teach" while findable; nothing else."""
+    await catalogue.ensure_defaults(session)
+    plain = await factories.onboarded(session, 501, "Ada", "Zwolle", talents="debatteren")
+    hidden = await factories.onboarded(
+        session, 502, "Bo", "Zwolle", talents="debatteren", level=Level.TEACH, findable=False
+    )
+    teacher = await factories.onboarded(
+        session, 503, "Cas", "Zwolle", talents="debatteren", level=Level.TEACH, findable=True
+    )
+    expert = await factories.onboarded(
+        session, 504, "Dee", "Zwolle", talents="debatteren", level=Level.EXPERIENCED,
+        findable=True,
+    )  # fmt: skip
+    named = await factories.onboarded(session, 505, "Eli", "Zwolle")
+    await factories.give_role(session, 505, RoleName.TRAINER)
+
+    agreed = {m.first_name: await roles.agreed_to_train(session, m) for m in (plain, hidden)}
+    agreed |= {m.first_name: await roles.agreed_to_train(session, m) for m in (teacher, expert)}
+    agreed[named.first_name] = await roles.agreed_to_train(session, named)
+    assert agreed == {"Ada": False, "Bo": False, "Cas": True, "Dee": False, "Eli": True}

@@ -12,13 +12,16 @@ import io
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import segno
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import clock
+from bot.services.spreadsheet import SafeWriter
 from storage.models import Member, Signup, Workshop
+from storage.repositories import members as member_repo
 from storage.repositories import signups as signup_repo
 
 OPENS_BEFORE = timedelta(hours=1)
@@ -96,3 +99,27 @@ async def set_attendance(
     signup.checked_in_at = (signup.checked_in_at or clock.now()) if present else None
     await session.commit()
     return signup
+
+
+async def attendance_csv(session: AsyncSession, workshop_id: int, tz: ZoneInfo) -> bytes:
+    """The attendance list for the trainer's spreadsheet: names are members' own words, so
+    every cell goes through SafeWriter; with a BOM, so that Excel reads it as UTF-8."""
+    out = io.StringIO()
+    writer = SafeWriter(out, delimiter=";")
+    writer.writerow(["name", "status", "waiting_position", "checked_in_at"])
+    queue = 0
+    for signup in await signup_repo.of_workshop(session, workshop_id):
+        if signup.status == "cancelled":
+            continue
+        person = await member_repo.by_id(session, signup.member_id)
+        queue += signup.status == "waiting"
+        when = signup.checked_in_at
+        writer.writerow(
+            [
+                (person.first_name if person else "") or "",
+                signup.status,
+                queue if signup.status == "waiting" else "",
+                when.astimezone(tz).strftime("%Y-%m-%d %H:%M") if when else "",
+            ]
+        )
+    return ("\ufeff" + out.getvalue()).encode()

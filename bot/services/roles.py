@@ -1,4 +1,8 @@
-"""Who may do what. Admins come from ADMIN_IDS (always) and from grants by other admins."""
+"""Who may do what. Admins come from ADMIN_IDS (always) and from grants by other admins.
+
+`organiser_scope` is the one place that says in which regions an organiser may act: a
+regional organiser creates, imports and exports workshops of their own region(s) only.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Role
+from storage.models import Member, Region, Role
 from storage.repositories import regions
 from storage.repositories import roles as repo
+from storage.repositories import skills as skill_repo
 
 
 class RoleName(StrEnum):
@@ -45,12 +50,36 @@ class Grant:
     region: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The regions an organiser may act in; `regions` None means every region."""
+
+    regions: frozenset[str] | None = None
+
+    @property
+    def everywhere(self) -> bool:
+        return self.regions is None
+
+    def allows(self, region_code: str | None) -> bool:
+        """A workshop without a region is national: only for those who act everywhere."""
+        return self.regions is None or region_code in self.regions
+
+
+ALL_REGIONS = Scope(None)
+#: The operator at the command line (`ledenbot workshops import|export`): like an admin.
+OPERATOR: frozenset[Grant] = frozenset({Grant(RoleName.ADMIN)})
+
+
 class RoleError(Exception):
     """Base of the reasons a role change is refused; the handler explains each."""
 
 
 class NotAdmin(RoleError):
     pass
+
+
+class NotOrganiser(RoleError):
+    """Workshops are created, imported and exported by organisers (and admins) only."""
 
 
 class UnknownRole(RoleError):
@@ -93,6 +122,38 @@ async def grants_of(
 
 def has_role(grants: frozenset[Grant], role: RoleName) -> bool:
     return any(g.role == role for g in grants)
+
+
+def organiser_scope(grants: frozenset[Grant]) -> Scope | None:
+    """Where this person may act as organiser: every region for admins and national
+    organisers, their own region(s) for regional ones, None for everyone else."""
+    if has_role(grants, RoleName.ADMIN):
+        return ALL_REGIONS
+    organiser = [g for g in grants if g.role == RoleName.ORGANISER]
+    if not organiser:
+        return None
+    if any(g.region is None for g in organiser):
+        return ALL_REGIONS
+    return Scope(frozenset(g.region for g in organiser if g.region))
+
+
+async def regions_in(session: AsyncSession, scope: Scope) -> list[Region]:
+    """The configured regions this scope may act in, in their configured order."""
+    return [r for r in await regions.all_regions(session) if scope.allows(r.code)]
+
+
+async def agreed_to_train(session: AsyncSession, member: Member) -> bool:
+    """Whether the member said yes to teaching: the trainer role from an admin, or a talent
+    marked "can teach" while findable. Only such members may be named trainer by an
+    organiser (a trainer sees the names of the people signed up)."""
+    if any(r.role == RoleName.TRAINER for r in await repo.for_user(session, member.telegram_id)):
+        return True
+    if not member.findable:
+        return False
+    return any(
+        row.kind == "talent" and row.level == "teach" and row.status == "ok"
+        for row in await skill_repo.of_member(session, member.id)
+    )
 
 
 async def assign(

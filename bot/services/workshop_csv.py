@@ -26,12 +26,19 @@ header row. The column names are a stable interface; their order is free, case i
 ``members_only``     yes/no, ja/nee, ja/nej, true/false, 1/0; empty: no
 ``signup_deadline``  local time like ``starts_at``, not after it; may be empty
 ``topics``           catalogue skills in any language, separated by ``;``
-``trainer``          the Telegram user id of a member who has joined the bot; may be empty
+``trainer``          the Telegram user id of a member who agreed to teach (the trainer role,
+                     or a talent marked "can teach" while findable); admins may name any
+                     member. One error text for every other id: it does not tell members
+                     from strangers. May be empty.
+
+Who imports matters: a regional organiser imports workshops of their own region(s) only (a
+row elsewhere refuses the file), and exports only those; admins, national organisers and the
+operator's command line act on every region.
 
 The export writes the same columns (``;``-delimited, times local, topics by their Dutch
-names), so an exported file imports again unchanged. Text that Excel would run as a formula
-(starting with ``=``, ``+``, ``-`` or ``@``) is exported behind an apostrophe, which the import
-removes again.
+names), so an exported file imports again unchanged. Every cell that Excel would run as a
+formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is exported
+behind an apostrophe (bot.services.spreadsheet), which the import removes again.
 """
 
 from __future__ import annotations
@@ -46,15 +53,16 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import lazy_gettext as __
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import catalogue, regions
+from bot.services import catalogue, regions, roles
 from bot.services import workshops as workshop_service
 from bot.services.places import Gazetteer, Place, default_gazetteer, normalise
+from bot.services.roles import Grant, RoleName, Scope
 from bot.services.skill_match import SkillMatcher
+from bot.services.spreadsheet import SafeWriter, unguard
 from bot.settings import SUPPORTED_LOCALES
-from storage.models import Member, Region, Workshop
+from storage.models import Region, Workshop
 from storage.repositories import members as member_repo
 from storage.repositories import regions as region_repo
 from storage.repositories import workshops as workshop_repo
@@ -113,8 +121,6 @@ _NO = frozenset({"no", "nee", "nej", "false", "0", "n", ""})
 TOWN_SURE_SCORE = 90.0
 TOWN_SURE_LEAD = 5.0
 _LABEL = re.compile(r"^(?P<name>.+?)\s*\((?P<province>[^(),]+),\s*(?P<country>[A-Za-z]{2})\)$")
-#: Cells Excel would evaluate as a formula (OWASP "CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 _MESSAGES: dict[str, Any] = {
     "empty_file": __("The file is empty."),
@@ -165,8 +171,15 @@ _MESSAGES: dict[str, Any] = {
         "Line {line}, column {column}: “{value}” is not a Telegram user id (a number)."
     ),
     "unknown_trainer": __(
-        "Line {line}, column {column}: {value} is not the Telegram id of a member "
-        "who has joined the bot."
+        "Line {line}, column {column}: {value} cannot be named as trainer. Name someone "
+        "with the trainer role, or a member who marked a talent they can teach."
+    ),
+    "outside_region": __(
+        "Line {line}, column {column}: “{value}” is not in your region; "
+        "you can import workshops of your own region only."
+    ),
+    "region_required": __(
+        "Line {line}, column {column}: say which of your regions this workshop belongs to."
     ),
     "invalid": __("Line {line}, column {column}: “{value}” is not valid."),
 }
@@ -312,25 +325,38 @@ class _Lookups:
     matcher: SkillMatcher
     gazetteer: Gazetteer
     regions: list[Region]
+    scope: Scope
+    any_trainer: bool  # admins may name any member; organisers only those who agreed
     trainers: dict[int, int | None] = field(default_factory=dict)
 
     @classmethod
-    async def load(cls, session: AsyncSession, tz: ZoneInfo) -> _Lookups:
+    async def load(cls, session: AsyncSession, tz: ZoneInfo, grants: frozenset[Grant]) -> _Lookups:
+        scope = roles.organiser_scope(grants)
+        if scope is None:
+            raise roles.NotOrganiser
         return cls(
             session,
             tz,
             await catalogue.matcher(session),
             default_gazetteer(),
             await region_repo.all_regions(session),
+            scope,
+            roles.has_role(grants, RoleName.ADMIN),
         )
 
     async def trainer(self, telegram_id: int) -> int | None:
-        """members.id of a consenting member; cached, trainers recur on many rows."""
+        """members.id of a member who may be named trainer; cached, trainers recur."""
         if telegram_id not in self.trainers:
-            member = await member_repo.by_telegram_id(self.session, telegram_id)
-            consent = member and await member_repo.consent_of(self.session, member.id)
-            self.trainers[telegram_id] = member.id if member is not None and consent else None
+            self.trainers[telegram_id] = await self._trainer(telegram_id)
         return self.trainers[telegram_id]
+
+    async def _trainer(self, telegram_id: int) -> int | None:
+        member = await member_repo.by_telegram_id(self.session, telegram_id)
+        if member is None or await member_repo.consent_of(self.session, member.id) is None:
+            return None
+        if self.any_trainer or await roles.agreed_to_train(self.session, member):
+            return member.id
+        return None
 
 
 class _Row:
@@ -343,7 +369,7 @@ class _Row:
         for position, cell in enumerate(cells):
             name = columns[position] if position < len(columns) else None
             if name is not None:
-                self.cells[name] = cell.strip()
+                self.cells[name] = unguard(cell.strip())  # our export's formula guard
             elif cell.strip() and not any(e.code == "extra_fields" for e in self.errors):
                 self.errors.append(RowError(line, "", "extra_fields"))
 
@@ -361,8 +387,6 @@ class _Row:
 
 def _text(column: str, required: bool = False) -> Callable[[str], str]:
     def parse(raw: str) -> str:
-        if raw.startswith("'") and raw[1:2] in _FORMULA_START:
-            raw = raw[1:]  # our own export's guard against formulas
         if required and not raw:
             raise CellError("required")
         if len(raw) > MAX_CHARS.get(column, 200):
@@ -505,6 +529,28 @@ async def _trainer(row: _Row, lookups: _Lookups) -> int | None:
     return member_id
 
 
+def _scoped(
+    row: _Row, region_code: str | None, place: Place | None, lookups: _Lookups
+) -> str | None:
+    """The row's region if the importer may act there: both the region and the region the
+    town lies in. An online row of a one-region organiser without a region is theirs."""
+    scope = lookups.scope
+    if scope.everywhere or any(e.column in ("town", "region") for e in row.errors):
+        return region_code
+    town_region = regions.suggest(place, lookups.regions)
+    if region_code is None and place is None and not row.cells.get("region"):
+        if not row.cells.get("online_url"):
+            return None  # reported as no_place
+        if scope.regions is not None and len(scope.regions) == 1:
+            return next(iter(scope.regions))
+        row.fail("region", "region_required")
+    elif town_region is not None and not scope.allows(town_region.code):
+        row.fail("town", "outside_region")
+    elif not scope.allows(region_code):
+        row.fail("region" if row.cells.get("region") else "town", "outside_region")
+    return region_code
+
+
 async def _draft(row: _Row, lookups: _Lookups) -> workshop_service.Draft | None:
     """The row as a Draft, or None with every problem recorded on the row."""
     tz = lookups.tz
@@ -528,6 +574,7 @@ async def _draft(row: _Row, lookups: _Lookups) -> workshop_service.Draft | None:
         for topic in unsure.topics:
             row.fail("topics", "unsure_topic", topic)
     trainer_id = await _trainer(row, lookups)
+    region_code = _scoped(row, region_code, place, lookups)
 
     if not row.cells.get("town") and not row.cells.get("online_url"):
         row.fail("town", "no_place", "")
@@ -563,13 +610,18 @@ async def _draft(row: _Row, lookups: _Lookups) -> workshop_service.Draft | None:
     return draft
 
 
-async def import_csv(session: AsyncSession, data: bytes, tz: ZoneInfo) -> ImportReport:
-    """Check every row; save all of them in one transaction, or none and say why."""
+async def import_csv(
+    session: AsyncSession, data: bytes, tz: ZoneInfo, grants: frozenset[Grant]
+) -> ImportReport:
+    """Check every row; save all of them in one transaction, or none and say why.
+
+    `grants` are the importer's: they decide the regions and the trainers allowed (the
+    command line passes roles.OPERATOR). Raises roles.NotOrganiser for anyone else."""
+    lookups = await _Lookups.load(session, tz, grants)
     try:
         table = _read_table(_decode(data))
     except _FileRejected as rejected:
         return ImportReport(errors=rejected.errors)
-    lookups = await _Lookups.load(session, tz)
     drafts: list[workshop_service.Draft] = []
     errors: list[RowError] = []
     for line, cells in table.rows:
@@ -591,12 +643,6 @@ async def import_csv(session: AsyncSession, data: bytes, tz: ZoneInfo) -> Import
 # --- writing --------------------------------------------------------------------------------
 
 
-def _guard(text: str | None) -> str:
-    """Keep Excel from running an organiser's text as a formula; import_csv undoes it."""
-    text = text or ""
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def _town_cell(workshop: Workshop, gazetteer: Gazetteer) -> str:
     """The town as the import will find it again: its name, or its label when ambiguous."""
     place = gazetteer.get(workshop.place_id) if workshop.place_id is not None else None
@@ -614,30 +660,36 @@ def _local(moment: datetime | None, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime(TIME_FORMAT) if moment else ""
 
 
-async def export_csv(session: AsyncSession, tz: ZoneInfo) -> str:
-    """Every workshop, whatever its status, in the columns import_csv reads."""
-    workshops = await workshop_repo.all_workshops(session)
-    trainer_ids = {w.trainer_id for w in workshops if w.trainer_id is not None}
-    telegram_ids: dict[int, int] = {}
-    if trainer_ids:
-        rows = await session.execute(
-            select(Member.id, Member.telegram_id).where(Member.id.in_(trainer_ids))
-        )
-        telegram_ids = {member_id: telegram_id for member_id, telegram_id in rows.all()}
+async def _trainer_telegram_ids(session: AsyncSession, workshops: list[Workshop]) -> dict[int, int]:
+    """members.id -> Telegram id of the trainers named, for the trainer column."""
+    found: dict[int, int] = {}
+    for member_id in {w.trainer_id for w in workshops if w.trainer_id is not None}:
+        member = await member_repo.by_id(session, member_id)
+        if member is not None:
+            found[member_id] = member.telegram_id
+    return found
+
+
+async def export_csv(session: AsyncSession, tz: ZoneInfo, scope: Scope) -> str:
+    """Every workshop in `scope`, whatever its status, in the columns import_csv reads."""
+    workshops = [
+        w for w in await workshop_repo.all_workshops(session) if scope.allows(w.region_code)
+    ]
+    telegram_ids = await _trainer_telegram_ids(session, workshops)
     gazetteer = default_gazetteer()
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=EXPORT_DELIMITER, lineterminator="\r\n")
+    writer = SafeWriter(out, delimiter=EXPORT_DELIMITER)
     writer.writerow(COLUMNS)
     for w in workshops:
         trainer = telegram_ids.get(w.trainer_id) if w.trainer_id is not None else None
         writer.writerow(
             [
-                _guard(w.title),
-                _guard(w.description),
+                w.title,
+                w.description,
                 _local(w.starts_at, tz),
                 _local(w.ends_at, tz),
-                _guard(w.venue),
-                _guard(w.address),
+                w.venue,
+                w.address,
                 _town_cell(w, gazetteer),
                 w.region_code or "",
                 w.online_url or "",
