@@ -18,21 +18,26 @@ from tests.botrunner import RunningBot
 
 class FailChat(BaseRequestMiddleware):
     """The next `times` sendMessage calls to `chat_id` answer `error_code` (through
-    `sandbox.faults.fail_next`); calls to other chats go through untouched."""
+    `sandbox.faults.fail_next`); calls to other chats go through untouched. With `chat_id`
+    None it is the first chat a message goes to (when the order is drawn by lot)."""
 
-    def __init__(self, bot: RunningBot, chat_id: int, times: int, error_code: int = 500) -> None:
+    def __init__(
+        self, bot: RunningBot, chat_id: int | None, times: int, error_code: int = 500
+    ) -> None:
         self.bot, self.chat_id, self.left, self.error_code = bot, chat_id, times, error_code
 
     async def __call__(
         self, make_request: NextRequestMiddlewareType[Any], bot: Bot, method: TelegramMethod[Any]
     ) -> Response[Any]:
+        if isinstance(method, SendMessage) and self.chat_id is None:
+            self.chat_id = int(method.chat_id)
         if isinstance(method, SendMessage) and method.chat_id == self.chat_id and self.left > 0:
             self.left -= 1
             self.bot.sandbox.faults.fail_next("sendMessage", self.error_code)
         return await make_request(bot, method)
 
 
-def fail_chat(bot: RunningBot, chat_id: int, times: int, error_code: int = 500) -> FailChat:
+def fail_chat(bot: RunningBot, chat_id: int | None, times: int, error_code: int = 500) -> FailChat:
     assert bot.app is not None
     middleware = FailChat(bot, chat_id, times, error_code)
     bot.app.bot.session.middleware(middleware)
