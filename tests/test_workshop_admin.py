@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notify
 from bot.keyboards import pager
-from bot.services import feedback
+from bot.services import feedback, roster, signups
 from handlers.workshop_admin import PageCb, paginate, shown_length
 from storage.models import Member
 from tests import factories
@@ -156,3 +157,20 @@ def test_the_pager_offers_only_the_pages_there_are() -> None:
     assert [b.text for b in pager(1, 3, data)] == ["◀️", "2/3", "▶️"]
     assert [b.text for b in pager(9, 3, data)] == ["◀️", "3/3"]
     assert all(len(b.callback_data or "") <= 64 for b in pager(1, 3, data))
+
+
+async def test_the_roster_lists_places_then_the_queue_without_the_cancelled(
+    session: AsyncSession,
+) -> None:
+    people = await factories.bare_members(session, 5, start=850_000)
+    for n, person in enumerate(people):
+        person.first_name = f"P{n}"
+    await session.commit()
+    item = await factories.workshop(session, capacity=2)
+    await factories.signed_up(session, item, people)
+    await signups.cancel(session, people[3], item)  # the 2nd waiting leaves the queue
+    entries = await roster.roster(session, item)
+    assert [(e.name, e.confirmed, e.queue) for e in entries] == [
+        ("P0", True, 0), ("P1", True, 0), ("P2", False, 1), ("P4", False, 2),
+    ]  # fmt: skip
+    assert await roster.counts(session, item) == (2, 2)
