@@ -58,7 +58,7 @@ class PageCb(CallbackData, prefix="wpg"):
     """A page of a long list in the organiser's view: "s" sign-ups, "c" comments."""
 
     workshop_id: int
-    list: str
+    kind: str
     page: int
 
 
@@ -178,7 +178,7 @@ def _page_of(
     """One page of a long list, with the pager under it when there is more than one."""
     pages = paginate(lines, TEXT_BUDGET - shown_length(header))
     page = min(page, len(pages) - 1)
-    row = pager(page, len(pages), lambda n: PageCb(workshop_id=workshop_id, list=kind, page=n))
+    row = pager(page, len(pages), lambda n: PageCb(workshop_id=workshop_id, kind=kind, page=n))
     markup = InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
     return "\n".join([header, *pages[page]]), markup
 
@@ -435,7 +435,7 @@ async def on_page(
     if workshop is None:
         return
     page = max(0, callback_data.page)
-    if callback_data.list == "c":
+    if callback_data.kind == "c":
         text, markup = await _comments_page(session, workshop, page)
     else:
         text, markup = await _signups_page(session, workshop, page)

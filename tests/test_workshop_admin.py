@@ -11,6 +11,8 @@ from bot import notify
 from bot.keyboards import pager
 from bot.services import feedback, roster, signups
 from handlers.workshop_admin import PageCb, paginate, shown_length
+from sandbox import SandboxMessage
+from sandbox.users import SandboxUser
 from storage.models import Member
 from tests import factories
 from tests.botrunner import RunningBot, running_bot, t
@@ -126,17 +128,16 @@ async def test_120_sign_ups_and_50_long_comments_fit_telegrams_limits(sqlite_url
         assert [line for line in lines if "“" in line] == [f"💬 “{LONG_COMMENT}”"] * 50
 
 
-async def walk_pages(user: object, page: object, header: str) -> list[str]:
+async def walk_pages(user: SandboxUser, page: SandboxMessage, header: str) -> list[str]:
     """Every line of every page, pressing ▶️ until there is none (each page checked)."""
     lines: list[str] = []
     for _turn in range(50):
-        assert len(page.text) <= 4096  # type: ignore[attr-defined]
-        assert page.text.startswith(header)  # type: ignore[attr-defined]
-        lines += page.text.splitlines()  # type: ignore[attr-defined]
-        if "▶️" not in page.button_texts:  # type: ignore[attr-defined]
+        assert len(page.text) <= 4096 and page.text.startswith(header)
+        lines += page.text.splitlines()
+        if "▶️" not in page.button_texts:
             return lines
-        await user.press("▶️", message=page)  # type: ignore[attr-defined]
-        page = await user.next()  # type: ignore[attr-defined]
+        await user.press("▶️", message=page)
+        page = await user.next()
     raise AssertionError("no last page")
 
 
@@ -150,7 +151,7 @@ def test_pages_never_exceed_the_budget_and_lose_nothing() -> None:
 
 def test_the_pager_offers_only_the_pages_there_are() -> None:
     def data(n: int) -> PageCb:
-        return PageCb(workshop_id=7, list="s", page=n)
+        return PageCb(workshop_id=7, kind="s", page=n)
 
     assert pager(0, 1, data) == []
     assert [b.text for b in pager(0, 3, data)] == ["1/3", "▶️"]
