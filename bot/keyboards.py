@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -263,3 +268,21 @@ def feedback_keyboard(workshop_id: int) -> InlineKeyboardMarkup:
         )
     kb.adjust(5)
     return kb.as_markup()
+
+
+def pager(page: int, pages: int, data: Callable[[int], CallbackData]) -> list[InlineKeyboardButton]:
+    """The one row of page buttons every paged list uses: ◀️, "2/5", ▶️ (pages count from 0).
+
+    `data(n)` is the callback data that opens page n; the middle button re-opens the page
+    shown (a refresh). One page needs no buttons: an empty row.
+    """
+    if pages <= 1:
+        return []
+    page = max(0, min(page, pages - 1))
+    row = []
+    if page > 0:
+        row.append(InlineKeyboardButton(text="◀️", callback_data=data(page - 1).pack()))
+    row.append(InlineKeyboardButton(text=f"{page + 1}/{pages}", callback_data=data(page).pack()))
+    if page + 1 < pages:
+        row.append(InlineKeyboardButton(text="▶️", callback_data=data(page + 1).pack()))
+    return row

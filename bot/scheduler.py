@@ -1,4 +1,4 @@
-"""Work that runs on a clock inside each worker: for now, sending due reminders.
+"""Work that runs on a clock inside each worker: reminders, lottery draws, feedback questions.
 
 Every worker may run it: reminders are claimed atomically, so none is sent twice.
 """
@@ -8,22 +8,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import defaultdict
 from datetime import timedelta
 from html import escape
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramForbiddenError, TelegramNetworkError, TelegramServerError
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import clock
+from bot import clock, notify
 from bot.formatting import span
 from bot.keyboards import feedback_keyboard
-from bot.services import feedback, reachability, reminders, tracks
+from bot.services import feedback, reminders, tracks, workshops
 from bot.settings import Settings
-from storage.repositories import members
-from storage.repositories import workshops as workshop_repo
+from storage.models import Member, Workshop
 
 log = logging.getLogger(__name__)
 
@@ -35,66 +34,100 @@ async def send_due_reminders(
     now = clock.now()
     async with sessions() as session:
         due = await reminders.claim(session, now, timedelta(hours=settings.reminder_hours))
-    sent = 0
+    by_workshop: dict[int, list[reminders.Due]] = defaultdict(list)
     for item in due:
+        by_workshop[item.workshop_id].append(item)
+    sent = 0
+    for workshop_id, items in by_workshop.items():
         async with sessions() as session:
-            workshop = await workshop_repo.get(session, item.workshop_id)
-            if workshop is None:
-                await reminders.mark_sent(session, item.signup_id, now)
-                continue
-            with i18n.context(), i18n.use_locale(item.locale):
-                where = ", ".join(p for p in (workshop.venue, workshop.address, workshop.town) if p)
-                lines = [
-                    "⏰ "
-                    + _("Reminder: <b>{title}</b>, {when}.").format(
-                        title=escape(workshop.title),
-                        when=escape(
-                            span(workshop.starts_at, workshop.ends_at, item.locale, settings.tz)
-                        ),
-                    )
-                ]
-                if where:
-                    lines.append("📍 " + escape(where))
-                if workshop.online_url:
-                    lines.append("💻 " + escape(workshop.online_url))
-                lines.append(
-                    _("Can you not come after all? Cancel in /workshops, so someone else can go.")
-                )
-                text = "\n".join(lines)
-            try:
-                await bot.send_message(item.telegram_id, text)
-            except TelegramForbiddenError:
-                await reachability.mark_unreachable(session, item.telegram_id)
-                await reminders.mark_sent(session, item.signup_id, now)
-                continue
-            except (TelegramNetworkError, TelegramServerError):
-                log.warning("reminder for signup %s not sent; will retry", item.signup_id)
-                await reminders.release(session, item.signup_id)
-                continue
-            await reminders.mark_sent(session, item.signup_id, clock.now())
-            sent += 1
+            sent += await _remind(bot, session, workshop_id, items, i18n, settings)
     return sent
 
 
+async def _remind(
+    bot: Bot,
+    session: AsyncSession,
+    workshop_id: int,
+    items: list[reminders.Due],
+    i18n: I18n,
+    settings: Settings,
+) -> int:
+    """Remind everyone claimed for one workshop. A reminder delivered, or to someone who can
+    no longer be reached, is marked sent; one that failed is released for the next pass."""
+    signup_of = {item.member_id: item.signup_id for item in items}
+    workshop = await workshops.get(session, workshop_id)
+    if workshop is None:
+        for signup_id in signup_of.values():
+            await reminders.mark_sent(session, signup_id, clock.now())
+        return 0
+
+    async def settle(member: Member, outcome: notify.Outcome) -> None:
+        signup_id = signup_of[member.id]
+        if outcome is notify.Outcome.FAILED:
+            log.warning("reminder for signup %s not sent; will retry", signup_id)
+            await reminders.release(session, signup_id)
+        else:
+            await reminders.mark_sent(session, signup_id, clock.now())
+
+    compose = _reminder(workshop, settings)
+    delivery = await notify.deliver(bot, session, signup_of, compose, i18n, on_outcome=settle)
+    return delivery.sent
+
+
+def _reminder(workshop: Workshop, settings: Settings) -> notify.Compose:
+    def compose(member: Member) -> notify.Notice:
+        where = ", ".join(p for p in (workshop.venue, workshop.address, workshop.town) if p)
+        when = span(workshop.starts_at, workshop.ends_at, member.locale, settings.tz)
+        lines = [
+            "⏰ "
+            + _("Reminder: <b>{title}</b>, {when}.").format(
+                title=escape(workshop.title), when=escape(when)
+            )
+        ]
+        if where:
+            lines.append("📍 " + escape(where))
+        if workshop.online_url:
+            lines.append("💻 " + escape(workshop.online_url))
+        lines.append(_("Can you not come after all? Cancel in /workshops, so someone else can go."))
+        return notify.Notice("\n".join(lines))
+
+    return compose
+
+
 async def ask_feedback(bot: Bot, sessions: async_sessionmaker[AsyncSession], i18n: I18n) -> int:
-    """One pass: ask each attendee of a finished workshop for a rating, once."""
+    """One pass: ask each attendee of a finished workshop for a rating, once (claimed before
+    sending: a question that failed is not asked again)."""
     async with sessions() as session:
         asks = await feedback.claim_due(session, clock.now())
+    by_workshop: dict[tuple[int, str], list[int]] = defaultdict(list)
     for ask in asks:
-        with i18n.context(), i18n.use_locale(ask.locale):
-            text = "⭐ " + _(
-                "How was <b>{title}</b>? Give it 1 to 5 stars — it helps the trainers and the "
-                "next training day."
-            ).format(title=escape(ask.title))
-            markup = feedback_keyboard(ask.workshop_id)
-        try:
-            await bot.send_message(ask.telegram_id, text, reply_markup=markup)
-        except TelegramForbiddenError:
-            async with sessions() as session:
-                await reachability.mark_unreachable(session, ask.telegram_id)
-        except (TelegramNetworkError, TelegramServerError):
-            log.warning("feedback question for signup %s not sent", ask.signup_id)
+        by_workshop[(ask.workshop_id, ask.title)].append(ask.member_id)
+    for (workshop_id, title), member_ids in by_workshop.items():
+        async with sessions() as session:
+            delivery = await notify.deliver(
+                bot,
+                session,
+                member_ids,
+                _feedback_question(workshop_id, title),
+                i18n,
+                priority=notify.Priority.BULK,
+            )
+        if delivery.failed:
+            log.warning(
+                "feedback question for workshop %s: %s failed", workshop_id, delivery.failed
+            )
     return len(asks)
+
+
+def _feedback_question(workshop_id: int, title: str) -> notify.Compose:
+    def compose(member: Member) -> notify.Notice:
+        text = "⭐ " + _(
+            "How was <b>{title}</b>? Give it 1 to 5 stars — it helps the trainers and the "
+            "next training day."
+        ).format(title=escape(title))
+        return notify.Notice(text, reply_markup=feedback_keyboard(workshop_id))
+
+    return compose
 
 
 async def run_due_draws(bot: Bot, sessions: async_sessionmaker[AsyncSession], i18n: I18n) -> int:
@@ -108,26 +141,32 @@ async def run_due_draws(bot: Bot, sessions: async_sessionmaker[AsyncSession], i1
             except tracks.TrackError:
                 continue  # another worker drew it first
             log.info("track %s drawn: %s placed", track_id, len(result.placed))
-            title = escape(result.track.title)
-            outcomes = [(m, 0) for m in result.placed] + [
-                (m, n) for n, m in enumerate(result.waiting, start=1)
-            ]
-            for member_id, position in outcomes:
-                person = await members.by_id(session, member_id)
-                if person is None or person.unreachable_since is not None:
-                    continue
-                with i18n.context(), i18n.use_locale(person.locale):
-                    if position == 0:
-                        text = "🎉 " + _("The draw is done: you have a place in <b>{title}</b>!")
-                    else:
-                        text = "🎲 " + _(
-                            "The draw for <b>{title}</b> is done: you are number {position} on "
-                            "the waiting list. Seed: {seed}"
-                        )
-                    text = text.format(title=title, position=position, seed=result.track.seed)
-                with contextlib.suppress(TelegramForbiddenError):
-                    await bot.send_message(person.telegram_id, text)
+            positions = {m: 0 for m in result.placed}
+            positions.update({m: n for n, m in enumerate(result.waiting, start=1)})
+            compose = _draw_result(result.track.title, result.track.seed or "", positions)
+            delivery = await notify.deliver(bot, session, positions, compose, i18n)
+            log.info(
+                "track %s results: %s told, %s unreachable, %s failed",
+                track_id, delivery.sent, delivery.unreachable, delivery.failed,
+            )  # fmt: skip
     return len(due)
+
+
+def _draw_result(title: str, seed: str, positions: dict[int, int]) -> notify.Compose:
+    """A place (position 0) or a number on the waiting list, with the seed to check it."""
+
+    def compose(member: Member) -> notify.Notice:
+        position = positions[member.id]
+        if position == 0:
+            text = "🎉 " + _("The draw is done: you have a place in <b>{title}</b>!")
+        else:
+            text = "🎲 " + _(
+                "The draw for <b>{title}</b> is done: you are number {position} on "
+                "the waiting list. Seed: {seed}"
+            )
+        return notify.Notice(text.format(title=escape(title), position=position, seed=seed))
+
+    return compose
 
 
 class Scheduler:

@@ -5,44 +5,62 @@ Everyone with a place or on the waiting list hears of a change, in their own lan
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable
+import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from html import escape
+from html import escape, unescape
+from typing import Any
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import clock, notify
 from bot.formatting import long_date, short_when, span
+from bot.keyboards import pager
 from bot.notify import Notice, deliver
-from bot.services import checkin, feedback, signups, talent, workshops
+from bot.services import calendar, checkin, feedback, roster, signups, talent, workshops
 from bot.services.roles import Grant
 from bot.services.workshop_csv import CellError, find_town
 from bot.settings import Settings
 from handlers.common import close_question, private_router
-from handlers.workshops import notify_promoted, send_ics
+from handlers.workshops import notify_promoted
 from storage.models import Member, Workshop
+
+# Used only by the attendance functions below (another change moves those into a service).
 from storage.repositories import members
 from storage.repositories import signups as signup_repo
-from storage.repositories import workshops as workshop_repo
 
 log = logging.getLogger(__name__)
 MOVE_WORDS = {"verplaats", "move", "flytta"}
 PLACE_WORDS = {"plaats", "place", "plats"}
 PLACES_WORDS = {"plaatsen", "places", "platser"}
 TIME_FORMATS = ("%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M")
+# Telegram's 4,096 characters, less room for the page header and for counting differences.
+TEXT_BUDGET = 3800
+CallbackType = Callable[..., Awaitable[Any]]
 
 
 class AdminCb(CallbackData, prefix="wadm"):
     workshop_id: int
-    action: str  # signups | cancel | cancel_yes | cancel_no
+    action: str  # see ADMIN_ACTIONS
+
+
+class PageCb(CallbackData, prefix="wpg"):
+    """A page of a long list in the organiser's view: "s" sign-ups, "c" comments."""
+
+    workshop_id: int
+    kind: str
+    page: int
 
 
 def _in_scope(grants: frozenset[Grant], member: Member | None, workshop: Workshop) -> bool:
@@ -58,7 +76,7 @@ def _in_scope(grants: frozenset[Grant], member: Member | None, workshop: Worksho
 async def _load(
     session: AsyncSession, grants: frozenset[Grant], member: Member | None, workshop_id: int
 ) -> Workshop | None:
-    workshop = await workshop_repo.get(session, workshop_id)
+    workshop = await workshops.get(session, workshop_id)
     if workshop is None or not _in_scope(grants, member, workshop):
         return None
     return workshop
@@ -109,13 +127,13 @@ async def on_workshop_admin(
         await _move(message, workshop, words[2:], session, bot, i18n, settings)
         return
     me = await bot.me()
-    summary = await _summary(session, workshop, i18n.current_locale, settings, me.username or "")
+    text, more = await _summary(session, workshop, i18n.current_locale, settings, me.username or "")
     await message.answer(
-        summary, reply_markup=_buttons(workshop, _in_scope(grants, None, workshop))
+        text, reply_markup=_buttons(workshop, _in_scope(grants, None, workshop), more)
     )
 
 
-def _buttons(workshop: Workshop, organiser: bool) -> object:
+def _buttons(workshop: Workshop, organiser: bool, comments: bool) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for action, label in (
         ("signups", "📋 " + _("Sign-ups")),
@@ -124,19 +142,81 @@ def _buttons(workshop: Workshop, organiser: bool) -> object:
         ("csv", "📄 " + _("Attendance list (CSV)")),
     ):
         kb.button(text=label, callback_data=AdminCb(workshop_id=workshop.id, action=action))
+    if comments:
+        kb.button(
+            text="💬 " + _("All comments"),
+            callback_data=AdminCb(workshop_id=workshop.id, action="comments"),
+        )
     if organiser and workshop.status == "published":
         kb.button(
             text="❌ " + _("Cancel this workshop"),
             callback_data=AdminCb(workshop_id=workshop.id, action="cancel"),
         )
-    kb.adjust(2, 2, 1)
+    kb.adjust(2, 2, 1, 1)
     return kb.as_markup()
+
+
+def shown_length(html: str) -> int:
+    """How long Telegram counts a line of our HTML: tags dropped, entities as one character,
+    in UTF-16 code units (an emoji counts two), so never less than Telegram's count."""
+    return len(unescape(re.sub(r"<[^>]*>", "", html)).encode("utf-16-le")) // 2
+
+
+def paginate(lines: list[str], budget: int = TEXT_BUDGET) -> list[list[str]]:
+    """Lines packed into pages that each stay within `budget` (a line is never split)."""
+    pages: list[list[str]] = [[]]
+    used = 0
+    for line in lines:
+        size = shown_length(line) + 1
+        if pages[-1] and used + size > budget:
+            pages.append([])
+            used = 0
+        pages[-1].append(line)
+        used += size
+    return pages
+
+
+def _page_of(
+    header: str, lines: list[str], page: int, workshop_id: int, kind: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of a long list, with the pager under it when there is more than one."""
+    pages = paginate(lines, TEXT_BUDGET - shown_length(header))
+    page = min(page, len(pages) - 1)
+    row = pager(page, len(pages), lambda n: PageCb(workshop_id=workshop_id, kind=kind, page=n))
+    markup = InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
+    return "\n".join([header, *pages[page]]), markup
+
+
+async def _signups_page(
+    session: AsyncSession, workshop: Workshop, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    entries = await roster.roster(session, workshop.id)
+    lines = []
+    for n, entry in enumerate(entries, start=1):
+        name = escape(entry.name or _("a member"))
+        lines.append(f"{n}. {name} ✅" if entry.confirmed else f"{n}. {name} ⏳ {entry.queue}")
+    if not entries:
+        lines.append(_("Nobody has signed up yet."))
+    return _page_of(f"📋 <b>{escape(workshop.title)}</b>", lines, page, workshop.id, "s")
+
+
+def _comment_lines(comments: list[str]) -> list[str]:
+    return [f"💬 “{escape(c[: feedback.MAX_COMMENT])}”" for c in comments]
+
+
+async def _comments_page(
+    session: AsyncSession, workshop: Workshop, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    opinions = await feedback.summary(session, workshop.id)
+    lines = _comment_lines(opinions.comments) or [_("No comments yet.")]
+    return _page_of(f"💬 <b>{escape(workshop.title)}</b>", lines, page, workshop.id, "c")
 
 
 async def _summary(
     session: AsyncSession, workshop: Workshop, locale: str, settings: Settings, username: str
-) -> str:
-    confirmed, waiting = await signup_repo.counts(session, workshop.id)
+) -> tuple[str, bool]:
+    """The view's text, and whether some comments did not fit (they get a button)."""
+    confirmed, waiting = await roster.counts(session, workshop.id)
     lines = [
         f"<b>{escape(workshop.title)}</b> (#{workshop.id})",
         "📅 " + escape(span(workshop.starts_at, workshop.ends_at, locale, settings.tz)),
@@ -150,20 +230,25 @@ async def _summary(
     if workshop.status != "published":
         lines.insert(1, "❌ " + _("Cancelled"))
     opinions = await feedback.summary(session, workshop.id)
-    if opinions.count:
-        lines.append(
-            "⭐ "
-            + ngettext(
-                "Feedback: {average} on average ({count} rating)",
-                "Feedback: {average} on average ({count} ratings)",
-                opinions.count,
-            ).format(
-                average=format_decimal(opinions.average or 0, "0.0", locale=locale),
-                count=opinions.count,
-            )
+    if not opinions.count:
+        return "\n".join(lines), False
+    lines.append(
+        "⭐ "
+        + ngettext(
+            "Feedback: {average} on average ({count} rating)",
+            "Feedback: {average} on average ({count} ratings)",
+            opinions.count,
+        ).format(
+            average=format_decimal(opinions.average or 0, "0.0", locale=locale),
+            count=opinions.count,
         )
-        lines += [f"💬 “{escape(c)}”" for c in opinions.comments[:20]]
-    return "\n".join(lines)
+    )
+    budget = TEXT_BUDGET - sum(shown_length(line) + 1 for line in lines)
+    comments = _comment_lines(opinions.comments)
+    first = paginate(comments, budget)[0] if comments else []
+    if first and shown_length("\n".join(first)) > budget:
+        first = []  # not even one fits beside the summary: all behind the button
+    return "\n".join(lines + first), len(first) < len(comments)
 
 
 def _parse_local(day: str, clock: str, settings: Settings) -> datetime | None:
@@ -209,14 +294,12 @@ async def _announce_change(
         await message.answer(_("This workshop no longer exists or was cancelled."))
         return
     await session.refresh(workshop)
-    told = len(affected.member_ids)
-    log.info("workshop %s changed; %s told", workshop.id, told)
-    await _tell(bot, session, affected.member_ids, workshop, i18n, settings, moved=True)
-    await message.answer(
-        ngettext("Moved. I told {count} person.", "Moved. I told {count} people.", told).format(
-            count=told
-        )
-    )
+    delivery = await _tell(bot, session, affected.member_ids, workshop, i18n, settings, moved=True)
+    log.info(
+        "workshop %s changed; %s told, %s unreachable, %s failed",
+        workshop.id, delivery.sent, delivery.unreachable, delivery.failed,
+    )  # fmt: skip
+    await message.answer(_told(delivery, moved=True))
 
 
 async def _set_places(
@@ -269,6 +352,28 @@ async def _relocate(
     await _announce_change(message, workshop, change, session, bot, i18n, settings)
 
 
+def _notice(workshop: Workshop, settings: Settings, *, moved: bool) -> notify.Compose:
+    """What each member on the list reads about the change, in their own language."""
+    title, starts, ends = escape(workshop.title), workshop.starts_at, workshop.ends_at
+    where = ", ".join(p for p in (workshop.venue, workshop.town) if p)
+    ics = calendar.ics(workshop, clock.now()) if moved else None
+    filename = f"workshop-{workshop.id}.ics"
+
+    def compose(person: Member) -> notify.Notice:
+        if ics is not None:
+            when = escape(span(starts, ends, person.locale, settings.tz))
+            text = "🗓 " + _("<b>{title}</b> has changed: {when}, {where}.").format(
+                title=title, when=when, where=escape(where or _("online"))
+            )
+            return notify.Notice(text, document=BufferedInputFile(ics, filename=filename))
+        text = "❌ " + _(
+            "<b>{title}</b> ({when}) has been cancelled. Sorry! Find another one in /workshops."
+        ).format(title=title, when=escape(short_when(starts, person.locale, settings.tz)))
+        return notify.Notice(text)
+
+    return compose
+
+
 async def _tell(
     bot: Bot,
     session: AsyncSession,
@@ -278,33 +383,132 @@ async def _tell(
     settings: Settings,
     *,
     moved: bool,
+) -> notify.Delivery:
+    """Everyone on the list hears of the change through the one sending path."""
+    compose = _notice(workshop, settings, moved=moved)
+    return await notify.deliver(bot, session, member_ids, compose, i18n)
+
+
+def _told(delivery: notify.Delivery, *, moved: bool) -> str:
+    """The organiser's confirmation: how many were told, and how many could not be reached."""
+    if moved:
+        text = ngettext(
+            "Moved. I told {count} person.", "Moved. I told {count} people.", delivery.sent
+        )
+    else:
+        text = ngettext(
+            "Cancelled. I told {count} person.", "Cancelled. I told {count} people.", delivery.sent
+        )
+    text = text.format(count=delivery.sent)
+    missed = delivery.unreachable + delivery.failed
+    if missed:
+        text += "\n" + ngettext(
+            "{count} person could not be reached.", "{count} people could not be reached.", missed
+        ).format(count=missed)
+    return text
+
+
+async def _pressed(
+    callback: CallbackQuery,
+    workshop_id: int,
+    grants: frozenset[Grant],
+    member: Member | None,
+    session: AsyncSession,
+    *,
+    organisers_only: bool = False,
+) -> Workshop | None:
+    """The workshop a button refers to, re-checked against who pressed it (or an alert)."""
+    workshop = await _load(session, grants, member, workshop_id)
+    if workshop is None:
+        await callback.answer(_("That button is no longer valid."), show_alert=True)
+        return None
+    if organisers_only and not _in_scope(grants, None, workshop):
+        await callback.answer(_("Only organisers can move or cancel a workshop."), show_alert=True)
+        return None
+    await callback.answer()
+    return workshop
+
+
+async def on_signups(
+    callback: CallbackQuery,
+    callback_data: AdminCb,
+    grants: frozenset[Grant],
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
 ) -> None:
-    for member_id in member_ids:
-        person = await members.by_id(session, member_id)
-        if person is None or person.unreachable_since is not None:
-            continue
-        with i18n.use_locale(person.locale):
-            title = escape(workshop.title)
-            when = escape(span(workshop.starts_at, workshop.ends_at, person.locale, settings.tz))
-            if moved:
-                where = ", ".join(p for p in (workshop.venue, workshop.town) if p)
-                text = "🗓 " + _("<b>{title}</b> has changed: {when}, {where}.").format(
-                    title=title, when=when, where=escape(where or _("online"))
-                )
-            else:
-                text = "❌ " + _(
-                    "<b>{title}</b> ({when}) has been cancelled. Sorry! Find another one in "
-                    "/workshops."
-                ).format(
-                    title=title,
-                    when=escape(short_when(workshop.starts_at, person.locale, settings.tz)),
-                )
-            await bot.send_message(person.telegram_id, text)
-            if moved:
-                await send_ics(bot, person.telegram_id, workshop)
+    workshop = await _pressed(callback, callback_data.workshop_id, grants, member, session)
+    if workshop is not None:
+        text, markup = await _signups_page(session, workshop, 0)
+        await bot.send_message(callback.from_user.id, text, reply_markup=markup)
 
 
-async def on_admin_button(
+async def on_comments(
+    callback: CallbackQuery,
+    callback_data: AdminCb,
+    grants: frozenset[Grant],
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+) -> None:
+    workshop = await _pressed(callback, callback_data.workshop_id, grants, member, session)
+    if workshop is not None:
+        text, markup = await _comments_page(session, workshop, 0)
+        await bot.send_message(callback.from_user.id, text, reply_markup=markup)
+
+
+async def on_page(
+    callback: CallbackQuery,
+    callback_data: PageCb,
+    grants: frozenset[Grant],
+    member: Member | None,
+    session: AsyncSession,
+) -> None:
+    """◀️ / ▶️ in the sign-ups or the comments: the tapped message shows the other page."""
+    workshop = await _pressed(callback, callback_data.workshop_id, grants, member, session)
+    if workshop is None:
+        return
+    page = max(0, callback_data.page)
+    if callback_data.kind == "c":
+        text, markup = await _comments_page(session, workshop, page)
+    else:
+        text, markup = await _signups_page(session, workshop, page)
+    message = callback.message
+    if isinstance(message, Message):
+        with contextlib.suppress(TelegramBadRequest):  # the same page again: "not modified"
+            await message.edit_text(text, reply_markup=markup)
+
+
+async def on_cancel_ask(
+    callback: CallbackQuery,
+    callback_data: AdminCb,
+    grants: frozenset[Grant],
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+) -> None:
+    workshop = await _pressed(
+        callback, callback_data.workshop_id, grants, member, session, organisers_only=True
+    )
+    if workshop is None:
+        return
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=_("Yes, cancel it"),
+        callback_data=AdminCb(workshop_id=workshop.id, action="cancel_yes"),
+    )
+    kb.button(text=_("No"), callback_data=AdminCb(workshop_id=workshop.id, action="cancel_no"))
+    kb.adjust(2)
+    await bot.send_message(
+        callback.from_user.id,
+        _("Cancel <b>{title}</b>? Everyone signed up or waiting will be told.").format(
+            title=escape(workshop.title)
+        ),
+        reply_markup=kb.as_markup(),
+    )
+
+
+async def on_cancel_yes(
     callback: CallbackQuery,
     callback_data: AdminCb,
     grants: frozenset[Grant],
@@ -318,93 +522,103 @@ async def on_admin_button(
     if workshop is None:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return
-    action = callback_data.action
-    chat_id = callback.from_user.id
-    if action.startswith("cancel") and not _in_scope(grants, None, workshop):
+    if not _in_scope(grants, None, workshop):
         await callback.answer(_("Only organisers can move or cancel a workshop."), show_alert=True)
         return
-    if action == "signups":
-        await callback.answer()
-        rows = [
-            s
-            for s in await signup_repo.of_workshop(session, workshop.id)
-            if s.status != "cancelled"
-        ]
-        lines = [f"📋 <b>{escape(workshop.title)}</b>"]
-        queue = 0
-        for n, signup in enumerate(rows, start=1):
-            person = await members.by_id(session, signup.member_id)
-            name = escape((person.first_name if person else None) or _("a member"))
-            if signup.status == "confirmed":
-                lines.append(f"{n}. {name} ✅")
-            else:
-                queue += 1
-                lines.append(f"{n}. {name} ⏳ {queue}")
-        if not rows:
-            lines.append(_("Nobody has signed up yet."))
-        await bot.send_message(chat_id, "\n".join(lines[:120]))
-    elif action == "cancel":
-        await callback.answer()
-        kb = InlineKeyboardBuilder()
-        kb.button(
-            text=_("Yes, cancel it"),
-            callback_data=AdminCb(workshop_id=workshop.id, action="cancel_yes"),
+    try:
+        affected = await workshops.cancel_workshop(session, workshop.id)
+    except workshops.WorkshopError:
+        await callback.answer(
+            _("This workshop no longer exists or was cancelled."), show_alert=True
         )
-        kb.button(text=_("No"), callback_data=AdminCb(workshop_id=workshop.id, action="cancel_no"))
-        kb.adjust(2)
-        await bot.send_message(
-            chat_id,
-            _("Cancel <b>{title}</b>? Everyone signed up or waiting will be told.").format(
-                title=escape(workshop.title)
-            ),
-            reply_markup=kb.as_markup(),
-        )
-    elif action == "cancel_yes":
-        try:
-            affected = await workshops.cancel_workshop(session, workshop.id)
-        except workshops.WorkshopError:
-            await callback.answer(
-                _("This workshop no longer exists or was cancelled."), show_alert=True
-            )
-            return
-        await callback.answer()
-        await close_question(callback, _("Yes, cancel it"))
-        log.info("workshop %s cancelled", workshop.id)
-        await _tell(bot, session, affected.member_ids, workshop, i18n, settings, moved=False)
-        told = len(affected.member_ids)
-        text = ngettext(
-            "Cancelled. I told {count} person.", "Cancelled. I told {count} people.", told
-        ).format(count=told)
-        await bot.send_message(chat_id, text)
-    elif action == "qr":
-        await callback.answer()
-        token = await checkin.token_for(session, workshop)
-        me = await bot.me()
-        link = f"https://t.me/{me.username}?start=c_{token}"
-        day = long_date(workshop.starts_at, i18n.current_locale, settings.tz)
-        await bot.send_photo(
-            chat_id,
-            BufferedInputFile(checkin.qr_png(link), filename=f"checkin-{workshop.id}.png"),
-            caption=_(
-                "Show this at the door: members scan it to check in. It works on {date} only."
-            ).format(date=escape(day))
-            + f"\n{link}",
-        )
-    elif action == "attendance":
-        await callback.answer()
+        return
+    await callback.answer()
+    await close_question(callback, _("Yes, cancel it"))
+    delivery = await _tell(bot, session, affected.member_ids, workshop, i18n, settings, moved=False)
+    log.info(
+        "workshop %s cancelled by member %s; %s told, %s unreachable, %s failed",
+        workshop.id, member.id if member else None,
+        delivery.sent, delivery.unreachable, delivery.failed,
+    )  # fmt: skip
+    await bot.send_message(callback.from_user.id, _told(delivery, moved=False))
+
+
+async def on_cancel_no(
+    callback: CallbackQuery,
+    callback_data: AdminCb,
+    grants: frozenset[Grant],
+    member: Member | None,
+    session: AsyncSession,
+) -> None:
+    workshop = await _pressed(
+        callback, callback_data.workshop_id, grants, member, session, organisers_only=True
+    )
+    if workshop is not None:
+        await close_question(callback, _("No"))
+
+
+async def on_qr(
+    callback: CallbackQuery,
+    callback_data: AdminCb,
+    grants: frozenset[Grant],
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    workshop = await _pressed(callback, callback_data.workshop_id, grants, member, session)
+    if workshop is None:
+        return
+    token = await checkin.token_for(session, workshop)
+    me = await bot.me()
+    link = f"https://t.me/{me.username}?start=c_{token}"
+    day = long_date(workshop.starts_at, i18n.current_locale, settings.tz)
+    await bot.send_photo(
+        callback.from_user.id,
+        BufferedInputFile(checkin.qr_png(link), filename=f"checkin-{workshop.id}.png"),
+        caption=_(
+            "Show this at the door: members scan it to check in. It works on {date} only."
+        ).format(date=escape(day))
+        + f"\n{link}",
+    )
+
+
+async def on_attendance(
+    callback: CallbackQuery,
+    callback_data: AdminCb,
+    grants: frozenset[Grant],
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+) -> None:
+    workshop = await _pressed(callback, callback_data.workshop_id, grants, member, session)
+    if workshop is not None:
         text, markup = await _attendance(session, workshop)
-        await bot.send_message(chat_id, text, reply_markup=markup)
-    elif action == "csv":
-        await callback.answer()
+        await bot.send_message(callback.from_user.id, text, reply_markup=markup)
+
+
+async def on_csv(
+    callback: CallbackQuery,
+    callback_data: AdminCb,
+    grants: frozenset[Grant],
+    member: Member | None,
+    session: AsyncSession,
+    bot: Bot,
+    settings: Settings,
+) -> None:
+    workshop = await _pressed(callback, callback_data.workshop_id, grants, member, session)
+    if workshop is not None:
         data = await checkin.attendance_csv(session, workshop.id, settings.tz)
         await bot.send_document(
-            chat_id, BufferedInputFile(data, filename=f"attendance-{workshop.id}.csv")
+            callback.from_user.id,
+            BufferedInputFile(data, filename=f"attendance-{workshop.id}.csv"),
         )
-    elif action == "cancel_no":
-        await callback.answer()
-        await close_question(callback, _("No"))
-    else:
-        await callback.answer(_("That button is no longer valid."), show_alert=True)
+
+
+async def on_unknown_button(callback: CallbackQuery) -> None:
+    """A forged or outdated action: nothing happens."""
+    await callback.answer(_("That button is no longer valid."), show_alert=True)
 
 
 class AttendCb(CallbackData, prefix="watt"):
@@ -575,10 +789,25 @@ async def _remove(
     )
 
 
+ADMIN_ACTIONS: dict[str, CallbackType] = {
+    "signups": on_signups,
+    "comments": on_comments,
+    "attendance": on_attendance,
+    "qr": on_qr,
+    "csv": on_csv,
+    "cancel": on_cancel_ask,
+    "cancel_yes": on_cancel_yes,
+    "cancel_no": on_cancel_no,
+}
+
+
 def build_router() -> Router:
     """A fresh router, so every Dispatcher (and every test) gets its own."""
     router = private_router("workshop_admin")
     router.message.register(on_workshop_admin, Command("workshop"))
-    router.callback_query.register(on_admin_button, AdminCb.filter())
+    for action, handler in ADMIN_ACTIONS.items():
+        router.callback_query.register(handler, AdminCb.filter(F.action == action))
+    router.callback_query.register(on_unknown_button, AdminCb.filter())
+    router.callback_query.register(on_page, PageCb.filter())
     router.callback_query.register(on_attend, AttendCb.filter())
     return router

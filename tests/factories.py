@@ -10,13 +10,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import clock
-from bot.services import catalogue, onboarding, profile, roles
+from bot.services import catalogue, onboarding, profile, roles, signups
 from bot.services.onboarding import Kind
 from bot.services.places import default_gazetteer
 from bot.services.profile import Level, SkillKind
 from bot.services.roles import Grant, RoleName
 from bot.services.workshops import Draft, create
-from storage.models import Member, Region
+from storage.models import Feedback, Member, Region
 
 # A fixed moment for service tests that pass `now` themselves.
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
@@ -150,3 +150,20 @@ async def full_profile(
                 for row in added.unknown:
                     await profile.set_level(session, member, row.id, Level.TEACH)
     return talents, wishes
+
+
+async def signed_up(session: AsyncSession, workshop_id: int, people: list[Member]) -> None:
+    """Everyone signs up in turn, as through the button: places first, then the waiting list."""
+    for person in people:
+        await signups.sign_up(session, person, workshop_id)
+
+
+async def feedback_given(
+    session: AsyncSession, workshop_id: int, people: list[Member], comment: str, rating: int = 4
+) -> None:
+    """Each of `people` rated the workshop and left `comment` (stored as the bot stores it)."""
+    session.add_all(
+        Feedback(workshop_id=workshop_id, member_id=p.id, rating=rating, comment=comment)
+        for p in people
+    )
+    await session.commit()

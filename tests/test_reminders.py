@@ -10,11 +10,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import clock, notify
 from bot.services import reminders, signups
 from bot.services.places import default_gazetteer
 from bot.services.workshops import Draft, create
 from storage.models import Member, Signup, utcnow
+from tests import factories
 from tests.botrunner import running_bot, t
+from tests.chat_faults import block_unnoticed, fail_chat
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(hours=24)
@@ -91,3 +94,34 @@ async def test_reminder_arrives_once_in_the_members_language(sqlite_url: str) ->
         async with bot.app.sessions() as session:
             rows = (await session.scalars(select(Signup).order_by(Signup.id))).all()
         assert [r.reminded_at is not None for r in rows] == [True, False]
+
+
+@pytest.mark.e2e
+async def test_a_blocked_and_failing_chats_do_not_stop_the_other_reminders(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(notify, "BACKOFF", 0.01)
+    people = ((8301, "Anna"), (8302, "Bo"), (8303, "Cilla"), (8304, "Dirk"), (8305, "Emma"))
+    async with running_bot(sqlite_url, reminder_interval=0.2) as bot:
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            members = [await factories.onboarded(session, tid, n, "Arnhem") for tid, n in people]
+            item = await factories.workshop(session, "Moties schrijven", "Arnhem", capacity=5,
+                                            starts_in=timedelta(hours=30))  # fmt: skip
+            await factories.signed_up(session, item, members)
+        users = {tid: bot.sandbox.user(tid, name, language_code="nl") for tid, name in people}
+        await block_unnoticed(bot, 8302, "Bo")  # the 2nd: blocked, the bot never heard
+        fail_chat(bot, 8303, times=notify.ATTEMPTS)  # the 3rd: 5xx on every try of a pass
+        fail_chat(bot, 8304, times=1, error_code=400)  # the 4th: a Bad Request, once
+        with clock.travel_to(clock.now() + timedelta(hours=10)):  # 20 h before: due
+            for tid in (8301, 8303, 8304, 8305):  # the failed two in a later pass
+                await users[tid].expect_text("⏰", timeout=10)
+            await asyncio.sleep(0.8)  # several more passes: nobody is reminded twice
+            for tid in (8301, 8303, 8304, 8305):
+                await users[tid].expect_silence()
+        assert not any("⏰" in m.text for m in users[8302].bot_messages)
+        async with bot.app.sessions() as session:
+            rows = (await session.scalars(select(Signup).order_by(Signup.id))).all()
+            assert all(r.reminded_at is not None for r in rows)  # Bo's too: he cannot get it
+            bo = await session.scalar(select(Member).where(Member.telegram_id == 8302))
+            assert bo is not None and bo.unreachable_since is not None

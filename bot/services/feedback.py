@@ -36,6 +36,7 @@ class BadRating(FeedbackError):
 @dataclass(frozen=True, slots=True)
 class Ask:
     signup_id: int
+    member_id: int
     telegram_id: int
     locale: str
     workshop_id: int
@@ -46,7 +47,9 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int = 200) -> l
     """Attendees of workshops that ended (recently) and were not asked yet; claimed once."""
     rows = (
         await session.execute(
-            select(Signup.id, Member.telegram_id, Member.locale, Workshop.id, Workshop.title)
+            select(
+                Signup.id, Member.id, Member.telegram_id, Member.locale, Workshop.id, Workshop.title
+            )
             .join(Workshop, Workshop.id == Signup.workshop_id)
             .join(Member, Member.id == Signup.member_id)
             .where(
@@ -62,7 +65,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int = 200) -> l
         )
     ).all()
     claimed = []
-    for signup_id, telegram_id, locale, workshop_id, title in rows:
+    for signup_id, member_id, telegram_id, locale, workshop_id, title in rows:
         result = await session.execute(
             update(Signup)
             .where(Signup.id == signup_id, Signup.feedback_asked_at.is_(None))
@@ -70,7 +73,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int = 200) -> l
             .execution_options(synchronize_session=False)
         )
         if result.rowcount:  # type: ignore[attr-defined]
-            claimed.append(Ask(signup_id, telegram_id, locale, workshop_id, title))
+            claimed.append(Ask(signup_id, member_id, telegram_id, locale, workshop_id, title))
     await session.commit()
     return claimed
 

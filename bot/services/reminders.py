@@ -24,6 +24,7 @@ BATCH = 200
 @dataclass(frozen=True, slots=True)
 class Due:
     signup_id: int
+    member_id: int
     telegram_id: int
     locale: str
     workshop_id: int
@@ -34,7 +35,7 @@ async def claim(session: AsyncSession, now: datetime, lead: timedelta) -> list[D
     stale = now - CLAIM_TIMEOUT
     candidates = (
         await session.execute(
-            select(Signup.id, Member.telegram_id, Member.locale, Workshop.id)
+            select(Signup.id, Member.id, Member.telegram_id, Member.locale, Workshop.id)
             .join(Workshop, Workshop.id == Signup.workshop_id)
             .join(Member, Member.id == Signup.member_id)
             .where(
@@ -51,7 +52,7 @@ async def claim(session: AsyncSession, now: datetime, lead: timedelta) -> list[D
         )
     ).all()
     claimed: list[Due] = []
-    for signup_id, telegram_id, locale, workshop_id in candidates:
+    for signup_id, member_id, telegram_id, locale, workshop_id in candidates:
         result = await session.execute(
             update(Signup)
             .where(
@@ -63,7 +64,7 @@ async def claim(session: AsyncSession, now: datetime, lead: timedelta) -> list[D
             .execution_options(synchronize_session=False)
         )
         if result.rowcount:  # type: ignore[attr-defined]
-            claimed.append(Due(signup_id, telegram_id, locale, workshop_id))
+            claimed.append(Due(signup_id, member_id, telegram_id, locale, workshop_id))
     await session.commit()
     return claimed
 

@@ -1,0 +1,38 @@
+"""Who is on a workshop, as its organiser sees it: the counts and the list of sign-ups.
+
+The organiser's view reads these instead of the repositories, so handlers stay thin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.repositories import roster as roster_repo
+from storage.repositories import signups as signup_repo
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One active sign-up: the member's first name (None if not known), and their place."""
+
+    name: str | None
+    confirmed: bool
+    queue: int  # 1 for the first on the waiting list; 0 for a confirmed place
+
+
+async def counts(session: AsyncSession, workshop_id: int) -> tuple[int, int]:
+    """(confirmed, waiting)."""
+    return await signup_repo.counts(session, workshop_id)
+
+
+async def roster(session: AsyncSession, workshop_id: int) -> list[Entry]:
+    """Everyone with a place or on the waiting list, in sign-up order, in one query."""
+    entries: list[Entry] = []
+    queue = 0
+    for status, name in await roster_repo.active_with_names(session, workshop_id):
+        confirmed = status == "confirmed"
+        queue += not confirmed
+        entries.append(Entry(name, confirmed, 0 if confirmed else queue))
+    return entries
