@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_date
 from babel.dates import format_datetime as babel_datetime
+
+TEXT_LIMIT = 4096  # Telegram's limit for one message
 
 
 def long_date(moment: datetime, locale: str, tz: ZoneInfo) -> str:
@@ -27,3 +30,20 @@ def span(start: datetime, end: datetime, locale: str, tz: ZoneInfo) -> str:
     if end.date() == start.date():
         return f"{day}, {begin}–{babel_datetime(end, 'HH:mm', locale=locale)}"
     return f"{day}, {begin} – {babel_datetime(end, 'EEEE d MMMM y HH:mm', locale=locale)}"
+
+
+def split_lines(lines: Sequence[str], limit: int = TEXT_LIMIT) -> list[str]:
+    """Lines joined into as few texts as fit Telegram's limit, never cutting a line (each
+    line is far shorter than the limit; measured with its markup, so on the safe side)."""
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        if current and size + 1 + len(line) > limit:
+            chunks.append("\n".join(current))
+            current, size = [], 0
+        size += len(line) + (1 if current else 0)
+        current.append(line)
+    if current:
+        chunks.append("\n".join(current))
+    return chunks

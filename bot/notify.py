@@ -61,11 +61,13 @@ class Outcome(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """What one member receives: a text (HTML), perhaps buttons, perhaps a file after it."""
+    """What one member receives: a text (HTML), perhaps buttons, perhaps a file after it
+    (with a caption, so the member knows what the file is for)."""
 
     text: str
     reply_markup: InlineKeyboardMarkup | None = None
     document: BufferedInputFile | None = None
+    caption: str | None = None
 
 
 @dataclass(slots=True)
@@ -154,8 +156,8 @@ async def _send(bot: Bot, chat_id: int, notice: Notice) -> None:
         lambda: bot.send_message(chat_id, notice.text, reply_markup=notice.reply_markup)
     )
     if notice.document is not None:
-        document = notice.document
-        await _with_retries(lambda: bot.send_document(chat_id, document))
+        document, caption = notice.document, notice.caption
+        await _with_retries(lambda: bot.send_document(chat_id, document, caption=caption))
 
 
 async def _with_retries(call: Callable[[], Awaitable[object]]) -> None:

@@ -22,7 +22,7 @@ from bot.formatting import span
 from bot.keyboards import feedback_keyboard
 from bot.services import feedback, reminders, tracks, workshops
 from bot.settings import Settings
-from storage.models import Member, Workshop
+from storage.models import Member, Track, Workshop
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ async def run_due_draws(bot: Bot, sessions: async_sessionmaker[AsyncSession], i1
             log.info("track %s drawn: %s placed", track_id, len(result.placed))
             positions = {m: 0 for m in result.placed}
             positions.update({m: n for n, m in enumerate(result.waiting, start=1)})
-            compose = _draw_result(result.track.title, result.track.seed or "", positions)
+            compose = _draw_result(result.track, positions)
             delivery = await notify.deliver(bot, session, positions, compose, i18n)
             log.info(
                 "track %s results: %s told, %s unreachable, %s failed",
@@ -152,8 +152,11 @@ async def run_due_draws(bot: Bot, sessions: async_sessionmaker[AsyncSession], i1
     return len(due)
 
 
-def _draw_result(title: str, seed: str, positions: dict[int, int]) -> notify.Compose:
-    """A place (position 0) or a number on the waiting list, with the seed to check it."""
+def _draw_result(track: Track, positions: dict[int, int]) -> notify.Compose:
+    """A place (position 0) or a number on the waiting list; for everyone the revealed seed
+    and the commitment published before, so anyone can check the draw."""
+    seed = track.seed or ""
+    committed = track.seed_commitment or ""
 
     def compose(member: Member) -> notify.Notice:
         position = positions[member.id]
@@ -162,9 +165,17 @@ def _draw_result(title: str, seed: str, positions: dict[int, int]) -> notify.Com
         else:
             text = "🎲 " + _(
                 "The draw for <b>{title}</b> is done: you are number {position} on "
-                "the waiting list. Seed: {seed}"
+                "the waiting list."
             )
-        return notify.Notice(text.format(title=escape(title), position=position, seed=seed))
+        check = _(
+            "The secret seed was <code>{seed}</code>; its SHA-256, published before the "
+            "draw, is <code>{commitment}</code>. Anyone can check the draw with: "
+            "<code>ledenbot lottery verify {track} {seed}</code>"
+        )
+        text = text.format(title=escape(track.title), position=position)
+        return notify.Notice(
+            text + "\n\n" + check.format(seed=seed, commitment=committed, track=track.id)
+        )
 
     return compose
 

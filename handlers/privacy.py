@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.filters import Command
@@ -15,14 +16,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import commands
-from bot.formatting import long_date
+from bot.formatting import long_date, split_lines
 from bot.services import privacy, roles, workshops
 from bot.services.roles import RoleName
 from bot.settings import Settings
 from handlers.admin import role_label
 from handlers.common import close_question, private_router
 from handlers.onboarding import summary_lines
-from handlers.profile import card_text
+from handlers.profile import card_lines
 from handlers.workshops import notify_promoted
 from storage.models import Member
 
@@ -36,11 +37,26 @@ class EraseCb(CallbackData, prefix="erase"):
 async def on_my_data(
     message: Message, member: Member | None, session: AsyncSession, i18n: I18n, settings: Settings
 ) -> None:
+    """The file with everything, then a readable summary split within Telegram's limit (a
+    full profile alone is longer than one message)."""
     data = await privacy.export(session, message.chat.id)
     if not any(data.values()):
         await message.answer(_("I store nothing about you."))
         return
     document = BufferedInputFile(privacy.export_json(data), filename="ledenbot-my-data.json")
+    await message.answer_document(document, caption="📄")
+    for chunk in split_lines(await _summary(session, member, data, i18n, settings)):
+        await message.answer(chunk)
+
+
+async def _summary(
+    session: AsyncSession,
+    member: Member | None,
+    data: dict[str, list[dict[str, Any]]],
+    i18n: I18n,
+    settings: Settings,
+) -> list[str]:
+    """The readable summary, as lines (so it can be split between lines)."""
     lines = ["📄 " + _("This file holds everything I store about you. In short:"), ""]
     if member is not None:
         consent = await privacy.consent_of(session, member.id)
@@ -48,12 +64,11 @@ async def on_my_data(
             given = long_date(consent.granted_at, i18n.current_locale, settings.tz)
             lines.append(_("Consent given on {date}.").format(date=given))
         lines += await summary_lines(session, member)
-        lines += ["", await card_text(session, member, i18n.current_locale)]
+        lines += ["", *await card_lines(session, member, i18n.current_locale)]
     if data["roles"]:
         held = ", ".join(role_label(RoleName(r["role"])) for r in data["roles"])
         lines += ["", _("Your roles: {roles}").format(roles=held)]
-    await message.answer_document(document, caption="📄")
-    await message.answer("\n".join(lines))
+    return lines
 
 
 async def on_forget_me(message: Message) -> None:

@@ -23,6 +23,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
+from bot.formatting import split_lines
 from bot.keyboards import (
     AskLevelCb,
     AvailCb,
@@ -46,8 +47,6 @@ MAX_ITEM = 60
 MAX_TEXT = 1000
 # The guided profile walks these steps; None means the member is looking at their card.
 STEPS = ("talents", "wishes", "availability", "findable", "contact")
-# Telegram's limits: characters per message, buttons per message.
-TEXT_LIMIT = 4096
 # Rows per page of a list of buttons: with paging and Back, far below 100 buttons.
 PAGE_ITEMS = 20
 
@@ -124,23 +123,6 @@ async def card_lines(session: AsyncSession, member: Member, locale: str) -> list
 async def card_text(session: AsyncSession, member: Member, locale: str) -> str:
     """The whole card as one text (for /mijngegevens); /profiel sends it split."""
     return "\n".join(await card_lines(session, member, locale))
-
-
-def split_lines(lines: Sequence[str], limit: int = TEXT_LIMIT) -> list[str]:
-    """Lines joined into as few texts as fit Telegram's limit, never cutting a line (each
-    line is far shorter than the limit; measured with its markup, so on the safe side)."""
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in lines:
-        if current and size + 1 + len(line) > limit:
-            chunks.append("\n".join(current))
-            current, size = [], 0
-        size += len(line) + (1 if current else 0)
-        current.append(line)
-    if current:
-        chunks.append("\n".join(current))
-    return chunks
 
 
 def card_keyboard(member: Member) -> InlineKeyboardMarkup:

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from html import escape, unescape
 from typing import Any
@@ -33,7 +34,7 @@ from bot.services.roles import Grant
 from bot.services.workshop_csv import CellError, find_town
 from bot.settings import Settings
 from handlers.common import close_question, private_router
-from handlers.workshops import notify_promoted
+from handlers.workshops import calendar_caption, notify_promoted
 from storage.models import Member, Workshop
 
 # Used only by the attendance functions below (another change moves those into a service).
@@ -294,7 +295,7 @@ async def _announce_change(
         await message.answer(_("This workshop no longer exists or was cancelled."))
         return
     await session.refresh(workshop)
-    delivery = await _tell(bot, session, affected.member_ids, workshop, i18n, settings, moved=True)
+    delivery = await _tell(bot, session, affected, workshop, i18n, settings, moved=True)
     log.info(
         "workshop %s changed; %s told, %s unreachable, %s failed",
         workshop.id, delivery.sent, delivery.unreachable, delivery.failed,
@@ -377,16 +378,26 @@ def _notice(workshop: Workshop, settings: Settings, *, moved: bool) -> notify.Co
 async def _tell(
     bot: Bot,
     session: AsyncSession,
-    member_ids: tuple[int, ...],
+    affected: workshops.Affected,
     workshop: Workshop,
     i18n: I18n,
     settings: Settings,
     *,
     moved: bool,
 ) -> notify.Delivery:
-    """Everyone on the list hears of the change through the one sending path."""
+    """Everyone on the list hears of the change through the one sending path; the calendar
+    file (it holds the online link) goes only to those with a confirmed place."""
     compose = _notice(workshop, settings, moved=moved)
-    return await notify.deliver(bot, session, member_ids, compose, i18n)
+
+    def with_file_if_placed(person: Member) -> notify.Notice | None:
+        notice = compose(person)
+        if notice is None or notice.document is None:
+            return notice
+        if person.id not in affected.confirmed_ids:
+            return replace(notice, document=None)
+        return replace(notice, caption=calendar_caption())
+
+    return await notify.deliver(bot, session, affected.member_ids, with_file_if_placed, i18n)
 
 
 def _told(delivery: notify.Delivery, *, moved: bool) -> str:
@@ -534,7 +545,7 @@ async def on_cancel_yes(
         return
     await callback.answer()
     await close_question(callback, _("Yes, cancel it"))
-    delivery = await _tell(bot, session, affected.member_ids, workshop, i18n, settings, moved=False)
+    delivery = await _tell(bot, session, affected, workshop, i18n, settings, moved=False)
     log.info(
         "workshop %s cancelled by member %s; %s told, %s unreachable, %s failed",
         workshop.id, member.id if member else None,

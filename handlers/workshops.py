@@ -375,12 +375,17 @@ async def on_sign_up(
     log.info("member %s signup %s: %s", member.id, workshop_id, outcome.status)
 
 
+def calendar_caption() -> str:
+    """What goes with every calendar file, so the member knows what to do with it."""
+    return "📅 " + _("Add it to your calendar")
+
+
 async def send_ics(bot: Bot, chat_id: int, workshop: Workshop) -> None:
     data = calendar.ics(workshop, clock.now())
     await bot.send_document(
         chat_id,
         BufferedInputFile(data, filename=f"workshop-{workshop.id}.ics"),
-        caption="📅 " + _("Add it to your calendar"),
+        caption=calendar_caption(),
     )
 
 
@@ -431,7 +436,7 @@ async def notify_promoted(
             when=escape(short_when(workshop.starts_at, promoted.locale, settings.tz)),
         )
         document = BufferedInputFile(data, filename=f"workshop-{workshop.id}.ics")
-        return Notice(text, document=document)
+        return Notice(text, document=document, caption=calendar_caption())
 
     return await deliver(bot, session, member_ids, compose, i18n, priority=Priority.PERSONAL)
 

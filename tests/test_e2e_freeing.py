@@ -69,7 +69,9 @@ async def test_erasure_gives_the_place_to_the_first_waiting_who_is_told(sqlite_u
         await ada.press(t("nl", "Yes, erase everything"), message=confirm)
         told = await bea.expect_text("🎉")
         assert t("sv", PROMOTED, title="Spreken", when="").split("Spreken")[0] in told.text
-        assert (await bea.next()).document is not None  # the calendar file
+        ics = await bea.next()
+        assert ics.document is not None  # the calendar file, with what it is for
+        assert ics.text == "📅 " + t("sv", "Add it to your calendar")
         async with bot.app.sessions() as session:
             rows = (
                 await session.execute(select(Member.first_name, Signup.status).join(Member))

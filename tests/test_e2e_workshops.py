@@ -432,6 +432,14 @@ async def test_learning_tracks_first_come_and_by_lottery(sqlite_url: str) -> Non
             results.append((await person.expect_text("Leiderschap", timeout=10)).text)
         assert sum("🎉" in r for r in results) == 1  # one place, drawn
         assert sum("🎲" in r for r in results) == 2
+        checkable = t(
+            "nl",
+            "The secret seed was <code>{seed}</code>; its SHA-256, published before the "
+            "draw, is <code>{commitment}</code>. Anyone can check the draw with: "
+            "<code>ledenbot lottery verify {track} {seed}</code>",
+            seed=seed, commitment=commitment, track=lottery_track.id,
+        )  # fmt: skip
+        assert all(r.endswith(checkable) for r in results)  # placed and waiting alike
 
 
 async def test_browse_by_region_and_month(sqlite_url: str) -> None:

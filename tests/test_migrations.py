@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import bindparam, inspect, text
@@ -62,5 +65,43 @@ async def test_existing_workshops_get_unguessable_codes(database_url: str) -> No
         async with engine.connect() as conn:
             codes = [c for (c,) in await conn.execute(text("SELECT code FROM workshops"))]
         assert len(codes) == 2 and len(set(codes)) == 2 and all(len(c) == 12 for c in codes)
+    finally:
+        await engine.dispose()
+
+
+async def test_undrawn_lotteries_get_a_fresh_secret_seed_and_its_commitment(
+    database_url: str,
+) -> None:
+    """Before 0008 a lottery's seed was published in advance: 0008 replaces the seed of every
+    undrawn lottery and publishes only its commitment; drawn and fcfs tracks keep theirs."""
+    old = "0123456789abcdef0123456789abcdef"
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine, "0007")
+        async with engine.begin() as conn:
+            for title, allocation, drawn in (
+                ("Open", "lottery", None),
+                ("Drawn", "lottery", NOW),
+                ("First come", "fcfs", None),
+            ):
+                await conn.execute(
+                    text(
+                        "INSERT INTO tracks (title, description, allocation, places, seed,"
+                        " drawn_at, lock_version, created_at)"
+                        " VALUES (:t, '', :a, 10, :seed, :d, 0, :s)"
+                    ).bindparams(
+                        bindparam("s", type_=UTCDateTime()), bindparam("d", type_=UTCDateTime())
+                    ),
+                    {"t": title, "a": allocation, "seed": old, "d": drawn, "s": NOW},
+                )
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT title, seed, seed_commitment FROM tracks"))
+            tracks = {title: (seed, commitment) for title, seed, commitment in rows}
+        seed, commitment = tracks["Open"]
+        assert seed != old and re.fullmatch(r"[0-9a-f]{32}", seed)
+        assert commitment == hashlib.sha256(seed.encode()).hexdigest()
+        assert tracks["Drawn"] == (old, None)
+        assert tracks["First come"] == (old, None)
     finally:
         await engine.dispose()

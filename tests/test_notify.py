@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from aiogram.types import BufferedInputFile
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 
@@ -72,3 +73,37 @@ async def test_everyone_is_told_whatever_fails_for_one_of_them(sqlite_url: str) 
         async with bot.app.sessions() as session:
             delivery = await notify.deliver(bot.app.bot, session, ids[:2], compose, bot.app.i18n)
         assert (delivery.sent, delivery.unreachable, delivery.failed) == (0, 1, 1)
+
+
+async def test_a_file_goes_with_its_caption_in_each_language(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url) as bot:
+        assert bot.app is not None
+        people = {9311: ("Anna", "nl"), 9312: ("Bo", "en"), 9313: ("Cilla", "sv")}
+        async with bot.app.sessions() as session:
+            for tid, (name, locale) in people.items():
+                await onboarding.give_consent(session, tid, locale, name)
+            ids = list(await session.scalars(select(Member.id).order_by(Member.telegram_id)))
+        users = {tid: bot.sandbox.user(tid, name, language_code=loc)
+                 for tid, (name, loc) in people.items()}  # fmt: skip
+
+        def compose(member: Member) -> notify.Notice:
+            document = BufferedInputFile(b"BEGIN:VCALENDAR", filename="workshop-1.ics")
+            return notify.Notice(
+                _("Only organisers can import workshops."),
+                document=document,
+                caption="📅 " + _("Add it to your calendar"),
+            )
+
+        async with bot.app.sessions() as session:
+            delivery = await notify.deliver(bot.app.bot, session, ids, compose, bot.app.i18n)
+        assert delivery.sent == 3
+        captions = {
+            "nl": "📅 Zet het in je agenda",
+            "en": "📅 Add it to your calendar",
+            "sv": "📅 Lägg in det i din kalender",
+        }
+        for tid, (_name, locale) in people.items():
+            await users[tid].next()  # the text
+            file = await users[tid].next()
+            assert file.document is not None and file.document.filename == "workshop-1.ics"
+            assert file.text == captions[locale]

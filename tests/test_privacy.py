@@ -3,8 +3,10 @@ the person, and after erasure no table mentions them."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import BigInteger, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +27,7 @@ from storage.models import (
     Workshop,
 )
 from tests import factories
+from tests.botrunner import running_bot, t
 
 ME, NAME, OTHER = 424242, "Xandra", 515151
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -181,3 +184,29 @@ async def test_erasure_gives_the_place_to_the_first_waiting(session: AsyncSessio
     )  # fmt: skip
     rows = (await session.execute(select(Signup.member_id, Signup.status))).all()
     assert sorted(rows) == [(first.id, "confirmed"), (second.id, "waiting")]
+
+
+@pytest.mark.e2e
+async def test_my_data_with_the_largest_profile_fits_telegram(sqlite_url: str) -> None:
+    """/mijngegevens: the readable summary is split within 4,096 characters a message, shows
+    every talent and wish, and the JSON file still comes."""
+    async with running_bot(sqlite_url) as bot:
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            member = await factories.onboarded(session, 7291, "Alva", "Goteborg", locale="sv")
+            talents, wishes = await factories.full_profile(session, member)
+        user = bot.sandbox.user(7291, "Alva", language_code="sv")
+        await user.send_text("/mijngegevens")
+        await bot.sandbox.idle()
+        sent = list(user.bot_messages)
+        assert all(len(m.text) <= 4096 for m in sent)
+        files = [m for m in sent if m.document is not None]
+        assert len(files) == 1 and files[0].document is not None
+        assert json.loads(files[0].document.data)["members"][0]["first_name"] == "Alva"
+        summary = [m for m in sent if m.document is None]
+        assert len(summary) > 1  # split: it does not fit one message
+        assert summary[0].text.startswith(
+            "📄 " + t("sv", "This file holds everything I store about you. In short:")
+        )
+        shown = "\n".join(m.text for m in summary)
+        assert all(typed in shown for typed in talents + wishes)

@@ -227,9 +227,11 @@ async def with_place(
 
 @dataclass(frozen=True, slots=True)
 class Affected:
-    """Who must hear of a change: members with a place or on the waiting list."""
+    """Who must hear of a change: members with a place or on the waiting list; only those
+    with a place (`confirmed_ids`) may get what carries the online link."""
 
     member_ids: tuple[int, ...]
+    confirmed_ids: frozenset[int] = frozenset()
 
 
 async def _change(session: AsyncSession, workshop_id: int) -> tuple[Workshop, list[Signup]]:
@@ -249,7 +251,8 @@ async def _change(session: AsyncSession, workshop_id: int) -> tuple[Workshop, li
 async def _done(session: AsyncSession, active: list[Signup]) -> Affected:
     """Commit the change, which releases the lock."""
     await session.commit()
-    return Affected(tuple(s.member_id for s in active))
+    confirmed = frozenset(s.member_id for s in active if s.status == "confirmed")
+    return Affected(tuple(s.member_id for s in active), confirmed)
 
 
 MAX_CAPACITY = 10_000

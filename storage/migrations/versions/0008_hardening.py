@@ -6,6 +6,7 @@ Revises: 0007
 Create Date: 2026-11-29
 """
 
+import hashlib
 import secrets
 from collections.abc import Sequence
 
@@ -29,6 +30,7 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("tracks", schema=None) as batch_op:
         batch_op.add_column(sa.Column("seed_commitment", sa.String(64), nullable=True))
+    _reseed_undrawn_lotteries()
     with op.batch_alter_table("workshops", schema=None) as batch_op:
         batch_op.add_column(sa.Column("code", sa.String(16), nullable=True))
     workshops = sa.table("workshops", sa.column("id", sa.Integer), sa.column("code", sa.String))
@@ -42,6 +44,31 @@ def upgrade() -> None:
     with op.batch_alter_table("workshops", schema=None) as batch_op:
         batch_op.alter_column("code", existing_type=sa.String(16), nullable=False)
         batch_op.create_unique_constraint(batch_op.f("uq_workshops_code"), ["code"])
+
+
+def _reseed_undrawn_lotteries() -> None:
+    """Before 0008 a lottery's seed was shown in advance, so whoever saw it could foresee the
+    draw: every undrawn lottery gets a fresh secret seed (32 hex characters) and its public
+    commitment, hex SHA-256 of the seed (as bot.services.lottery does; no app code here)."""
+    tracks = sa.table(
+        "tracks",
+        sa.column("id", sa.Integer),
+        sa.column("allocation", sa.String),
+        sa.column("seed", sa.String),
+        sa.column("seed_commitment", sa.String),
+        sa.column("drawn_at", sa.DateTime),
+    )
+    connection = op.get_bind()
+    undrawn = sa.select(tracks.c.id).where(
+        tracks.c.allocation == "lottery", tracks.c.drawn_at.is_(None)
+    )
+    for (track_id,) in connection.execute(undrawn).all():
+        seed = secrets.token_hex(16)
+        connection.execute(
+            tracks.update()
+            .where(tracks.c.id == track_id)
+            .values(seed=seed, seed_commitment=hashlib.sha256(seed.encode()).hexdigest())
+        )
 
 
 def downgrade() -> None:
