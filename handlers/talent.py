@@ -20,7 +20,7 @@ from bot import keyboards
 from bot.formatting import long_date
 from bot.services import catalogue, profile, talent
 from bot.services.places import default_gazetteer
-from bot.services.roles import Grant
+from bot.services.roles import Grant, organiser_scope
 from bot.services.talent import Parties, Results
 from bot.settings import Settings
 from handlers.common import close_question, private_router, shorten
@@ -71,7 +71,7 @@ async def on_search_command(
     state: FSMContext,
     i18n: I18n,
 ) -> None:
-    if talent.scope_of(grants) is None:
+    if organiser_scope(grants) is None:
         await message.answer(_("This command is for organisers only."))
         return
     if not command.args:
@@ -89,7 +89,7 @@ async def on_search_text(
     i18n: I18n,
 ) -> None:
     await state.clear()
-    if talent.scope_of(grants) is None:
+    if organiser_scope(grants) is None:
         return
     await _search_text(message, message.text or "", grants, session, i18n)
 
