@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from html import escape
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -158,7 +160,6 @@ async def render(session: AsyncSession, results: Results, locale: str) -> tuple[
         "",
     ]
     kb = InlineKeyboardBuilder()
-    asked = 0
     for n, hit in enumerate(results.hits, start=first):
         row = hit.row
         name = escape(row.first_name or _("a member"))
@@ -182,25 +183,21 @@ async def render(session: AsyncSession, results: Results, locale: str) -> tuple[
             text=label[:60],
             callback_data=ContactCb(member_id=row.member_id, skill_id=results.skill_id),
         )
-        asked += 1
-    nav = []
+    kb.adjust(1)
     place_id = results.near.id if results.near else 0
-    if results.offset > 0:
-        back = max(0, results.offset - talent.PAGE_SIZE)
-        nav.append(("◀️", back))
-    if last < results.total:
-        nav.append(("▶️", last))
-    for label, offset in nav:
-        kb.button(
-            text=label,
-            callback_data=SearchCb(
-                skill_id=results.skill_id,
-                region=results.region or "",
-                place_id=place_id,
-                offset=offset,
-            ),
-        )
-    kb.adjust(*([1] * asked), len(nav) or 1)
+    pages = -(-results.total // talent.PAGE_SIZE)
+    nav = keyboards.pager(
+        results.offset // talent.PAGE_SIZE,
+        pages,
+        lambda n: SearchCb(
+            skill_id=results.skill_id,
+            region=results.region or "",
+            place_id=place_id,
+            offset=n * talent.PAGE_SIZE,
+        ),
+    )
+    if nav:
+        kb.row(*nav)
     return "\n".join(lines), kb.as_markup()
 
 
@@ -244,7 +241,8 @@ async def on_search_page(
     if callback_data.offset == 0 and message.text and "🔎" not in message.text:
         await message.answer(text, reply_markup=markup)  # chosen from "which skill?"
     else:
-        await message.edit_text(text, reply_markup=markup)
+        with contextlib.suppress(TelegramBadRequest):  # the same page again: "not modified"
+            await message.edit_text(text, reply_markup=markup)
 
 
 async def on_contact(
