@@ -216,17 +216,14 @@ async def on_search_page(
     session: AsyncSession,
     i18n: I18n,
 ) -> None:
-    near = default_gazetteer().get(callback_data.place_id) if callback_data.place_id else None
+    """A skill chosen from "which skill?" (a new search), or a page of the results."""
+    message = callback.message
+    if message is None or isinstance(message, InaccessibleMessage):
+        await callback.answer(_("That button is no longer valid."), show_alert=True)
+        return
+    chosen = callback_data.offset == 0 and bool(message.text) and "🔎" not in (message.text or "")
     try:
-        results = await talent.search(
-            session,
-            actor_id=callback.from_user.id,
-            grants=grants,
-            skill_id=callback_data.skill_id,
-            region=callback_data.region or None,
-            near=near,
-            offset=callback_data.offset,
-        )
+        results = await _page(callback, callback_data, grants, session, chosen)
     except talent.NotAllowed:
         await callback.answer(_("This command is for organisers only."), show_alert=True)
         return
@@ -235,14 +232,33 @@ async def on_search_page(
         return
     await callback.answer()
     text, markup = await render(session, results, i18n.current_locale)
-    message = callback.message
-    if message is None or isinstance(message, InaccessibleMessage):
-        return
-    if callback_data.offset == 0 and message.text and "🔎" not in message.text:
-        await message.answer(text, reply_markup=markup)  # chosen from "which skill?"
+    if chosen:
+        await message.answer(text, reply_markup=markup)
     else:
         with contextlib.suppress(TelegramBadRequest):  # the same page again: "not modified"
             await message.edit_text(text, reply_markup=markup)
+
+
+async def _page(
+    callback: CallbackQuery,
+    data: SearchCb,
+    grants: frozenset[Grant],
+    session: AsyncSession,
+    new_search: bool,
+) -> Results:
+    """The page the button asks for; past the end (forged, or the list shrank): the last."""
+    near = default_gazetteer().get(data.place_id) if data.place_id else None
+
+    async def at(offset: int) -> Results:
+        return await talent.search(
+            session, actor_id=callback.from_user.id, grants=grants, skill_id=data.skill_id,
+            region=data.region or None, near=near, offset=offset, new_search=new_search,
+        )  # fmt: skip
+
+    results = await at(max(0, data.offset))
+    if results.hits or not results.total:
+        return results
+    return await at((results.total - 1) // talent.PAGE_SIZE * talent.PAGE_SIZE)
 
 
 async def on_contact(

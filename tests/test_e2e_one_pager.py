@@ -8,10 +8,13 @@ from datetime import timedelta
 
 import pytest
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from sqlalchemy import select
 
 from bot.services.profile import Level
 from handlers.profile import paged
+from handlers.talent import SearchCb
 from handlers.workshops import ListCb
+from storage.models import AuditEntry
 from tests import factories
 from tests.botrunner import RunningBot, running_bot, t
 from tests.test_e2e_talent import add_member
@@ -49,6 +52,26 @@ async def test_talent_results_use_the_one_pager(sqlite_url: str) -> None:
         await bot.sandbox.idle()
         shown = admin.bot_messages[-1]
         assert shown.message_id == page.message_id and "Lid5" in shown.text
+        await admin.press("◀️", message=shown)
+        await bot.sandbox.idle()
+        await admin.press("1/2", message=admin.bot_messages[-1])
+        await bot.sandbox.idle()
+        assert "Lid0" in admin.bot_messages[-1].text
+        assert await searches_audited(bot) == 1  # paging back is not a new search
+
+        nxt = SearchCb.unpack(admin.bot_messages[-1].buttons[-1].data or "")
+        forged = SearchCb(**{**nxt.model_dump(), "offset": 995}).pack()
+        await admin.press_raw(page.message_id, forged)  # past the end: the last real page
+        await bot.sandbox.idle()
+        shown_text = "{total} found, showing {first}–{last}"
+        assert t("en", shown_text, total=7, first=6, last=7) in admin.bot_messages[-1].text
+
+
+async def searches_audited(bot: RunningBot) -> int:
+    assert bot.app is not None
+    async with bot.app.sessions() as session:
+        entries = await session.scalars(select(AuditEntry).where(AuditEntry.action == "search"))
+        return len(entries.all())
 
 
 async def online_workshops(bot: RunningBot, n: int) -> None:

@@ -150,8 +150,10 @@ async def search(
     near: Place | None,
     offset: int = 0,
     query_text: str | None = None,
+    new_search: bool | None = None,
 ) -> Results:
-    """One page of members with this talent. A first page is a new search: it is audited."""
+    """One page of members with this talent. A new search (by default: a first page) is
+    audited; paging back to the first page is not a new search."""
     scope = organiser_scope(grants)
     if scope is None:
         raise NotAllowed
@@ -172,7 +174,7 @@ async def search(
         )
         for r in rows
     ]
-    if offset == 0:
+    if (offset == 0) if new_search is None else new_search:
         contacts.audit(
             session, actor_id, "search", query_text or f"skill:{skill_id}", region, total
         )
