@@ -21,8 +21,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import catalogue, talent
-from bot.services.roles import Grant
+from bot.services import catalogue
+from bot.services.roles import Grant, organiser_scope
 from bot.settings import SUPPORTED_LOCALES
 from handlers.common import close_question, private_router, shorten
 from storage.models import Member
@@ -75,7 +75,7 @@ async def on_catalogue(
     session: AsyncSession,
     i18n: I18n,
 ) -> None:
-    if talent.scope_of(grants) is None:
+    if organiser_scope(grants) is None:
         await message.answer(_("This command is for organisers only."))
         return
     args = (command.args or "").strip()
@@ -138,7 +138,7 @@ async def on_add_candidate(
     session: AsyncSession,
     i18n: I18n,
 ) -> None:
-    if talent.scope_of(grants) is None:
+    if organiser_scope(grants) is None:
         await callback.answer(_("This command is for organisers only."), show_alert=True)
         return
     words = {digest(w): w for w, _count in await catalogue.candidates(session, limit=200)}

@@ -484,23 +484,14 @@ def paged(
     page: int,
     build: Callable[[Sequence[tuple[int, str]]], InlineKeyboardMarkup],
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """A page of PAGE_ITEMS buttons built by `build`, with ◀️ ▶️ when there is more."""
-    pages = (len(items) + PAGE_ITEMS - 1) // PAGE_ITEMS
+    """A page of PAGE_ITEMS buttons built by `build`, with the one pager under them."""
+    pages = -(-len(items) // PAGE_ITEMS)
     page = min(max(page, 0), pages - 1)
     markup = build(items[page * PAGE_ITEMS : (page + 1) * PAGE_ITEMS])
-    if pages == 1:
+    nav = keyboards.pager(page, pages, lambda n: ListPageCb(view=view, page=n))
+    if not nav:
         return question, markup
-    nav = []
-    if page > 0:
-        nav.append(("◀️", page - 1))
-    if page < pages - 1:
-        nav.append(("▶️", page + 1))
-    row = [
-        InlineKeyboardButton(text=label, callback_data=ListPageCb(view=view, page=to).pack())
-        for label, to in nav
-    ]
-    text = f"{question} ({page + 1}/{pages})"
-    return text, InlineKeyboardMarkup(inline_keyboard=[*markup.inline_keyboard, row])
+    return question, InlineKeyboardMarkup(inline_keyboard=[*markup.inline_keyboard, nav])
 
 
 async def on_unknown_action(callback: CallbackQuery) -> None:

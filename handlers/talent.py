@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from html import escape
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -20,7 +22,7 @@ from bot import keyboards
 from bot.formatting import long_date
 from bot.services import catalogue, profile, talent
 from bot.services.places import default_gazetteer
-from bot.services.roles import Grant
+from bot.services.roles import Grant, organiser_scope
 from bot.services.talent import Parties, Results
 from bot.settings import Settings
 from handlers.common import close_question, private_router, shorten
@@ -71,7 +73,7 @@ async def on_search_command(
     state: FSMContext,
     i18n: I18n,
 ) -> None:
-    if talent.scope_of(grants) is None:
+    if organiser_scope(grants) is None:
         await message.answer(_("This command is for organisers only."))
         return
     if not command.args:
@@ -89,7 +91,7 @@ async def on_search_text(
     i18n: I18n,
 ) -> None:
     await state.clear()
-    if talent.scope_of(grants) is None:
+    if organiser_scope(grants) is None:
         return
     await _search_text(message, message.text or "", grants, session, i18n)
 
@@ -158,7 +160,6 @@ async def render(session: AsyncSession, results: Results, locale: str) -> tuple[
         "",
     ]
     kb = InlineKeyboardBuilder()
-    asked = 0
     for n, hit in enumerate(results.hits, start=first):
         row = hit.row
         name = escape(row.first_name or _("a member"))
@@ -182,25 +183,21 @@ async def render(session: AsyncSession, results: Results, locale: str) -> tuple[
             text=label[:60],
             callback_data=ContactCb(member_id=row.member_id, skill_id=results.skill_id),
         )
-        asked += 1
-    nav = []
+    kb.adjust(1)
     place_id = results.near.id if results.near else 0
-    if results.offset > 0:
-        back = max(0, results.offset - talent.PAGE_SIZE)
-        nav.append(("◀️", back))
-    if last < results.total:
-        nav.append(("▶️", last))
-    for label, offset in nav:
-        kb.button(
-            text=label,
-            callback_data=SearchCb(
-                skill_id=results.skill_id,
-                region=results.region or "",
-                place_id=place_id,
-                offset=offset,
-            ),
-        )
-    kb.adjust(*([1] * asked), len(nav) or 1)
+    pages = -(-results.total // talent.PAGE_SIZE)
+    nav = keyboards.pager(
+        results.offset // talent.PAGE_SIZE,
+        pages,
+        lambda n: SearchCb(
+            skill_id=results.skill_id,
+            region=results.region or "",
+            place_id=place_id,
+            offset=n * talent.PAGE_SIZE,
+        ),
+    )
+    if nav:
+        kb.row(*nav)
     return "\n".join(lines), kb.as_markup()
 
 
@@ -219,17 +216,14 @@ async def on_search_page(
     session: AsyncSession,
     i18n: I18n,
 ) -> None:
-    near = default_gazetteer().get(callback_data.place_id) if callback_data.place_id else None
+    """A skill chosen from "which skill?" (a new search), or a page of the results."""
+    message = callback.message
+    if message is None or isinstance(message, InaccessibleMessage):
+        await callback.answer(_("That button is no longer valid."), show_alert=True)
+        return
+    chosen = callback_data.offset == 0 and bool(message.text) and "🔎" not in (message.text or "")
     try:
-        results = await talent.search(
-            session,
-            actor_id=callback.from_user.id,
-            grants=grants,
-            skill_id=callback_data.skill_id,
-            region=callback_data.region or None,
-            near=near,
-            offset=callback_data.offset,
-        )
+        results = await _page(callback, callback_data, grants, session, chosen)
     except talent.NotAllowed:
         await callback.answer(_("This command is for organisers only."), show_alert=True)
         return
@@ -238,13 +232,33 @@ async def on_search_page(
         return
     await callback.answer()
     text, markup = await render(session, results, i18n.current_locale)
-    message = callback.message
-    if message is None or isinstance(message, InaccessibleMessage):
-        return
-    if callback_data.offset == 0 and message.text and "🔎" not in message.text:
-        await message.answer(text, reply_markup=markup)  # chosen from "which skill?"
+    if chosen:
+        await message.answer(text, reply_markup=markup)
     else:
-        await message.edit_text(text, reply_markup=markup)
+        with contextlib.suppress(TelegramBadRequest):  # the same page again: "not modified"
+            await message.edit_text(text, reply_markup=markup)
+
+
+async def _page(
+    callback: CallbackQuery,
+    data: SearchCb,
+    grants: frozenset[Grant],
+    session: AsyncSession,
+    new_search: bool,
+) -> Results:
+    """The page the button asks for; past the end (forged, or the list shrank): the last."""
+    near = default_gazetteer().get(data.place_id) if data.place_id else None
+
+    async def at(offset: int) -> Results:
+        return await talent.search(
+            session, actor_id=callback.from_user.id, grants=grants, skill_id=data.skill_id,
+            region=data.region or None, near=near, offset=offset, new_search=new_search,
+        )  # fmt: skip
+
+    results = await at(max(0, data.offset))
+    if results.hits or not results.total:
+        return results
+    return await at((results.total - 1) // talent.PAGE_SIZE * talent.PAGE_SIZE)
 
 
 async def on_contact(

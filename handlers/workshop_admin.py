@@ -29,17 +29,13 @@ from bot import clock, notify
 from bot.formatting import long_date, short_when, span
 from bot.keyboards import pager
 from bot.notify import Notice, deliver
-from bot.services import calendar, checkin, feedback, roster, signups, talent, workshops
+from bot.services import calendar, checkin, feedback, roles, roster, signups, workshops
 from bot.services.roles import Grant
 from bot.services.workshop_csv import CellError, find_town
 from bot.settings import Settings
 from handlers.common import close_question, private_router
 from handlers.workshops import calendar_caption, notify_promoted
 from storage.models import Member, Workshop
-
-# Used only by the attendance functions below (another change moves those into a service).
-from storage.repositories import members
-from storage.repositories import signups as signup_repo
 
 log = logging.getLogger(__name__)
 MOVE_WORDS = {"verplaats", "move", "flytta"}
@@ -64,21 +60,11 @@ class PageCb(CallbackData, prefix="wpg"):
     page: int
 
 
-def _in_scope(grants: frozenset[Grant], member: Member | None, workshop: Workshop) -> bool:
-    """Organisers of the workshop's region (or everywhere), and the workshop's own trainer."""
-    if member is not None and workshop.trainer_id == member.id:
-        return True
-    scope = talent.scope_of(grants)
-    if scope is None:
-        return False
-    return scope.regions is None or workshop.region_code in scope.regions
-
-
 async def _load(
     session: AsyncSession, grants: frozenset[Grant], member: Member | None, workshop_id: int
 ) -> Workshop | None:
     workshop = await workshops.get(session, workshop_id)
-    if workshop is None or not _in_scope(grants, member, workshop):
+    if workshop is None or not roles.may_manage_workshop(grants, member, workshop):
         return None
     return workshop
 
@@ -103,7 +89,7 @@ async def on_workshop_admin(
 ) -> None:
     words = (command.args or "").split()
     if not words or not words[0].isdecimal() or len(words[0]) > 9:
-        if talent.scope_of(grants) is None:
+        if roles.organiser_scope(grants) is None:
             await message.answer(_("This command is for organisers and trainers."))
         else:
             await message.answer(usage())
@@ -113,7 +99,7 @@ async def on_workshop_admin(
         await message.answer(_("There is no such workshop in your region."))
         return
     if len(words) > 1:
-        if not _in_scope(grants, None, workshop):
+        if not roles.may_change_workshop(grants, workshop):
             await message.answer(_("Only organisers can move or cancel a workshop."))
             return
         if words[1].casefold() in PLACES_WORDS and len(words) == 3:
@@ -130,7 +116,7 @@ async def on_workshop_admin(
     me = await bot.me()
     text, more = await _summary(session, workshop, i18n.current_locale, settings, me.username or "")
     await message.answer(
-        text, reply_markup=_buttons(workshop, _in_scope(grants, None, workshop), more)
+        text, reply_markup=_buttons(workshop, roles.may_change_workshop(grants, workshop), more)
     )
 
 
@@ -433,7 +419,7 @@ async def _pressed(
     if workshop is None:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return None
-    if organisers_only and not _in_scope(grants, None, workshop):
+    if organisers_only and not roles.may_change_workshop(grants, workshop):
         await callback.answer(_("Only organisers can move or cancel a workshop."), show_alert=True)
         return None
     await callback.answer()
@@ -533,7 +519,7 @@ async def on_cancel_yes(
     if workshop is None:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return
-    if not _in_scope(grants, None, workshop):
+    if not roles.may_change_workshop(grants, workshop):
         await callback.answer(_("Only organisers can move or cancel a workshop."), show_alert=True)
         return
     try:
@@ -643,18 +629,17 @@ async def _attendance(
 ) -> tuple[str, object]:
     """The confirmed people with a tick button each: ✅ present, ▫️ not (yet); or, when
     `removing`, a button each to take them off the list."""
-    rows = [
-        s for s in await signup_repo.of_workshop(session, workshop.id) if s.status == "confirmed"
-    ]
+    rows = await roster.attendance(session, workshop.id)
     kb = InlineKeyboardBuilder()
-    for signup in rows[:90]:
-        person = await members.by_id(session, signup.member_id)
-        name = (person.first_name if person else None) or _("a member")
-        mark = "✖️" if removing else "✅" if signup.checked_in_at else "▫️"
+    for person in rows[:90]:
+        name = person.name or _("a member")
+        mark = "✖️" if removing else "✅" if person.present else "▫️"
         kb.button(
             text=f"{mark} {name}"[:60],
             callback_data=AttendCb(
-                workshop_id=workshop.id, signup_id=signup.id, action="ask" if removing else "tick"
+                workshop_id=workshop.id,
+                signup_id=person.signup_id,
+                action="ask" if removing else "tick",
             ),
         )
     kb.button(
@@ -670,7 +655,7 @@ async def _attendance(
             "on the waiting list."
         ).format(title=escape(workshop.title))
         return text, kb.as_markup()
-    present = sum(1 for s in rows if s.checked_in_at)
+    present = sum(1 for person in rows if person.present)
     text = _(
         "Attendance at <b>{title}</b>: {present} of {total} present. Tap a name to tick."
     ).format(title=escape(workshop.title), present=present, total=len(rows))
@@ -720,10 +705,8 @@ async def _show_attendance(
 async def _tick(
     callback: CallbackQuery, session: AsyncSession, workshop: Workshop, signup_id: int
 ) -> None:
-    signup = await signup_repo.by_id(session, signup_id)
-    present = signup is not None and signup.checked_in_at is None
     try:
-        await checkin.set_attendance(session, workshop.id, signup_id, present)
+        await roster.toggle_attendance(session, workshop.id, signup_id)
     except checkin.NotOnList:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return

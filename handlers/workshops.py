@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import clock
 from bot.formatting import long_date, short_when, span
-from bot.keyboards import MenuCb
+from bot.keyboards import MenuCb, pager
 from bot.notify import Delivery, Notice, Priority, deliver
 from bot.services import calendar, signups, suggest, workshops
 from bot.settings import Settings
@@ -106,6 +106,8 @@ async def list_page(
         lines[0] += " · " + escape(" · ".join(filters))
     lines.append("")
     kb = InlineKeyboardBuilder()
+    pages = -(-len(ranked) // PAGE)
+    offset = max(0, min(offset // PAGE, pages - 1)) * PAGE  # a forged offset: a real page
     page = ranked[offset : offset + PAGE]
     if not ranked:
         lines.append(
@@ -126,13 +128,12 @@ async def list_page(
         if reasons:
             lines.append(f"    {reasons}")
         kb.button(text=f"{n}. {w.title}"[:60], callback_data=WorkshopCb(workshop_id=w.id))
-    nav = []
-    if offset > 0:
-        nav.append(("◀️", max(0, offset - PAGE)))
-    if offset + PAGE < len(ranked):
-        nav.append(("▶️", offset + PAGE))
-    for label, target in nav:
-        kb.button(text=label, callback_data=ListCb(offset=target, region=region, month=month))
+    nav = pager(
+        offset // PAGE,
+        pages,
+        lambda n: ListCb(offset=n * PAGE, region=region, month=month),
+    )
+    kb.add(*nav)
     # Narrow down: by region (or online), and by month.
     region_row = [("🌍 " + _("All"), "")] + [(r.name, r.code) for r in regions] + [("💻", "-")]
     for label, code in region_row:

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Member, Region, Role
+from storage.models import Member, Region, Role, Workshop
 from storage.repositories import regions
 from storage.repositories import roles as repo
 from storage.repositories import skills as skill_repo
@@ -135,6 +135,22 @@ def organiser_scope(grants: frozenset[Grant]) -> Scope | None:
     if any(g.region is None for g in organiser):
         return ALL_REGIONS
     return Scope(frozenset(g.region for g in organiser if g.region))
+
+
+def may_change_workshop(grants: frozenset[Grant], workshop: Workshop) -> bool:
+    """Moving, cancelling or resizing a workshop: organisers of its region (or everywhere)."""
+    scope = organiser_scope(grants)
+    return scope is not None and scope.allows(workshop.region_code)
+
+
+def may_manage_workshop(
+    grants: frozenset[Grant], member: Member | None, workshop: Workshop
+) -> bool:
+    """Seeing a workshop's sign-ups and attendance: those who may change it, and its own
+    trainer (who runs the day but may not move or cancel it)."""
+    if member is not None and workshop.trainer_id == member.id:
+        return True
+    return may_change_workshop(grants, workshop)
 
 
 async def regions_in(session: AsyncSession, scope: Scope) -> list[Region]:

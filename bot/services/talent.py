@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import clock
 from bot.services.places import Gazetteer, Place, default_gazetteer, haversine_km
-from bot.services.roles import Grant, RoleName
+from bot.services.roles import Grant, Scope, organiser_scope
 from bot.services.skill_match import SkillMatch, SkillMatcher
 from storage.models import ContactRequest, Member, Region, Skill
 from storage.repositories import contacts, members, skills, talent
@@ -77,23 +77,6 @@ class DailyLimit(TalentError):
     def __init__(self, limit: int) -> None:
         super().__init__(limit)
         self.limit = limit
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    regions: frozenset[str] | None  # None: every region
-
-
-def scope_of(grants: frozenset[Grant]) -> Scope | None:
-    """Where this person may search: None when they may not search at all."""
-    if any(g.role == RoleName.ADMIN for g in grants):
-        return Scope(None)
-    organiser = [g for g in grants if g.role == RoleName.ORGANISER]
-    if not organiser:
-        return None
-    if any(g.region is None for g in organiser):
-        return Scope(None)
-    return Scope(frozenset(g.region for g in organiser if g.region))
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,9 +150,11 @@ async def search(
     near: Place | None,
     offset: int = 0,
     query_text: str | None = None,
+    new_search: bool | None = None,
 ) -> Results:
-    """One page of members with this talent. A first page is a new search: it is audited."""
-    scope = scope_of(grants)
+    """One page of members with this talent. A new search (by default: a first page) is
+    audited; paging back to the first page is not a new search."""
+    scope = organiser_scope(grants)
     if scope is None:
         raise NotAllowed
     if region is not None and await region_repo.get(session, region) is None:
@@ -189,7 +174,7 @@ async def search(
         )
         for r in rows
     ]
-    if offset == 0:
+    if (offset == 0) if new_search is None else new_search:
         contacts.audit(
             session, actor_id, "search", query_text or f"skill:{skill_id}", region, total
         )
@@ -212,13 +197,13 @@ async def request_contact(
     not say no to this organiser in the last 90 days, and the organiser is under the daily
     limit: a request button must not become a way to pester someone.
     """
-    scope = scope_of(grants)
+    scope = organiser_scope(grants)
     if scope is None:
         raise NotAllowed
     member = await members.by_id(session, member_id)
     if member is None or not member.findable or member.unreachable_since is not None:
         raise NotFindable(member_id)
-    if scope.regions is not None and member.region_code not in scope.regions:
+    if not scope.allows(member.region_code):
         raise OutOfScope(member.region_code)
     if skill_id is None or not await talent.lists_talent(session, member_id, skill_id):
         raise NotListed(skill_id)
