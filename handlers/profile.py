@@ -120,11 +120,6 @@ async def card_lines(session: AsyncSession, member: Member, locale: str) -> list
     ]
 
 
-async def card_text(session: AsyncSession, member: Member, locale: str) -> str:
-    """The whole card as one text (for /mijngegevens); /profiel sends it split."""
-    return "\n".join(await card_lines(session, member, locale))
-
-
 def card_keyboard(member: Member) -> InlineKeyboardMarkup:
     """The card's buttons, and one to stop or allow contact requests."""
     markup = keyboards.profile_card(member.findable)
