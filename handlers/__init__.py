@@ -6,6 +6,7 @@ from aiogram import Router
 
 from handlers import (
     admin,
+    attendance,
     catalogue,
     errors,
     fallback,
@@ -43,6 +44,7 @@ def root_router() -> Router:
         profile.build_router(),
         workshops.build_router(),
         workshop_admin.build_router(),
+        attendance.build_router(),
         workshop_import.build_router(),
         workshop_new.build_router(),
         onboarding.build_router(),

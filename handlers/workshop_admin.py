@@ -28,11 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import clock, notify
 from bot.formatting import long_date, short_when, span
 from bot.keyboards import pager
-from bot.notify import Notice, deliver
-from bot.services import calendar, checkin, feedback, roles, roster, signups, workshops
+from bot.services import calendar, checkin, feedback, roles, roster, workshops
 from bot.services.roles import Grant
 from bot.services.workshop_csv import CellError, find_town
 from bot.settings import Settings
+from handlers.attendance import attendance_view
 from handlers.common import close_question, private_router
 from handlers.workshops import calendar_caption, notify_promoted
 from storage.models import Member, Workshop
@@ -60,15 +60,6 @@ class PageCb(CallbackData, prefix="wpg"):
     page: int
 
 
-async def _load(
-    session: AsyncSession, grants: frozenset[Grant], member: Member | None, workshop_id: int
-) -> Workshop | None:
-    workshop = await workshops.get(session, workshop_id)
-    if workshop is None or not roles.may_manage_workshop(grants, member, workshop):
-        return None
-    return workshop
-
-
 def usage() -> str:
     return _(
         "/workshop 12 — one workshop: its sign-ups, move or cancel it\n"
@@ -94,7 +85,7 @@ async def on_workshop_admin(
         else:
             await message.answer(usage())
         return
-    workshop = await _load(session, grants, member, int(words[0]))
+    workshop = await workshops.managed(session, grants, member, int(words[0]))
     if workshop is None:
         await message.answer(_("There is no such workshop in your region."))
         return
@@ -415,7 +406,7 @@ async def _pressed(
     organisers_only: bool = False,
 ) -> Workshop | None:
     """The workshop a button refers to, re-checked against who pressed it (or an alert)."""
-    workshop = await _load(session, grants, member, workshop_id)
+    workshop = await workshops.managed(session, grants, member, workshop_id)
     if workshop is None:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return None
@@ -515,7 +506,7 @@ async def on_cancel_yes(
     i18n: I18n,
     settings: Settings,
 ) -> None:
-    workshop = await _load(session, grants, member, callback_data.workshop_id)
+    workshop = await workshops.managed(session, grants, member, callback_data.workshop_id)
     if workshop is None:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return
@@ -591,7 +582,7 @@ async def on_attendance(
 ) -> None:
     workshop = await _pressed(callback, callback_data.workshop_id, grants, member, session)
     if workshop is not None:
-        text, markup = await _attendance(session, workshop)
+        text, markup = await attendance_view(session, workshop)
         await bot.send_message(callback.from_user.id, text, reply_markup=markup)
 
 
@@ -618,171 +609,6 @@ async def on_unknown_button(callback: CallbackQuery) -> None:
     await callback.answer(_("That button is no longer valid."), show_alert=True)
 
 
-class AttendCb(CallbackData, prefix="watt"):
-    workshop_id: int
-    signup_id: int
-    action: str = "tick"  # tick | removing (pick whom) | ask | remove | keep | view
-
-
-async def _attendance(
-    session: AsyncSession, workshop: Workshop, removing: bool = False
-) -> tuple[str, object]:
-    """The confirmed people with a tick button each: ✅ present, ▫️ not (yet); or, when
-    `removing`, a button each to take them off the list."""
-    rows = await roster.attendance(session, workshop.id)
-    kb = InlineKeyboardBuilder()
-    for person in rows[:90]:
-        name = person.name or _("a member")
-        mark = "✖️" if removing else "✅" if person.present else "▫️"
-        kb.button(
-            text=f"{mark} {name}"[:60],
-            callback_data=AttendCb(
-                workshop_id=workshop.id,
-                signup_id=person.signup_id,
-                action="ask" if removing else "tick",
-            ),
-        )
-    kb.button(
-        text="↩️ " + _("Back") if removing else "✖️ " + _("Take someone off the list"),
-        callback_data=AttendCb(
-            workshop_id=workshop.id, signup_id=0, action="view" if removing else "removing"
-        ),
-    )
-    kb.adjust(2)
-    if removing:
-        text = _(
-            "Whom do you take off the list for <b>{title}</b>? Their place goes to the first "
-            "on the waiting list."
-        ).format(title=escape(workshop.title))
-        return text, kb.as_markup()
-    present = sum(1 for person in rows if person.present)
-    text = _(
-        "Attendance at <b>{title}</b>: {present} of {total} present. Tap a name to tick."
-    ).format(title=escape(workshop.title), present=present, total=len(rows))
-    return text, kb.as_markup()
-
-
-async def on_attend(
-    callback: CallbackQuery,
-    callback_data: AttendCb,
-    grants: frozenset[Grant],
-    member: Member | None,
-    session: AsyncSession,
-    bot: Bot,
-    i18n: I18n,
-    settings: Settings,
-) -> None:
-    workshop = await _load(session, grants, member, callback_data.workshop_id)
-    if workshop is None:
-        await callback.answer(_("That button is no longer valid."), show_alert=True)
-        return
-    action = callback_data.action
-    if action in ("removing", "view"):
-        await callback.answer()
-        await _show_attendance(callback, session, workshop, removing=action == "removing")
-    elif action == "ask":
-        await _ask_remove(callback, session, workshop, callback_data.signup_id)
-    elif action == "remove":
-        await _remove(callback, session, workshop, callback_data.signup_id, bot, i18n, settings)
-    elif action == "keep":
-        await callback.answer()
-        await close_question(callback, _("No"))
-    elif action == "tick":
-        await _tick(callback, session, workshop, callback_data.signup_id)
-    else:
-        await callback.answer(_("That button is no longer valid."), show_alert=True)
-
-
-async def _show_attendance(
-    callback: CallbackQuery, session: AsyncSession, workshop: Workshop, *, removing: bool = False
-) -> None:
-    text, markup = await _attendance(session, workshop, removing)
-    message = callback.message
-    if message is not None and hasattr(message, "edit_text"):
-        await message.edit_text(text, reply_markup=markup)
-
-
-async def _tick(
-    callback: CallbackQuery, session: AsyncSession, workshop: Workshop, signup_id: int
-) -> None:
-    try:
-        await roster.toggle_attendance(session, workshop.id, signup_id)
-    except checkin.NotOnList:
-        await callback.answer(_("That button is no longer valid."), show_alert=True)
-        return
-    await callback.answer()
-    await _show_attendance(callback, session, workshop)
-
-
-async def _ask_remove(
-    callback: CallbackQuery, session: AsyncSession, workshop: Workshop, signup_id: int
-) -> None:
-    """Confirm first: taking someone off the list cannot be undone by a tap."""
-    person = await signups.on_list(session, workshop.id, signup_id)
-    if person is None:
-        await callback.answer(_("That button is no longer valid."), show_alert=True)
-        return
-    await callback.answer()
-    kb = InlineKeyboardBuilder()
-    for action, label in (("remove", _("Yes, take them off")), ("keep", _("No"))):
-        kb.button(
-            text=label,
-            callback_data=AttendCb(workshop_id=workshop.id, signup_id=signup_id, action=action),
-        )
-    kb.adjust(2)
-    name = person.first_name or _("a member")
-    await callback.bot.send_message(  # type: ignore[union-attr]
-        callback.from_user.id,
-        _(
-            "Take {name} off the list for <b>{title}</b>? They will be told, and their place "
-            "goes to the first on the waiting list."
-        ).format(name=escape(name), title=escape(workshop.title)),
-        reply_markup=kb.as_markup(),
-    )
-
-
-async def _remove(
-    callback: CallbackQuery,
-    session: AsyncSession,
-    workshop: Workshop,
-    signup_id: int,
-    bot: Bot,
-    i18n: I18n,
-    settings: Settings,
-) -> None:
-    try:
-        removed = await signups.remove(session, workshop.id, signup_id)
-    except signups.SignupError:
-        await callback.answer(_("That button is no longer valid."), show_alert=True)
-        return
-    await callback.answer()
-    await close_question(callback, _("Yes, take them off"))
-    log.info("workshop %s: signup %s taken off the list", workshop.id, signup_id)
-
-    def compose(person: Member) -> Notice:
-        return Notice(
-            "❌ "
-            + _(
-                "You have been taken off the list for <b>{title}</b> ({when}). Questions? Ask "
-                "the organiser."
-            ).format(
-                title=escape(workshop.title),
-                when=escape(short_when(workshop.starts_at, person.locale, settings.tz)),
-            )
-        )
-
-    await deliver(bot, session, [removed.member_id], compose, i18n)
-    await notify_promoted(bot, session, removed.promoted, workshop, i18n, settings)
-    await bot.send_message(
-        callback.from_user.id,
-        ngettext(
-            "Done. {count} person moved up from the waiting list and was told.",
-            "Done. {count} people moved up from the waiting list and were told.",
-            len(removed.promoted),
-        ).format(count=len(removed.promoted)),
-    )
-
-
 ADMIN_ACTIONS: dict[str, CallbackType] = {
     "signups": on_signups,
     "comments": on_comments,
@@ -803,5 +629,4 @@ def build_router() -> Router:
         router.callback_query.register(handler, AdminCb.filter(F.action == action))
     router.callback_query.register(on_unknown_button, AdminCb.filter())
     router.callback_query.register(on_page, PageCb.filter())
-    router.callback_query.register(on_attend, AttendCb.filter())
     return router

@@ -11,8 +11,9 @@ from datetime import datetime, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import signups, suggest
+from bot.services import roles, signups, suggest
 from bot.services.places import Place
+from bot.services.roles import Grant
 from storage import locking
 from storage.models import Member, Region, Signup, Workshop
 from storage.repositories import members as member_repo
@@ -315,3 +316,14 @@ async def relocate(
     workshop.venue, workshop.address = venue, None
     workshop.checkin_token = None  # a code shown at the old venue stops working
     return await _done(session, active)
+
+
+async def managed(
+    session: AsyncSession, grants: frozenset[Grant], member: Member | None, workshop_id: int
+) -> Workshop | None:
+    """The workshop if this person may manage it (its trainer, or an organiser of its region);
+    None for a forged id, a workshop out of scope, or a stranger."""
+    workshop = await get(session, workshop_id)
+    if workshop is None or not roles.may_manage_workshop(grants, member, workshop):
+        return None
+    return workshop
