@@ -39,7 +39,7 @@ COMMANDS = (
     Command("workshop", __("Manage a workshop"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command(
         "workshops_csv",
-        __("All workshops as a CSV file (send one back to import)"),
+        __("The workshops you manage, as a CSV file (send one back to import)"),
         (RoleName.ORGANISER, RoleName.ADMIN),
     ),
     Command("vaardigheden", __("Curate the skills list"), (RoleName.ORGANISER, RoleName.ADMIN)),
