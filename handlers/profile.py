@@ -323,9 +323,18 @@ async def on_show(
     await _open(bot, callback.from_user.id, member, session, i18n)
 
 
-async def _go_to(
-    step: str,
+# Card buttons that open one step of the guided profile: action → step.
+STEP_BUTTONS = {
+    "add_talent": "talents",
+    "add_wish": "wishes",
+    "availability": "availability",
+    "contact": "contact",
+}
+
+
+async def on_open_step(
     callback: CallbackQuery,
+    callback_data: ProfileCb,
     member: Member,
     session: AsyncSession,
     bot: Bot,
@@ -333,32 +342,8 @@ async def _go_to(
 ) -> None:
     """Open one step of the guided profile from a card button."""
     await callback.answer()
-    await profile.set_step(session, member, step)
+    await profile.set_step(session, member, STEP_BUTTONS[callback_data.action])
     await advance(bot, callback.from_user.id, member, session, i18n)
-
-
-async def on_add_talent(
-    callback: CallbackQuery, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
-) -> None:
-    await _go_to("talents", callback, member, session, bot, i18n)
-
-
-async def on_add_wish(
-    callback: CallbackQuery, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
-) -> None:
-    await _go_to("wishes", callback, member, session, bot, i18n)
-
-
-async def on_availability_button(
-    callback: CallbackQuery, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
-) -> None:
-    await _go_to("availability", callback, member, session, bot, i18n)
-
-
-async def on_contact_button(
-    callback: CallbackQuery, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
-) -> None:
-    await _go_to("contact", callback, member, session, bot, i18n)
 
 
 async def on_skip(
@@ -644,14 +629,10 @@ async def on_remove(
 
 PROFILE_BUTTONS = {
     "show": on_show,
-    "add_talent": on_add_talent,
-    "add_wish": on_add_wish,
     "skip": on_skip,
-    "availability": on_availability_button,
     "availability_done": on_availability_done,
     "findable": on_toggle_findable,
     "requests": on_toggle_requests,
-    "contact": on_contact_button,
     "levels": on_levels,
     "remove": on_remove_button,
 }
@@ -662,6 +643,7 @@ def register_profile_buttons(router: Router) -> None:
     no longer exists, gets an alert."""
     router.callback_query.register(on_button_without_consent, ProfileCb.filter(), NoMember())
     router.callback_query.register(on_button_without_consent, ListPageCb.filter(), NoMember())
+    router.callback_query.register(on_open_step, ProfileCb.filter(F.action.in_(STEP_BUTTONS)))
     for action, handler in PROFILE_BUTTONS.items():
         router.callback_query.register(handler, ProfileCb.filter(F.action == action))
     router.callback_query.register(on_list_page, ListPageCb.filter())

@@ -417,7 +417,7 @@ async def _pressed(
     return workshop
 
 
-async def on_signups(
+async def on_list(
     callback: CallbackQuery,
     callback_data: AdminCb,
     grants: frozenset[Grant],
@@ -425,23 +425,11 @@ async def on_signups(
     session: AsyncSession,
     bot: Bot,
 ) -> None:
+    """📋 sign-ups or 💬 comments: the first page, as a new message under the view."""
     workshop = await _pressed(callback, callback_data.workshop_id, grants, member, session)
     if workshop is not None:
-        text, markup = await _signups_page(session, workshop, 0)
-        await bot.send_message(callback.from_user.id, text, reply_markup=markup)
-
-
-async def on_comments(
-    callback: CallbackQuery,
-    callback_data: AdminCb,
-    grants: frozenset[Grant],
-    member: Member | None,
-    session: AsyncSession,
-    bot: Bot,
-) -> None:
-    workshop = await _pressed(callback, callback_data.workshop_id, grants, member, session)
-    if workshop is not None:
-        text, markup = await _comments_page(session, workshop, 0)
+        show = _comments_page if callback_data.action == "comments" else _signups_page
+        text, markup = await show(session, workshop, 0)
         await bot.send_message(callback.from_user.id, text, reply_markup=markup)
 
 
@@ -610,8 +598,8 @@ async def on_unknown_button(callback: CallbackQuery) -> None:
 
 
 ADMIN_ACTIONS: dict[str, CallbackType] = {
-    "signups": on_signups,
-    "comments": on_comments,
+    "signups": on_list,
+    "comments": on_list,
     "attendance": on_attendance,
     "qr": on_qr,
     "csv": on_csv,
