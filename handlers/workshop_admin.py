@@ -26,7 +26,7 @@ from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import clock, notify
-from bot.formatting import long_date, short_when, span
+from bot.formatting import short_when, span
 from bot.keyboards import pager
 from bot.services import calendar, checkin, feedback, roles, roster, workshops
 from bot.services.roles import Grant
@@ -549,13 +549,15 @@ async def on_qr(
     token = await checkin.token_for(session, workshop)
     me = await bot.me()
     link = f"https://t.me/{me.username}?start=c_{token}"
-    day = long_date(workshop.starts_at, i18n.current_locale, settings.tz)
+    opens, closes = checkin.window(workshop)
+    when = span(opens, closes, i18n.current_locale, settings.tz)
     await bot.send_photo(
         callback.from_user.id,
         BufferedInputFile(checkin.qr_png(link), filename=f"checkin-{workshop.id}.png"),
         caption=_(
-            "Show this at the door: members scan it to check in. It works on {date} only."
-        ).format(date=escape(day))
+            "Show this at the door: members scan it to check in. It works from an hour before "
+            "the start until the end: {when}."
+        ).format(when=escape(when))
         + f"\n{link}",
     )
 

@@ -266,6 +266,13 @@ async def test_trainer_shows_a_qr_code_and_members_check_in(sqlite_url: str) -> 
         await trainer.press("📷 " + t("nl", "Check-in QR code"), message=view)
         qr = await trainer.next()
         assert qr.photo is not None and qr.photo.data.startswith(b"\x89PNG")
+        window = t(
+            "nl",
+            "Show this at the door: members scan it to check in. It works from an hour before "
+            "the start until the end: {when}.",
+            when="",
+        )
+        assert qr.text.startswith(window[:-1])  # the caption states the window, not a day
         token = qr.text.rsplit("start=c_", 1)[1]
 
         # scanned days before: refused with the window; at the workshop: checked in, once
