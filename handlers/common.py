@@ -5,20 +5,29 @@ from __future__ import annotations
 import contextlib
 from html import escape
 
-from aiogram import F, Router
+from aiogram import Router
+from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, InaccessibleMessage
+from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 from aiogram.utils.i18n import gettext as _
 
-PRIVATE = F.chat.type == "private"
-PRIVATE_BUTTON = F.message.chat.type == "private"
+
+async def in_private_chat(message: Message) -> bool:
+    """Only private chats. Async on purpose: aiogram runs a sync filter (a magic `F.…`
+    filter included) through a thread, and every router checks this on every update."""
+    return message.chat.type == ChatType.PRIVATE
+
+
+async def pressed_in_private_chat(callback: CallbackQuery) -> bool:
+    """Only buttons under a message in a private chat (see `in_private_chat`)."""
+    return callback.message is not None and callback.message.chat.type == ChatType.PRIVATE
 
 
 def private_router(name: str) -> Router:
     """A router that only sees private chats: personal conversations never leak into groups."""
     router = Router(name=name)
-    router.message.filter(PRIVATE)
-    router.callback_query.filter(PRIVATE_BUTTON)
+    router.message.filter(in_private_chat)
+    router.callback_query.filter(pressed_in_private_chat)
     return router
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards
+from handlers.common import in_private_chat
 from storage.models import Member
 
 
@@ -29,6 +30,6 @@ async def on_unknown_button(callback: CallbackQuery) -> None:
 def build_router() -> Router:
     """A fresh router, so every Dispatcher (and every test) gets its own."""
     router = Router(name="fallback")
-    router.message.register(on_anything, F.chat.type == "private")
+    router.message.register(on_anything, in_private_chat)
     router.callback_query.register(on_unknown_button)
     return router

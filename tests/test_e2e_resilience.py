@@ -129,3 +129,18 @@ async def test_the_log_never_names_a_telegram_id_and_nothing_after_erasure(
         assert secret not in text, secret
     erased = next(n for n, line in enumerate(lines) if "erased a person" in line)
     assert not [line for line in lines[erased:] if "member 1" in line]
+
+
+async def test_personal_commands_in_a_group_get_no_answer_there(sqlite_url: str) -> None:
+    """Routers for personal conversations see private chats only (an async filter, checked on
+    every update): /start, /profiel or /workshops typed in a group stay unanswered there."""
+    async with running_bot(sqlite_url) as bot:
+        group = bot.sandbox.group(-100777, "Afdeling Zwolle")
+        wim = bot.sandbox.user(9201, "Wim", language_code="nl")
+        group.add_member(wim)
+        for command in ("/start", "/profiel", "/workshops", "/vergeetmij"):
+            await wim.send_text_in(group, command)
+        await group.expect_silence(quiet=0.3)
+        assert group.bot_messages == []
+        await wim.send_text("/start")  # the same person in a private chat is answered
+        await wim.expect_text(t("nl", "Hello {name}! 👋", name="Wim"))
