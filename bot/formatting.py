@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -32,18 +32,24 @@ def span(start: datetime, end: datetime, locale: str, tz: ZoneInfo) -> str:
     return f"{day}, {begin} – {babel_datetime(end, 'EEEE d MMMM y HH:mm', locale=locale)}"
 
 
-def split_lines(lines: Sequence[str], limit: int = TEXT_LIMIT) -> list[str]:
-    """Lines joined into as few texts as fit Telegram's limit, never cutting a line (each
-    line is far shorter than the limit; measured with its markup, so on the safe side)."""
-    chunks: list[str] = []
-    current: list[str] = []
+def pack_lines(
+    lines: Sequence[str], limit: int = TEXT_LIMIT, measure: Callable[[str], int] = len
+) -> list[list[str]]:
+    """Consecutive lines grouped so that each group, joined by newlines, stays within
+    `limit` as `measure` counts it; a line is never cut (each is far shorter than a page)."""
+    groups: list[list[str]] = []
     size = 0
     for line in lines:
-        if current and size + 1 + len(line) > limit:
-            chunks.append("\n".join(current))
-            current, size = [], 0
-        size += len(line) + (1 if current else 0)
-        current.append(line)
-    if current:
-        chunks.append("\n".join(current))
-    return chunks
+        extra = measure(line) + (1 if groups and groups[-1] else 0)
+        if not groups or (groups[-1] and size + extra > limit):
+            groups.append([])
+            size, extra = 0, measure(line)
+        groups[-1].append(line)
+        size += extra
+    return groups
+
+
+def split_lines(lines: Sequence[str], limit: int = TEXT_LIMIT) -> list[str]:
+    """Lines joined into as few texts as fit Telegram's limit (measured with their markup,
+    so on the safe side)."""
+    return ["\n".join(group) for group in pack_lines(lines, limit)]

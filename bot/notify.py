@@ -81,10 +81,6 @@ class Delivery:
     def count(self, outcome: Outcome) -> None:
         setattr(self, outcome.value, getattr(self, outcome.value) + 1)
 
-    @property
-    def total(self) -> int:
-        return self.sent + self.unreachable + self.failed
-
 
 Compose = Callable[[Member], Notice | None]
 OnOutcome = Callable[[Member, Outcome], Awaitable[None]]
@@ -104,13 +100,17 @@ async def deliver(
 
     `compose` returning None skips that member silently (nothing to tell them). `on_outcome`
     hears each member's outcome (to mark a reminder sent, say). Never raises for one member.
+    `priority` is declared by every caller now and orders the sending once an outbox does;
+    today each call sends in order.
     """
     delivery = Delivery()
-    for member_id in dict.fromkeys(member_ids):  # each member once, in the given order
-        member = await member_repo.by_id(session, member_id)
+    order = list(dict.fromkeys(member_ids))  # each member once, in the given order
+    found = await member_repo.by_ids(session, order)
+    for member_id in order:
+        member = found.get(member_id)
         if member is None:
             continue  # erased in the meantime: nobody to tell
-        outcome = await _deliver_one(bot, session, member, compose, i18n, priority)
+        outcome = await _deliver_one(bot, session, member, compose, i18n)
         if outcome is None:
             continue
         delivery.count(outcome)
@@ -125,7 +125,6 @@ async def _deliver_one(
     member: Member,
     compose: Compose,
     i18n: I18n,
-    priority: Priority,
 ) -> Outcome | None:
     if member.unreachable_since is not None:
         return Outcome.UNREACHABLE

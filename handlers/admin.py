@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import commands
+from bot.formatting import split_lines
 from bot.services import onboarding, roles
 from bot.services.roles import Grant, RoleName
 from bot.settings import Settings
@@ -52,16 +53,11 @@ async def grants_overview(session: AsyncSession) -> list[str]:
     grants = await roles.all_grants(session)
     if not grants:
         return [_("No roles have been given yet.")]
-    chunks, lines = [], [_("<b>Current roles</b>")]
+    lines = [_("<b>Current roles</b>")]
     for g in grants:
         where = f" ({escape(g.region_code)})" if g.region_code else ""
-        line = f"• {g.telegram_id}: {role_label(RoleName(g.role))}{where}"
-        if sum(len(x) + 1 for x in lines) + len(line) > MESSAGE_BUDGET:
-            chunks.append("\n".join(lines))
-            lines = []
-        lines.append(line)
-    chunks.append("\n".join(lines))
-    return chunks
+        lines.append(f"• {g.telegram_id}: {role_label(RoleName(g.role))}{where}")
+    return split_lines(lines, MESSAGE_BUDGET)
 
 
 async def on_role(

@@ -4,23 +4,26 @@ in its region only; every button is re-checked against who pressed it."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from html import escape
 
 from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.formatting import short_when
+from bot.keyboards import pager
 from bot.notify import Notice, deliver
-from bot.services import checkin, roster, signups, workshops
+from bot.services import checkin, roster, signups
 from bot.services.roles import Grant
 from bot.settings import Settings
-from handlers.common import close_question, private_router
+from handlers.common import close_question, pressed_workshop, private_router
 from handlers.workshops import notify_promoted
 from storage.models import Member, Workshop
 
@@ -31,33 +34,48 @@ class AttendCb(CallbackData, prefix="watt"):
     workshop_id: int
     signup_id: int
     action: str = "tick"  # tick | removing (pick whom) | ask | remove | keep | view
+    page: int = 0  # of the list of names, PER_PAGE a page
+
+
+PER_PAGE = 40  # two columns of names, the pager and the switch: well under 100 buttons
 
 
 async def attendance_view(
-    session: AsyncSession, workshop: Workshop, removing: bool = False
-) -> tuple[str, object]:
+    session: AsyncSession, workshop: Workshop, removing: bool = False, page: int = 0
+) -> tuple[str, InlineKeyboardMarkup]:
     """The confirmed people with a tick button each: ✅ present, ▫️ not (yet); or, when
-    `removing`, a button each to take them off the list."""
+    `removing`, a button each to take them off the list. Paged: everyone can be reached."""
     rows = await roster.attendance(session, workshop.id)
+    pages = max(1, -(-len(rows) // PER_PAGE))
+    page = max(0, min(page, pages - 1))
+    action = "ask" if removing else "tick"
+    view = "removing" if removing else "view"
     kb = InlineKeyboardBuilder()
-    for person in rows[:90]:
+    for person in rows[page * PER_PAGE : (page + 1) * PER_PAGE]:
         name = person.name or _("a member")
         mark = "✖️" if removing else "✅" if person.present else "▫️"
         kb.button(
             text=f"{mark} {name}"[:60],
             callback_data=AttendCb(
-                workshop_id=workshop.id,
-                signup_id=person.signup_id,
-                action="ask" if removing else "tick",
+                workshop_id=workshop.id, signup_id=person.signup_id, action=action, page=page
             ),
         )
-    kb.button(
-        text="↩️ " + _("Back") if removing else "✖️ " + _("Take someone off the list"),
-        callback_data=AttendCb(
-            workshop_id=workshop.id, signup_id=0, action="view" if removing else "removing"
-        ),
-    )
     kb.adjust(2)
+    kb.row(
+        *pager(
+            page,
+            pages,
+            lambda n: AttendCb(workshop_id=workshop.id, signup_id=0, action=view, page=n),
+        )
+    )
+    kb.row(
+        InlineKeyboardButton(
+            text="↩️ " + _("Back") if removing else "✖️ " + _("Take someone off the list"),
+            callback_data=AttendCb(
+                workshop_id=workshop.id, signup_id=0, action="view" if removing else "removing"
+            ).pack(),
+        )
+    )
     if removing:
         text = _(
             "Whom do you take off the list for <b>{title}</b>? Their place goes to the first "
@@ -81,14 +99,17 @@ async def on_attend(
     i18n: I18n,
     settings: Settings,
 ) -> None:
-    workshop = await workshops.managed(session, grants, member, callback_data.workshop_id)
+    workshop = await pressed_workshop(
+        callback, callback_data.workshop_id, grants, member, session, answer=False
+    )
     if workshop is None:
-        await callback.answer(_("That button is no longer valid."), show_alert=True)
         return
     action = callback_data.action
     if action in ("removing", "view"):
         await callback.answer()
-        await _show_attendance(callback, session, workshop, removing=action == "removing")
+        await _show_attendance(
+            callback, session, workshop, removing=action == "removing", page=callback_data.page
+        )
     elif action == "ask":
         await _ask_remove(callback, session, workshop, callback_data.signup_id)
     elif action == "remove":
@@ -97,30 +118,36 @@ async def on_attend(
         await callback.answer()
         await close_question(callback, _("No"))
     elif action == "tick":
-        await _tick(callback, session, workshop, callback_data.signup_id)
+        await _tick(callback, session, workshop, callback_data)
     else:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
 
 
 async def _show_attendance(
-    callback: CallbackQuery, session: AsyncSession, workshop: Workshop, *, removing: bool = False
+    callback: CallbackQuery,
+    session: AsyncSession,
+    workshop: Workshop,
+    *,
+    removing: bool = False,
+    page: int = 0,
 ) -> None:
-    text, markup = await attendance_view(session, workshop, removing)
+    text, markup = await attendance_view(session, workshop, removing, page)
     message = callback.message
     if message is not None and hasattr(message, "edit_text"):
-        await message.edit_text(text, reply_markup=markup)
+        with contextlib.suppress(TelegramBadRequest):  # the same page again: "not modified"
+            await message.edit_text(text, reply_markup=markup)
 
 
 async def _tick(
-    callback: CallbackQuery, session: AsyncSession, workshop: Workshop, signup_id: int
+    callback: CallbackQuery, session: AsyncSession, workshop: Workshop, data: AttendCb
 ) -> None:
     try:
-        await roster.toggle_attendance(session, workshop.id, signup_id)
+        await roster.toggle_attendance(session, workshop.id, data.signup_id)
     except checkin.NotOnList:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return
     await callback.answer()
-    await _show_attendance(callback, session, workshop)
+    await _show_attendance(callback, session, workshop, page=data.page)
 
 
 async def _ask_remove(

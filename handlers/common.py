@@ -10,6 +10,11 @@ from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import roles, workshops
+from bot.services.roles import Grant
+from storage.models import Member, Workshop
 
 
 async def in_private_chat(message: Message) -> bool:
@@ -50,3 +55,27 @@ async def close_question(callback: CallbackQuery, chosen: str) -> None:
     text = f"{message.html_text}\n\n<b>✔️ {escape(chosen)}</b>"
     with contextlib.suppress(TelegramBadRequest):  # already closed by a quicker tap
         await message.edit_text(text, reply_markup=None)
+
+
+async def pressed_workshop(
+    callback: CallbackQuery,
+    workshop_id: int,
+    grants: frozenset[Grant],
+    member: Member | None,
+    session: AsyncSession,
+    *,
+    organisers_only: bool = False,
+    answer: bool = True,
+) -> Workshop | None:
+    """The workshop a staff button refers to, re-checked against who pressed it; refused with
+    an alert (None) otherwise. `answer=False` leaves the tap to be answered with its outcome."""
+    workshop = await workshops.managed(session, grants, member, workshop_id)
+    if workshop is None:
+        await callback.answer(_("That button is no longer valid."), show_alert=True)
+        return None
+    if organisers_only and not roles.may_change_workshop(grants, workshop):
+        await callback.answer(_("Only organisers can move or cancel a workshop."), show_alert=True)
+        return None
+    if answer:
+        await callback.answer()
+    return workshop

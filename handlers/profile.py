@@ -395,26 +395,26 @@ async def on_toggle_requests(
     await show_card(bot, callback.from_user.id, member, session, i18n)
 
 
-async def on_levels(
-    callback: CallbackQuery, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
+async def on_list_button(
+    callback: CallbackQuery,
+    callback_data: ProfileCb,
+    member: Member,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
 ) -> None:
+    """ "Change a level" or "Remove something": the first page of that list."""
     await callback.answer()
     chat_id = callback.from_user.id
-    view = await _list_view("levels", member, session, i18n.current_locale, 0)
+    kind = callback_data.action  # "levels" or "remove", as registered below
+    view = await _list_view(kind, member, session, i18n.current_locale, 0)
     if view is None:
-        await bot.send_message(chat_id, _("Your profile has no talents yet."))
-        return
-    await bot.send_message(chat_id, view[0], reply_markup=view[1])
-
-
-async def on_remove_button(
-    callback: CallbackQuery, member: Member, session: AsyncSession, bot: Bot, i18n: I18n
-) -> None:
-    await callback.answer()
-    chat_id = callback.from_user.id
-    view = await _list_view("remove", member, session, i18n.current_locale, 0)
-    if view is None:
-        await bot.send_message(chat_id, _("Your profile has no talents or wishes yet."))
+        empty = (
+            _("Your profile has no talents yet.")
+            if kind == "levels"
+            else _("Your profile has no talents or wishes yet.")
+        )
+        await bot.send_message(chat_id, empty)
         return
     await bot.send_message(chat_id, view[0], reply_markup=view[1])
 
@@ -633,8 +633,8 @@ PROFILE_BUTTONS = {
     "availability_done": on_availability_done,
     "findable": on_toggle_findable,
     "requests": on_toggle_requests,
-    "levels": on_levels,
-    "remove": on_remove_button,
+    "levels": on_list_button,
+    "remove": on_list_button,
 }
 
 

@@ -26,14 +26,14 @@ from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import clock, notify
-from bot.formatting import short_when, span
+from bot.formatting import pack_lines, short_when, span
 from bot.keyboards import pager
 from bot.services import calendar, checkin, feedback, roles, roster, workshops
 from bot.services.roles import Grant
 from bot.services.workshop_csv import CellError, find_town
 from bot.settings import Settings
 from handlers.attendance import attendance_view
-from handlers.common import close_question, private_router
+from handlers.common import close_question, pressed_workshop, private_router
 from handlers.workshops import calendar_caption, notify_promoted
 from storage.models import Member, Workshop
 
@@ -141,17 +141,9 @@ def shown_length(html: str) -> int:
 
 
 def paginate(lines: list[str], budget: int = TEXT_BUDGET) -> list[list[str]]:
-    """Lines packed into pages that each stay within `budget` (a line is never split)."""
-    pages: list[list[str]] = [[]]
-    used = 0
-    for line in lines:
-        size = shown_length(line) + 1
-        if pages[-1] and used + size > budget:
-            pages.append([])
-            used = 0
-        pages[-1].append(line)
-        used += size
-    return pages
+    """Lines packed into pages that each stay within `budget` as Telegram counts it (a line
+    is never split); always at least one page."""
+    return pack_lines(lines, budget, shown_length) or [[]]
 
 
 def _page_of(
@@ -396,27 +388,6 @@ def _told(delivery: notify.Delivery, *, moved: bool) -> str:
     return text
 
 
-async def _pressed(
-    callback: CallbackQuery,
-    workshop_id: int,
-    grants: frozenset[Grant],
-    member: Member | None,
-    session: AsyncSession,
-    *,
-    organisers_only: bool = False,
-) -> Workshop | None:
-    """The workshop a button refers to, re-checked against who pressed it (or an alert)."""
-    workshop = await workshops.managed(session, grants, member, workshop_id)
-    if workshop is None:
-        await callback.answer(_("That button is no longer valid."), show_alert=True)
-        return None
-    if organisers_only and not roles.may_change_workshop(grants, workshop):
-        await callback.answer(_("Only organisers can move or cancel a workshop."), show_alert=True)
-        return None
-    await callback.answer()
-    return workshop
-
-
 async def on_list(
     callback: CallbackQuery,
     callback_data: AdminCb,
@@ -426,7 +397,7 @@ async def on_list(
     bot: Bot,
 ) -> None:
     """📋 sign-ups or 💬 comments: the first page, as a new message under the view."""
-    workshop = await _pressed(callback, callback_data.workshop_id, grants, member, session)
+    workshop = await pressed_workshop(callback, callback_data.workshop_id, grants, member, session)
     if workshop is not None:
         show = _comments_page if callback_data.action == "comments" else _signups_page
         text, markup = await show(session, workshop, 0)
@@ -441,7 +412,7 @@ async def on_page(
     session: AsyncSession,
 ) -> None:
     """◀️ / ▶️ in the sign-ups or the comments: the tapped message shows the other page."""
-    workshop = await _pressed(callback, callback_data.workshop_id, grants, member, session)
+    workshop = await pressed_workshop(callback, callback_data.workshop_id, grants, member, session)
     if workshop is None:
         return
     page = max(0, callback_data.page)
@@ -463,7 +434,7 @@ async def on_cancel_ask(
     session: AsyncSession,
     bot: Bot,
 ) -> None:
-    workshop = await _pressed(
+    workshop = await pressed_workshop(
         callback, callback_data.workshop_id, grants, member, session, organisers_only=True
     )
     if workshop is None:
@@ -494,12 +465,11 @@ async def on_cancel_yes(
     i18n: I18n,
     settings: Settings,
 ) -> None:
-    workshop = await workshops.managed(session, grants, member, callback_data.workshop_id)
+    workshop = await pressed_workshop(
+        callback, callback_data.workshop_id, grants, member, session,
+        organisers_only=True, answer=False,
+    )  # fmt: skip
     if workshop is None:
-        await callback.answer(_("That button is no longer valid."), show_alert=True)
-        return
-    if not roles.may_change_workshop(grants, workshop):
-        await callback.answer(_("Only organisers can move or cancel a workshop."), show_alert=True)
         return
     try:
         affected = await workshops.cancel_workshop(session, workshop.id)
@@ -526,7 +496,7 @@ async def on_cancel_no(
     member: Member | None,
     session: AsyncSession,
 ) -> None:
-    workshop = await _pressed(
+    workshop = await pressed_workshop(
         callback, callback_data.workshop_id, grants, member, session, organisers_only=True
     )
     if workshop is not None:
@@ -543,7 +513,7 @@ async def on_qr(
     i18n: I18n,
     settings: Settings,
 ) -> None:
-    workshop = await _pressed(callback, callback_data.workshop_id, grants, member, session)
+    workshop = await pressed_workshop(callback, callback_data.workshop_id, grants, member, session)
     if workshop is None:
         return
     token = await checkin.token_for(session, workshop)
@@ -570,7 +540,7 @@ async def on_attendance(
     session: AsyncSession,
     bot: Bot,
 ) -> None:
-    workshop = await _pressed(callback, callback_data.workshop_id, grants, member, session)
+    workshop = await pressed_workshop(callback, callback_data.workshop_id, grants, member, session)
     if workshop is not None:
         text, markup = await attendance_view(session, workshop)
         await bot.send_message(callback.from_user.id, text, reply_markup=markup)
@@ -585,7 +555,7 @@ async def on_csv(
     bot: Bot,
     settings: Settings,
 ) -> None:
-    workshop = await _pressed(callback, callback_data.workshop_id, grants, member, session)
+    workshop = await pressed_workshop(callback, callback_data.workshop_id, grants, member, session)
     if workshop is not None:
         data = await checkin.attendance_csv(session, workshop.id, settings.tz)
         await bot.send_document(

@@ -19,6 +19,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.formatting import pack_lines
 from bot.services import roles, workshop_csv
 from bot.services.roles import Grant
 from bot.settings import Settings
@@ -73,7 +74,7 @@ def error_report(errors: list[workshop_csv.RowError]) -> list[str]:
     """Every problem, escaped, in messages within Telegram's limit; at most MAX_MESSAGES."""
     lines = [_("Nothing was imported. Please correct these and send the file again:"), ""]
     lines += ["• " + escape(workshop_csv.describe(e)) for e in errors]
-    chunks = _pack(lines, MESSAGE_CHARS)
+    chunks = pack_lines(lines, MESSAGE_CHARS)
     kept = chunks[:MAX_MESSAGES]
     hidden = sum(len(chunk) for chunk in chunks[MAX_MESSAGES:])
     if hidden:
@@ -83,19 +84,6 @@ def error_report(errors: list[workshop_csv.RowError]) -> list[str]:
             )
         )
     return ["\n".join(chunk) for chunk in kept]
-
-
-def _pack(lines: list[str], limit: int) -> list[list[str]]:
-    """Consecutive lines grouped so that each group, joined by newlines, fits `limit`."""
-    chunks: list[list[str]] = [[]]
-    size = 0
-    for line in lines:
-        if chunks[-1] and size + len(line) > limit:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(line)
-        size += len(line) + 1
-    return chunks
 
 
 async def on_export(

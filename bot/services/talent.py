@@ -134,7 +134,7 @@ class Results:
 
 def _allowed_regions(scope: Scope, region: str | None) -> frozenset[str] | None:
     if region is not None:
-        if scope.regions is not None and region not in scope.regions:
+        if not scope.allows(region):
             raise OutOfScope(region)
         return frozenset({region})
     return scope.regions

@@ -662,12 +662,8 @@ def _local(moment: datetime | None, tz: ZoneInfo) -> str:
 
 async def _trainer_telegram_ids(session: AsyncSession, workshops: list[Workshop]) -> dict[int, int]:
     """members.id -> Telegram id of the trainers named, for the trainer column."""
-    found: dict[int, int] = {}
-    for member_id in {w.trainer_id for w in workshops if w.trainer_id is not None}:
-        member = await member_repo.by_id(session, member_id)
-        if member is not None:
-            found[member_id] = member.telegram_id
-    return found
+    trainers = await member_repo.by_ids(session, (w.trainer_id for w in workshops if w.trainer_id))
+    return {member_id: member.telegram_id for member_id, member in trainers.items()}
 
 
 async def export_csv(session: AsyncSession, tz: ZoneInfo, scope: Scope) -> str:

@@ -5,7 +5,8 @@ Sign-ups, the waiting list and cancellations live in bot/services/signups.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
@@ -235,23 +236,26 @@ class Affected:
     confirmed_ids: frozenset[int] = frozenset()
 
 
-async def _change(session: AsyncSession, workshop_id: int) -> tuple[Workshop, list[Signup]]:
-    """Lock a published workshop for a change (until `_done` commits); with its active
-    sign-ups (whom to tell)."""
-    row = await locking.hold_workshop(session, workshop_id)
-    if row is None or row.status != "published":
-        await session.rollback()
-        raise WorkshopError("gone")
-    workshop = await repo.get(session, workshop_id)
-    assert workshop is not None
-    await session.refresh(workshop)
-    rows = await signup_repo.of_workshop(session, workshop_id)
-    return workshop, [s for s in rows if s.status != "cancelled"]
+@asynccontextmanager
+async def _changing(
+    session: AsyncSession, workshop_id: int
+) -> AsyncIterator[tuple[Workshop, list[Signup]]]:
+    """Lock a published workshop for one change (storage/locking.py: committed on leaving,
+    rolled back on an error); yields it with its active sign-ups, whom to tell."""
+    try:
+        async with locking.workshop(session, workshop_id) as row:
+            if row.status != "published":
+                raise WorkshopError("gone")
+            workshop = await repo.get(session, workshop_id)
+            assert workshop is not None
+            await session.refresh(workshop)
+            rows = await signup_repo.of_workshop(session, workshop_id)
+            yield workshop, [s for s in rows if s.status != "cancelled"]
+    except locking.Gone:
+        raise WorkshopError("gone") from None
 
 
-async def _done(session: AsyncSession, active: list[Signup]) -> Affected:
-    """Commit the change, which releases the lock."""
-    await session.commit()
+def _affected(active: list[Signup]) -> Affected:
     confirmed = frozenset(s.member_id for s in active if s.status == "confirmed")
     return Affected(tuple(s.member_id for s in active), confirmed)
 
@@ -282,11 +286,12 @@ async def set_capacity(session: AsyncSession, workshop_id: int, capacity: int) -
 
 async def cancel_workshop(session: AsyncSession, workshop_id: int) -> Affected:
     """Cancel a workshop: every place and the waiting list are freed; returns whom to tell."""
-    workshop, active = await _change(session, workshop_id)
-    workshop.status = "cancelled"
-    for signup in active:
-        signup.status = "cancelled"
-    return await _done(session, active)
+    async with _changing(session, workshop_id) as (workshop, active):
+        affected = _affected(active)  # who held a place, before the places are gone
+        workshop.status = "cancelled"
+        for signup in active:
+            signup.status = "cancelled"
+    return affected
 
 
 async def reschedule(
@@ -295,27 +300,27 @@ async def reschedule(
     """Move a published workshop in time; everyone signed up or waiting is told."""
     if starts_at.tzinfo is None or ends_at <= starts_at:
         raise WorkshopError("ends_at")
-    workshop, active = await _change(session, workshop_id)
-    workshop.starts_at, workshop.ends_at = starts_at, ends_at
-    if workshop.signup_deadline is not None and workshop.signup_deadline > starts_at:
-        workshop.signup_deadline = starts_at
-    workshop.checkin_token = None  # a code printed for the old date stops working
-    for signup in active:  # a new date deserves a new reminder
-        signup.reminder_claimed_at = None
-        signup.reminded_at = None
-    return await _done(session, active)
+    async with _changing(session, workshop_id) as (workshop, active):
+        workshop.starts_at, workshop.ends_at = starts_at, ends_at
+        if workshop.signup_deadline is not None and workshop.signup_deadline > starts_at:
+            workshop.signup_deadline = starts_at
+        workshop.checkin_token = None  # a code printed for the old date stops working
+        for signup in active:  # a new date deserves a new reminder
+            signup.reminder_claimed_at = None
+            signup.reminded_at = None
+    return _affected(active)
 
 
 async def relocate(
     session: AsyncSession, workshop_id: int, place: Place, venue: str | None
 ) -> Affected:
     """Move a published workshop to another town (and venue); everyone on it is told."""
-    workshop, active = await _change(session, workshop_id)
-    workshop.place_id, workshop.town = place.id, place.name
-    workshop.latitude, workshop.longitude = place.lat, place.lon
-    workshop.venue, workshop.address = venue, None
-    workshop.checkin_token = None  # a code shown at the old venue stops working
-    return await _done(session, active)
+    async with _changing(session, workshop_id) as (workshop, active):
+        workshop.place_id, workshop.town = place.id, place.name
+        workshop.latitude, workshop.longitude = place.lat, place.lon
+        workshop.venue, workshop.address = venue, None
+        workshop.checkin_token = None  # a code shown at the old venue stops working
+    return _affected(active)
 
 
 async def managed(

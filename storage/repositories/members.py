@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,3 +39,12 @@ async def consent_of(session: AsyncSession, member_id: int) -> Consent | None:
 
 async def by_id(session: AsyncSession, member_id: int) -> Member | None:
     return await session.get(Member, member_id)
+
+
+async def by_ids(session: AsyncSession, member_ids: Iterable[int]) -> dict[int, Member]:
+    """Several members in one query, by id (ids of erased members are simply absent)."""
+    ids = set(member_ids)
+    if not ids:
+        return {}
+    found = await session.scalars(select(Member).where(Member.id.in_(ids)))
+    return {member.id: member for member in found}
