@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
 from bot.formatting import long_date
+from bot.notify import Notice, deliver
 from bot.services import catalogue, profile, talent
 from bot.services.places import default_gazetteer
 from bot.services.roles import Grant, organiser_scope
@@ -284,7 +285,17 @@ async def on_contact(
         await callback.answer(refusal_text(refusal, locale, settings), show_alert=True)
         return
     parties = await talent.parties(session, request)
-    await _ask_member(bot, i18n, parties, request.id, callback.from_user.first_name)
+    if not await _ask_member(
+        bot, session, i18n, parties, request.id, callback.from_user.first_name
+    ):
+        await talent.undelivered(session, request.id)  # not left pending: it blocks nothing
+        await callback.answer(
+            _("I could not reach {name} just now. Please try again later.").format(
+                name=parties.member.first_name or _("a member")
+            ),
+            show_alert=True,
+        )
+        return
     await callback.answer(
         _("I asked {name}. You will hear from me when they answer.").format(
             name=parties.member.first_name or _("a member")
@@ -319,12 +330,18 @@ def refusal_text(refusal: talent.TalentError, locale: str, settings: Settings) -
 
 
 async def _ask_member(
-    bot: Bot, i18n: I18n, parties: Parties, request_id: int, organiser_name: str
-) -> None:
-    """The question to the member, in their language: yes, no, or never again."""
-    member = parties.member
-    kb = InlineKeyboardBuilder()
-    with i18n.use_locale(member.locale):
+    bot: Bot,
+    session: AsyncSession,
+    i18n: I18n,
+    parties: Parties,
+    request_id: int,
+    organiser_name: str,
+) -> bool:
+    """The question to the member, in their language: yes, no, or never again. Through the
+    one sending path; False when it could not reach them (blocked, gone, Telegram down)."""
+
+    def compose(member: Member) -> Notice:
+        kb = InlineKeyboardBuilder()
         kb.button(
             text=_("Yes, share my contact"),
             callback_data=ContactAnswerCb(request_id=request_id, yes=True),
@@ -342,7 +359,10 @@ async def _ask_member(
             organiser=escape(organiser_name),
             skill=escape(parties.skill.name(member.locale) if parties.skill else "?"),
         )
-        await bot.send_message(member.telegram_id, text, reply_markup=kb.as_markup())
+        return Notice(text, reply_markup=kb.as_markup())
+
+    delivery = await deliver(bot, session, [parties.member.id], compose, i18n)
+    return delivery.sent == 1
 
 
 async def on_contact_answer(

@@ -14,6 +14,7 @@ from storage.models import AuditEntry, ContactRequest
 from storage.repositories import skills as skill_repo
 from tests import factories
 from tests.botrunner import RunningBot, running_bot, t
+from tests.chat_faults import block_unnoticed
 
 pytestmark = pytest.mark.e2e
 
@@ -253,6 +254,28 @@ async def test_a_daily_limit_per_organiser(sqlite_url: str) -> None:
             "You can ask again tomorrow.",
             limit=1,
         )
+
+
+async def test_a_member_who_cannot_be_reached_is_not_left_waiting(sqlite_url: str) -> None:
+    """The question goes through the one sending path: a member who blocked the bot (unnoticed)
+    makes the organiser's tap answer at once that they could not be reached, and the request
+    does not stay pending, so asking again later works."""
+    async with running_bot(sqlite_url, admin_ids=str(ADMIN)) as bot:
+        await seed(bot)
+        await block_unnoticed(bot, 9301, "Fenna")
+        admin = bot.sandbox.user(ADMIN, "Eva", language_code="en")
+        await admin.send_text("/zoek debatteren")
+        page = await admin.expect_text("🔎")
+        await admin.press(ask_label("en", "Fenna"), message=page)
+        await bot.sandbox.idle()
+        assert admin.alerts[-1] == t(
+            "en", "I could not reach {name} just now. Please try again later.", name="Fenna"
+        )
+        fenna = bot.sandbox.user(9301, "Fenna", language_code="nl")
+        fenna.unblock()
+        await bot.sandbox.idle()
+        await admin.press(ask_label("en", "Fenna"), message=page)
+        await fenna.expect_text("Eva")  # asked now; the undelivered request blocked nothing
 
 
 async def test_never_ask_me_again_and_undoing_it_in_the_profile(sqlite_url: str) -> None:

@@ -258,6 +258,13 @@ async def answer_contact(
     return request
 
 
+async def undelivered(session: AsyncSession, request_id: int) -> None:
+    """The question never reached the member: the request is closed as undelivered, so it
+    neither waits for an answer nor stops the organiser from asking again later."""
+    await contacts.close_undelivered(session, request_id, clock.now())
+    await session.commit()
+
+
 async def regions(session: AsyncSession) -> list[Region]:
     """Every region, for reading a search and naming regions in the results."""
     return await region_repo.all_regions(session)

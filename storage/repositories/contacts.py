@@ -83,3 +83,13 @@ async def count_since(session: AsyncSession, requester_id: int, since: datetime)
         .where(ContactRequest.requester_id == requester_id, ContactRequest.created_at >= since)
     )
     return int(found or 0)
+
+
+async def close_undelivered(session: AsyncSession, request_id: int, when: datetime) -> None:
+    """A pending request whose question could not be delivered."""
+    await session.execute(
+        update(ContactRequest)
+        .where(ContactRequest.id == request_id, ContactRequest.status == "pending")
+        .values(status="undelivered", answered_at=when)
+        .execution_options(synchronize_session=False)
+    )
