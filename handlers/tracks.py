@@ -16,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.formatting import short_when
+from bot.formatting import TEXT_LIMIT, pack_lines, short_when
 from bot.services import tracks
 from bot.settings import Settings
 from handlers.common import consent_first, private_router
@@ -44,10 +44,9 @@ async def on_tracks(
         await message.answer(_("There are no learning tracks yet."))
         return
     names = {t.id: t.title for t in listed}
-    lines = ["🎓 <b>" + _("Learning tracks") + "</b>", ""]
-    kb = InlineKeyboardBuilder()
+    blocks: list[str] = []  # one per track; a message holds as many as fit, with their buttons
     for track in listed:
-        lines.append(f"<b>{escape(track.title)}</b>")
+        lines = [f"<b>{escape(track.title)}</b>"]
         if track.allocation == "lottery" and track.draw_at is not None:
             lines.append("🎲 " + _lottery_line(track, i18n, settings))
         else:
@@ -66,11 +65,19 @@ async def on_tracks(
         place = mine.get(track.id)
         if place is not None and place.status != "withdrawn":
             lines.append(_status_line(place))
-        else:
-            kb.button(text="✍️ " + track.title[:50], callback_data=TrackCb(track_id=track.id))
-        lines.append("")
-    kb.adjust(1)
-    await message.answer("\n".join(lines), reply_markup=kb.as_markup())
+        blocks.append("\n".join(lines) + "\n")
+    # As many tracks per message as fit Telegram's limit, each message with its own buttons.
+    first = 0
+    for n, group in enumerate(pack_lines(blocks, TEXT_LIMIT - 200)):
+        kb = InlineKeyboardBuilder()
+        for track in listed[first : first + len(group)]:
+            place = mine.get(track.id)
+            if place is None or place.status == "withdrawn":
+                kb.button(text="✍️ " + track.title[:50], callback_data=TrackCb(track_id=track.id))
+        kb.adjust(1)
+        head = ["🎓 <b>" + _("Learning tracks") + "</b>", ""] if n == 0 else []
+        await message.answer("\n".join([*head, *group]).strip(), reply_markup=kb.as_markup())
+        first += len(group)
 
 
 def _lottery_line(track: Track, i18n: I18n, settings: Settings) -> str:

@@ -267,3 +267,30 @@ async def test_the_seed_is_shown_nowhere_before_the_draw(sqlite_url: str) -> Non
             page = await sara.expect_text(t("en", "Learning tracks"))
             assert f"(seed {seed})" in page.text
             assert hashlib.sha256(seed.encode()).hexdigest() == commitment
+
+
+@pytest.mark.e2e
+async def test_many_tracks_are_split_within_telegrams_limits(sqlite_url: str) -> None:
+    """60 lottery tracks with the longest titles: every message of /leergangen stays within
+    4,096 characters and 100 buttons, and every track is listed with its button."""
+    from tests.botrunner import running_bot, t
+
+    async with running_bot(sqlite_url) as bot:
+        assert bot.app is not None
+        titles = [f"{n:02d} <Leiderschap & debat> " + "x" * 170 for n in range(60)]
+        async with bot.app.sessions() as session:
+            await factories.onboarded(session, 7821, "Ruth", "Utrecht", locale="en")
+            for title in titles:
+                await tracks.create(
+                    session, title=title, places=3, lottery_at=clock.now() + timedelta(days=9)
+                )
+        ruth = bot.sandbox.user(7821, "Ruth", language_code="en")
+        await ruth.send_text("/leergangen")
+        await ruth.expect_text(t("en", "Learning tracks"))
+        await bot.sandbox.idle()
+        pages = ruth.bot_messages
+        assert len(pages) > 1
+        assert all(len(p.text) <= 4096 and len(p.button_texts) <= 100 for p in pages)
+        shown = "\n".join(p.text for p in pages)
+        assert all(title in shown for title in titles)  # escaped in HTML, shown as typed
+        assert sum(len(p.button_texts) for p in pages) == 60
