@@ -1,9 +1,10 @@
 """A burst of sign-ups: 2,000 members tap "sign me up" for one workshop within one second,
-fed through the real Dispatcher (every middleware, the handler, the service, the database).
+fed through the real Dispatcher (every middleware, the handler, the service, the database),
+and, in the same run, through a bare aiogram Dispatcher that only answers the taps: the floor.
 
-Bot API calls are answered in-process by a null session, so what is measured is our own
-stack; in production Telegram's 30 messages/s would pace the confirmations, not the sign-ups.
-At most CONCURRENT_UPDATES updates are handled at once, as `ledenbot run` does.
+Bot API calls are answered in-process (bench/harness.py), so what is measured is our own
+stack. At most CONCURRENT_UPDATES (the setting `ledenbot run` uses) updates are handled at
+once, for the project and the floor alike.
 
     python bench/signup_burst.py [--members 2000] [--places 100] [--skip-postgres]
 """
@@ -14,88 +15,94 @@ import argparse
 import asyncio
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiogram import Bot
-from aiogram.client.session.base import BaseSession
-from aiogram.methods import TelegramMethod
-from aiogram.types import CallbackQuery, Chat, Message, Update, User
+from aiogram import Dispatcher
+from aiogram.types import Update
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
 
+from bench.harness import bare_dispatcher, null_bot, pct, tap
+from bot import clock
 from bot.app import build_app
-from bot.cli import CONCURRENT_UPDATES
 from bot.services.places import default_gazetteer
 from bot.services.workshops import Draft, create
 from bot.settings import SANDBOX_TOKEN, Settings
 from handlers.workshops import SignupCb
 from storage.models import Member, Signup
 
-
-class NullSession(BaseSession):
-    """Answers every Bot API call at once, with a plausible result."""
-
-    async def make_request(
-        self,
-        bot: Bot,
-        method: TelegramMethod[Any],
-        timeout: int | None = None,  # noqa: ASYNC109
-    ) -> Any:
-        returning = method.__returning__
-        if returning is bool:
-            return True
-        chat = Chat(id=getattr(method, "chat_id", 1) or 1, type="private")
-        return Message(message_id=1, date=datetime.now(UTC), chat=chat)
-
-    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
-        raise NotImplementedError
-
-    async def close(self) -> None:
-        return None
+FIRST_ID = 5_000_000
 
 
-def tap(update_id: int, telegram_id: int, workshop_id: int) -> Update:
-    user = User(id=telegram_id, is_bot=False, first_name="Lid", language_code="nl")
-    chat = Chat(id=telegram_id, type="private")
-    message = Message(message_id=1, date=datetime.now(UTC), chat=chat, text="…")
-    data = SignupCb(workshop_id=workshop_id).pack()
-    query = CallbackQuery(
-        id=str(update_id), from_user=user, chat_instance="1", data=data, message=message
-    )
-    return Update(update_id=update_id, callback_query=query)
+@dataclass(frozen=True)
+class Burst:
+    seconds: float
+    cpu_ms: float  # process CPU time per update
+    latencies: list[float]
+
+    def line(self, members: int) -> str:
+        lat = self.latencies
+        return (
+            f"{members / self.seconds:>6,.0f} updates/s ({self.seconds:.2f} s), "
+            f"CPU {self.cpu_ms:.2f} ms/update, tap to answer p50 {pct(lat, 50):.0f} ms, "
+            f"p95 {pct(lat, 95):.0f} ms, p99 {pct(lat, 99):.0f} ms"
+        )
 
 
-def pct(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1]
+async def burst(
+    feed: Callable[[Update], Awaitable[object]], updates: list[Update], concurrency: int
+) -> Burst:
+    """Every update arrives at its moment within one second; at most `concurrency` at once."""
+    gate = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+    began, cpu = time.perf_counter(), time.process_time()
+
+    async def one(i: int, update: Update) -> None:
+        await asyncio.sleep(i / len(updates))
+        arrived = time.perf_counter()
+        async with gate:
+            await feed(update)
+        latencies.append((time.perf_counter() - arrived) * 1000)
+
+    await asyncio.gather(*(one(i, u) for i, u in enumerate(updates)))
+    seconds = time.perf_counter() - began
+    return Burst(seconds, (time.process_time() - cpu) * 1000 / len(updates), latencies)
 
 
-async def run(url: str, members: int, places: int) -> str:
+async def floor(members: int, concurrency: int) -> Burst:
+    dp: Dispatcher = bare_dispatcher()
+    bot = null_bot()
+    updates = [tap(i + 1, FIRST_ID + i, SignupCb(workshop_id=1).pack()) for i in range(members)]
+    return await burst(lambda u: dp.feed_update(bot, u), updates, concurrency)
+
+
+async def project(url: str, members: int, places: int) -> tuple[Burst, int]:
     settings = Settings(
         _env_file=None, bot_token=SANDBOX_TOKEN, database_url=url, admin_ids="",
         flood_rate=100.0, flood_burst=100,
     )  # type: ignore[call-arg]  # fmt: skip
     app = await build_app(settings)
-    bot = Bot(SANDBOX_TOKEN, session=NullSession())
+    bot = null_bot()
     async with app.sessions() as session:
         await session.execute(
             insert(Member),
             [
-                {"telegram_id": 5_000_000 + i, "locale": "nl", "kind": "member",
+                {"telegram_id": FIRST_ID + i, "locale": "nl", "kind": "member",
                  "onboarding_step": "done", "first_name": "Lid"}
                 for i in range(members)
             ],
         )  # fmt: skip
         await session.commit()
-        start = datetime.now(UTC) + timedelta(days=7)
+        start = clock.now() + timedelta(days=7)
         workshop = await create(
             session,
             Draft(
@@ -103,32 +110,35 @@ async def run(url: str, members: int, places: int) -> str:
                 capacity=places, place=default_gazetteer().search("Utrecht")[0].place,
             ),
         )  # fmt: skip
-    gate = asyncio.Semaphore(CONCURRENT_UPDATES)
-    latencies: list[float] = []
-    began = time.perf_counter()
-
-    async def one(i: int) -> None:
-        await asyncio.sleep(i / members)  # all taps spread over one second
-        arrived = time.perf_counter()
-        async with gate:
-            await app.dp.feed_update(bot, tap(i + 1, 5_000_000 + i, workshop.id))
-        latencies.append((time.perf_counter() - arrived) * 1000)
-
-    await asyncio.gather(*(one(i) for i in range(members)))
-    total = time.perf_counter() - began
+    data = SignupCb(workshop_id=workshop.id).pack()
+    updates = [tap(i + 1, FIRST_ID + i, data) for i in range(members)]
+    result = await burst(lambda u: app.dp.feed_update(bot, u), updates, settings.concurrent_updates)
     async with app.sessions() as session:
         rows = dict(
             (
                 await session.execute(select(Signup.status, func.count()).group_by(Signup.status))
             ).all()
         )
+        waiting = (
+            await session.scalars(
+                select(Signup.member_id).where(Signup.status == "waiting").order_by(Signup.position)
+            )
+        ).all()
     await app.close()
     assert rows.get("confirmed") == places and rows.get("waiting") == members - places, rows
-    return (
-        f"{members:,} taps in 1 s for {places} places → {rows['confirmed']} confirmed, "
-        f"{rows['waiting']:,} waiting; all handled in {total:.1f} s = "
-        f"{members / total:,.0f} updates/s; latency p50 {pct(latencies, 50):.0f} ms, "
-        f"p95 {pct(latencies, 95):.0f} ms, p99 {pct(latencies, 99):.0f} ms"
+    assert len(set(waiting)) == len(waiting)
+    return result, settings.concurrent_updates
+
+
+async def compare(name: str, url: str, members: int, places: int) -> None:
+    ours, concurrency = await project(url, members, places)
+    bare = await floor(members, concurrency)
+    print(f"{name}: {members:,} taps in 1 s for {places} places, {concurrency} at once")
+    print(f"  ledenbot: {ours.line(members)}")
+    print(f"  bare:     {bare.line(members)}")
+    print(
+        f"  ratio:    {bare.seconds / ours.seconds:.2f} of the floor's rate, "
+        f"{ours.cpu_ms / bare.cpu_ms:.1f}x its CPU per update"
     )
 
 
@@ -137,7 +147,7 @@ async def main(members: int, places: int, skip_postgres: bool) -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
     with tempfile.TemporaryDirectory() as folder:
-        print("SQLite:    ", await run(f"sqlite+aiosqlite:///{folder}/burst.db", members, places))
+        await compare("SQLite", f"sqlite+aiosqlite:///{folder}/burst.db", members, places)
     if skip_postgres:
         return
     import asyncpg
@@ -149,7 +159,7 @@ async def main(members: int, places: int, skip_postgres: bool) -> None:
     await conn.close()
     url = make_url(admin).set(drivername="postgresql+asyncpg", database=name)
     try:
-        print("PostgreSQL:", await run(url.render_as_string(hide_password=False), members, places))
+        await compare("PostgreSQL", url.render_as_string(hide_password=False), members, places)
     finally:
         conn = await asyncpg.connect(admin)
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

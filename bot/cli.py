@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 log = logging.getLogger("ledenbot")
-# Updates handled at once: below the database pool (10 + 20), so a burst queues, not fails.
-CONCURRENT_UPDATES = 25
 
 
 def _configure_logging(level: str, filename: str | None = None) -> None:
@@ -54,7 +52,7 @@ async def _run(settings: Settings) -> None:
             app.bot,
             allowed_updates=app.dp.resolve_used_update_types(),
             handle_signals=True,
-            tasks_concurrency_limit=CONCURRENT_UPDATES,
+            tasks_concurrency_limit=settings.concurrent_updates,
         )
     finally:
         await app.close()

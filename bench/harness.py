@@ -1,0 +1,107 @@
+"""What the in-process benchmarks share: a Bot API that answers at once, taps and messages as
+Telegram would send them, and the bare aiogram Dispatcher that is our floor.
+
+The bare Dispatcher answers the same updates with the same Bot API calls our handler makes
+for the simplest outcome (answerCallbackQuery for a tap, sendMessage for a message), with no
+middleware, no database and no translation: what aiogram itself costs per update.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import TelegramMethod
+from aiogram.types import CallbackQuery, Chat, Message, Update, User
+
+from bot.settings import SANDBOX_TOKEN
+
+
+class NullSession(BaseSession):
+    """Answers every Bot API call at once, with a plausible result; counts the calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: dict[str, int] = {}
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[Any],
+        timeout: int | None = None,  # noqa: ASYNC109
+    ) -> Any:
+        name = type(method).__name__
+        self.calls[name] = self.calls.get(name, 0) + 1
+        returning = method.__returning__
+        if returning is bool:
+            return True
+        chat = Chat(id=getattr(method, "chat_id", 1) or 1, type="private")
+        return Message(message_id=1, date=datetime.now(UTC), chat=chat)
+
+    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        return None
+
+
+def null_bot() -> Bot:
+    return Bot(SANDBOX_TOKEN, session=NullSession())
+
+
+def person(telegram_id: int, locale: str = "nl") -> User:
+    return User(id=telegram_id, is_bot=False, first_name="Lid", language_code=locale)
+
+
+def tap(update_id: int, telegram_id: int, data: str, text: str = "…") -> Update:
+    """A press on an inline button under one of the bot's messages in the member's chat."""
+    chat = Chat(id=telegram_id, type="private")
+    bot_user = User(id=1, is_bot=True, first_name="ledenbot")
+    message = Message(
+        message_id=1, date=datetime.now(UTC), chat=chat, text=text, from_user=bot_user
+    )
+    query = CallbackQuery(
+        id=str(update_id),
+        from_user=person(telegram_id),
+        chat_instance="1",
+        data=data,
+        message=message,
+    )
+    return Update(update_id=update_id, callback_query=query)
+
+
+def says(update_id: int, telegram_id: int, text: str) -> Update:
+    """A message the member typed in their private chat with the bot."""
+    chat = Chat(id=telegram_id, type="private")
+    message = Message(
+        message_id=update_id,
+        date=datetime.now(UTC),
+        chat=chat,
+        text=text,
+        from_user=person(telegram_id),
+    )
+    return Update(update_id=update_id, message=message)
+
+
+def bare_dispatcher() -> Dispatcher:
+    """aiogram alone: every tap answered, every message answered, nothing else."""
+    router = Router()
+
+    @router.callback_query()
+    async def answer_tap(callback: CallbackQuery) -> None:
+        await callback.answer("✅")
+
+    @router.message()
+    async def answer_message(message: Message) -> None:
+        await message.answer("…")
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    return dp
+
+
+def pct(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100)[q - 1]
