@@ -21,8 +21,9 @@ from bot.middlewares.member import MemberMiddleware
 from bot.middlewares.retry import RetryAfterMiddleware
 from bot.scheduler import Scheduler
 from bot.services import catalogue, roles
+from bot.services.signup_desk import SignupDesk
 from bot.settings import Settings
-from handlers import root_router
+from handlers import SELF_SERVED, root_router
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.repositories import members
@@ -56,10 +57,14 @@ def create_dispatcher(
     i18n: CatalogueI18n,
     storage: BaseStorage | None = None,
 ) -> Dispatcher:
-    dp = Dispatcher(storage=storage or create_fsm_storage(settings), settings=settings)
+    dp = Dispatcher(
+        storage=storage or create_fsm_storage(settings),
+        settings=settings,
+        desk=SignupDesk(sessions),  # group commit for sign-up taps (bot/services/signup_desk.py)
+    )
     dp.update.outer_middleware(FloodMiddleware(settings.flood_rate, settings.flood_burst, i18n))
     dp.update.outer_middleware(SessionMiddleware(sessions))
-    dp.update.outer_middleware(MemberMiddleware(settings.admin_ids))
+    dp.update.outer_middleware(MemberMiddleware(settings.admin_ids, SELF_SERVED))
     LocaleMiddleware(i18n).setup(dp)
     dp.include_router(root_router())
 

@@ -26,11 +26,15 @@ from handlers import (
     workshops,
 )
 
+# Buttons whose handlers read the member themselves (see bot/middlewares/member.py).
+SELF_SERVED = (workshops.SignupCb.__prefix__,)
+
 
 def root_router() -> Router:
     root = Router(name="root")
     root.include_routers(
         errors.build_router(),
+        workshops.build_signup_router(),  # the hot path: see its docstring
         membership.build_router(),
         start.build_router(),
         help.build_router(),

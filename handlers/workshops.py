@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from html import escape
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder, InlineKeyboardMarkup
@@ -18,10 +19,11 @@ from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import clock
-from bot.formatting import long_date, short_when, span
+from bot.formatting import TEXT_LIMIT, long_date, short_when, span
 from bot.keyboards import MenuCb, pager
 from bot.notify import Delivery, Notice, Priority, deliver
 from bot.services import calendar, signups, suggest, workshops
+from bot.services.signup_desk import SignupDesk
 from bot.settings import Settings
 from handlers.common import consent_first, private_router
 from storage.models import Member, Workshop
@@ -160,15 +162,15 @@ def _valid_month(month: str) -> bool:
     return True
 
 
-def _places_line(view: workshops.View) -> str:
-    free = view.workshop.capacity - view.confirmed
+def _places_line(capacity: int, confirmed: int, waiting: int) -> str:
+    free = capacity - confirmed
     if free > 0:
         return "👥 " + ngettext("{count} place left", "{count} places left", free).format(
             count=free
         )
     return "👥 " + ngettext(
-        "Full — {count} on the waiting list", "Full — {count} on the waiting list", view.waiting
-    ).format(count=view.waiting)
+        "Full — {count} on the waiting list", "Full — {count} on the waiting list", waiting
+    ).format(count=waiting)
 
 
 def _full_lines(view: workshops.View, locale: str, settings: Settings) -> list[str]:
@@ -181,7 +183,7 @@ def _full_lines(view: workshops.View, locale: str, settings: Settings) -> list[s
         lines.append("💻 " + escape(view.online_url))
     elif workshop.online_url:
         lines.append("💻 " + _("online"))
-    lines.append(_places_line(view))
+    lines.append(_places_line(workshop.capacity, view.confirmed, view.waiting))
     if workshop.members_only:
         lines.append("🔒 " + _("For members only"))
     if workshop.signup_deadline is not None:
@@ -212,24 +214,12 @@ def detail(
     else:
         lines.append("🔒 " + _("For members only"))
     kb = InlineKeyboardBuilder()
-    status = view.status
-    if status is None:
+    if view.status is None:
         kb.button(text="✅ " + _("Sign me up"), callback_data=SignupCb(workshop_id=workshop.id))
-    elif status.status == "confirmed":
-        lines += ["", "✅ <b>" + _("You are signed up.") + "</b>"]
-        kb.button(
-            text="❌ " + _("Cancel my place"), callback_data=CancelCb(workshop_id=workshop.id)
-        )
-        kb.button(text="📅 " + _("Calendar file"), callback_data=IcsCb(workshop_id=workshop.id))
     else:
-        waiting = _("You are number {position} on the waiting list.").format(
-            position=status.position
-        )
-        lines += ["", "⏳ <b>" + waiting + "</b>"]
-        kb.button(
-            text="❌ " + _("Leave the waiting list"),
-            callback_data=CancelCb(workshop_id=workshop.id),
-        )
+        status, buttons = _status(workshop.id, view.status, None)  # the link is above
+        lines += ["", *status]
+        kb.add(*buttons)
     kb.button(text="↩️ " + _("All workshops"), callback_data=ListCb(offset=0))
     kb.adjust(1)
     return "\n".join(lines), kb.as_markup()
@@ -306,17 +296,17 @@ async def on_workshop(
     )
 
 
-def _refusal(
-    error: signups.SignupError, workshop: Workshop | None, locale: str, settings: Settings
-) -> str:
+def _refusal(error: signups.SignupError, locale: str, settings: Settings) -> str:
+    if isinstance(error, signups.NotConsented):
+        return _("Please give your consent first: send /start.")
     if isinstance(error, signups.MembersOnly):
         return _(
             "This workshop is for members only. If you have become a member, change it under "
             "✏️ Change my details."
         )
-    if isinstance(error, signups.DeadlinePassed) and workshop and workshop.signup_deadline:
+    if isinstance(error, signups.DeadlinePassed) and error.deadline is not None:
         return _("Sign-up for this workshop closed on {date}.").format(
-            date=long_date(workshop.signup_deadline, locale, settings.tz)
+            date=long_date(error.deadline, locale, settings.tz)
         )
     if isinstance(error, signups.AlreadyStarted):
         return _("This workshop has already started.")
@@ -326,54 +316,123 @@ def _refusal(
 
 
 async def _refuse(
-    callback: CallbackQuery,
-    error: signups.SignupError,
-    session: AsyncSession,
-    workshop_id: int,
-    i18n: I18n,
-    settings: Settings,
+    callback: CallbackQuery, error: signups.SignupError, i18n: I18n, settings: Settings
 ) -> None:
-    """Why a sign-up or cancellation did not happen, as an alert on the button."""
-    workshop = await workshops.get(session, workshop_id)
-    text = _refusal(error, workshop, i18n.current_locale, settings)
-    await callback.answer(text, show_alert=True)
+    """Why a sign-up or cancellation did not happen, as an alert on the button, in the
+    member's language where the decision read it."""
+    locale = error.locale or i18n.current_locale
+    with i18n.use_locale(locale):
+        await callback.answer(_refusal(error, locale, settings), show_alert=True)
 
 
 async def on_sign_up(
     callback: CallbackQuery,
     callback_data: SignupCb,
-    member: Member | None,
-    session: AsyncSession,
+    desk: SignupDesk,
     bot: Bot,
     i18n: I18n,
     settings: Settings,
 ) -> None:
-    if member is None:
-        return await consent_first(callback)
+    """The outcome in the answer to the tap and on the tapped message itself: after an
+    announcement thousands tap at once, and a new message per sign-up (plus a calendar file)
+    would wait minutes behind Telegram's 30 messages a second. The member is read inside the
+    sign-up batch (SELF_SERVED in handlers/__init__.py), so a tap costs no query of its own."""
     workshop_id = callback_data.workshop_id
-    try:
-        outcome = await signups.sign_up(session, member, workshop_id)
-    except signups.SignupError as error:
-        return await _refuse(callback, error, session, workshop_id, i18n, settings)
-    await callback.answer()
-    workshop = await workshops.get(session, workshop_id)
-    assert workshop is not None
-    title = escape(workshop.title)
-    if outcome.status == "confirmed":
-        text = "✅ " + _("You are signed up for <b>{title}</b>.").format(title=title)
-        if outcome.already:
-            text = "✅ " + _("You were already signed up for <b>{title}</b>.").format(title=title)
-        if workshop.online_url:  # the link is theirs now that they have a place
-            text += "\n💻 " + escape(workshop.online_url)
-        await bot.send_message(callback.from_user.id, text)
-        await send_ics(bot, callback.from_user.id, workshop)
+    decided = await desk.sign_up(workshop_id, signups.Tap(callback.from_user.id))
+    if isinstance(decided, signups.SignupError):
+        return await _refuse(callback, decided, i18n, settings)
+    outcome, workshop = decided.outcome, decided.workshop
+    with i18n.use_locale(decided.locale):  # their stored choice, not Telegram's
+        await callback.answer(_toast(outcome, workshop.title))
+        lines, buttons = _status(workshop_id, outcome, workshop.online_url)
+        places = _places_line(workshop.capacity, decided.confirmed, decided.waiting)
+        await _show_on_card(callback, bot, lines, buttons, places)
+    log.info("signup %s: %s (signup %s)", workshop_id, outcome.status, outcome.signup_id)
+
+
+def _toast(outcome: signups.Outcome, title: str) -> str:
+    """The answer on the button (plain text, at most 200 characters)."""
+    if outcome.status == "confirmed" and outcome.already:
+        text = _("✅ You were already signed up for {title}.")
+    elif outcome.status == "confirmed":
+        text = _("✅ You are signed up for {title}.")
     else:
-        text = "⏳ " + _(
-            "<b>{title}</b> is full. You are number {position} on the waiting list; I will tell "
-            "you at once if a place comes free."
-        ).format(title=title, position=outcome.position)
-        await bot.send_message(callback.from_user.id, text)
-    log.info("member %s signup %s: %s", member.id, workshop_id, outcome.status)
+        text = _("⏳ {title} is full: you are number {position} on the waiting list.")
+    room = 200 - len(text.format(title="", position=outcome.position))
+    short = title if len(title) <= room else title[: room - 1] + "…"
+    return text.format(title=short, position=outcome.position)
+
+
+def _status(
+    workshop_id: int, status: signups.Outcome, online_url: str | None
+) -> tuple[list[str], list[InlineKeyboardButton]]:
+    """The member's place on a workshop card, and the buttons that go with it."""
+    if status.status == "confirmed":
+        lines = ["✅ <b>" + _("You are signed up.") + "</b>"]
+        if online_url:  # the link is theirs now that they have a place
+            lines.append("💻 " + escape(online_url))
+        return lines, [
+            InlineKeyboardButton(
+                text="📅 " + _("Calendar file"),
+                callback_data=IcsCb(workshop_id=workshop_id).pack(),
+            ),
+            InlineKeyboardButton(
+                text="❌ " + _("Cancel my place"),
+                callback_data=CancelCb(workshop_id=workshop_id).pack(),
+            ),
+        ]
+    waiting = _("You are number {position} on the waiting list.").format(position=status.position)
+    return ["⏳ <b>" + waiting + "</b>", _("I will tell you at once if a place comes free.")], [
+        InlineKeyboardButton(
+            text="❌ " + _("Leave the waiting list"),
+            callback_data=CancelCb(workshop_id=workshop_id).pack(),
+        )
+    ]
+
+
+async def _show_on_card(
+    callback: CallbackQuery,
+    bot: Bot,
+    lines: list[str],
+    buttons: list[InlineKeyboardButton],
+    places: str,
+) -> None:
+    """Edit the tapped message: the places line brought up to date, the member's place
+    below, and the tapped button replaced by the buttons that fit it (others stay). A message
+    that cannot be edited (too old to reach, or no room left) gets the outcome as a reply."""
+    card = callback.message
+    text = card.html_text if isinstance(card, Message) and card.text else None
+    if text is not None:
+        body = text.split("\n")
+        at = next((i for i, line in enumerate(body) if line.startswith("👥 ")), None)
+        if at is not None:
+            body[at] = places
+        edited = "\n".join([*body, "", *lines])
+        markup = _replace_button(card.reply_markup, callback.data, buttons)
+        if len(edited) <= TEXT_LIMIT:
+            try:
+                await card.edit_text(edited, reply_markup=markup)
+                return
+            except TelegramBadRequest as error:  # deleted meanwhile, or a double tap
+                if "not modified" in str(error):
+                    return
+    await bot.send_message(
+        callback.from_user.id,
+        "\n".join(lines),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=[[b] for b in buttons]),
+    )
+
+
+def _replace_button(
+    markup: InlineKeyboardMarkup | None, data: str | None, buttons: list[InlineKeyboardButton]
+) -> InlineKeyboardMarkup:
+    rows = list(markup.inline_keyboard) if markup else []
+    tapped = next((i for i, row in enumerate(rows) for b in row if b.callback_data == data), None)
+    if tapped is None:
+        return InlineKeyboardMarkup(inline_keyboard=[[b] for b in buttons] + rows)
+    return InlineKeyboardMarkup(
+        inline_keyboard=rows[:tapped] + [[b] for b in buttons] + rows[tapped + 1 :]
+    )
 
 
 def calendar_caption() -> str:
@@ -405,7 +464,7 @@ async def on_cancel(
     try:
         result = await signups.cancel(session, member, workshop_id)
     except signups.SignupError as error:
-        return await _refuse(callback, error, session, workshop_id, i18n, settings)
+        return await _refuse(callback, error, i18n, settings)
     workshop = await workshops.get(session, workshop_id)
     assert workshop is not None
     await callback.answer()
@@ -461,6 +520,14 @@ async def on_ics(
     await send_ics(bot, callback.from_user.id, workshop)
 
 
+def build_signup_router() -> Router:
+    """Sign-up taps alone, first in line: after an announcement they come in thousands, and
+    every router before a handler costs each tap its filters (aiogram tries them in order)."""
+    router = private_router("signups")
+    router.callback_query.register(on_sign_up, SignupCb.filter())
+    return router
+
+
 def build_router() -> Router:
     """A fresh router, so every Dispatcher (and every test) gets its own."""
     router = private_router("workshops")
@@ -468,7 +535,6 @@ def build_router() -> Router:
     router.callback_query.register(on_list, ListCb.filter())
     router.callback_query.register(on_list, MenuCb.filter(F.action == "workshops"))
     router.callback_query.register(on_workshop, WorkshopCb.filter())
-    router.callback_query.register(on_sign_up, SignupCb.filter())
     router.callback_query.register(on_cancel, CancelCb.filter())
     router.callback_query.register(on_ics, IcsCb.filter())
     return router

@@ -48,6 +48,8 @@ class WorkshopRow:
     capacity: int
     signup_deadline: datetime | None
     members_only: bool
+    title: str
+    online_url: str | None
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -87,6 +89,8 @@ async def hold_workshop(session: AsyncSession, workshop_id: int) -> WorkshopRow 
                 Workshop.capacity,
                 Workshop.signup_deadline,
                 Workshop.members_only,
+                Workshop.title,
+                Workshop.online_url,
             )
             .execution_options(synchronize_session=False)
         )

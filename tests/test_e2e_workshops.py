@@ -67,9 +67,22 @@ async def test_suggestions_explain_themselves_and_sign_up_works(sqlite_url: str)
         detail = await anna.expect_text("Debattraining")
         assert t("nl", "{count} place left", count=10).split()[1] in detail.text
         await anna.press("✅ " + t("nl", "Sign me up"), message=detail)
-        await anna.expect_text(
-            t("nl", "You are signed up for <b>{title}</b>.", title="Debattraining")
+        # the outcome on the button and on the card itself, no new message
+        signed = await anna.expect_text(t("nl", "You are signed up."))
+        assert signed.edited and signed.message_id == detail.message_id
+        places = next(line for line in signed.text.splitlines() if line.startswith("👥"))
+        assert " 9 " in places and " 10 " in detail.text  # the count brought up to date
+        assert anna.alerts[-1] == t(
+            "nl", "✅ You are signed up for {title}.", title="Debattraining"
         )
+        labels = [b.text for row in signed.inline_keyboard for b in row]
+        assert labels == [
+            "📅 " + t("nl", "Calendar file"),
+            "❌ " + t("nl", "Cancel my place"),
+            "↩️ " + t("nl", "All workshops"),
+        ]
+        await anna.expect_silence()  # the calendar file only when asked for
+        await anna.press("📅 " + t("nl", "Calendar file"), message=signed)
         ics = await anna.next()
         assert ics.document is not None and b"SUMMARY:Debattraining" in ics.document.data
         assert ics.document.filename == f"workshop-{near}.ics"
@@ -86,15 +99,20 @@ async def test_waiting_list_promotion_and_cancel(sqlite_url: str) -> None:
         await bo.send_text(f"/start w_{one_place}")
         detail = await bo.expect_text("Voorzitten")
         await bo.press("✅ " + t("nl", "Sign me up"), message=detail)
-        await bo.expect_text(t("nl", "You are signed up for <b>{title}</b>.", title="Voorzitten"))
+        await bo.expect_text(t("nl", "You are signed up."))
         await cas.send_text(f"/start w_{one_place}")
         detail = await cas.expect_text("Voorzitten")
         await cas.press("✅ " + t("nl", "Sign me up"), message=detail)
-        full = (
-            "<b>{title}</b> is full. You are number {position} on the waiting list; I will tell "
-            "you at once if a place comes free."
+        waiting = await cas.expect_text(
+            t("nl", "You are number {position} on the waiting list.", position=1)
         )
-        await cas.expect_text(t("nl", full, title="Voorzitten", position=1))
+        assert t("nl", "I will tell you at once if a place comes free.") in waiting.text
+        assert t("nl", "Full — {count} on the waiting list", count=1) in waiting.text
+        full = "⏳ {title} is full: you are number {position} on the waiting list."
+        assert cas.alerts[-1] == t("nl", full, title="Voorzitten", position=1)
+        assert [b.text for row in waiting.inline_keyboard for b in row][0] == "❌ " + t(
+            "nl", "Leave the waiting list"
+        )
         # Bo cancels from a fresh detail view; Cas is promoted at once
         await bo.send_text(f"/start w_{one_place}")
         detail = await bo.expect_text(t("nl", "You are signed up."))
@@ -376,7 +394,7 @@ async def test_attendees_are_asked_for_feedback_once_and_organisers_see_it(
         await noa.press_raw(question.message_id, f"fb:{item}:5")  # she was not there
         await asyncio.sleep(0.6)  # a few more scheduler passes: nobody is asked twice
         await mo.expect_silence()
-        assert noa.unseen == [] and noa.alerts == [t("nl", "That button is no longer valid.")]
+        assert noa.unseen == [] and noa.alerts[-1] == t("nl", "That button is no longer valid.")
         admin = bot.sandbox.user(7700, "Eva", language_code="en")
         await admin.send_text(f"/workshop {item}")
         view = await admin.expect_text("Fondsenwerving")
@@ -570,9 +588,8 @@ async def _whole_path(sqlite_url: str, lang: str, name: str) -> None:
         await person.press("1. Debatavond", message=page)
         detail = await person.expect_text("Debatavond")
         await person.press("✅ " + t(lang, "Sign me up"), message=detail)
-        await person.expect_text(
-            t(lang, "You are signed up for <b>{title}</b>.", title="Debatavond")
-        )
+        await person.expect_text(t(lang, "You are signed up."))
+        assert person.alerts[-1] == t(lang, "✅ You are signed up for {title}.", title="Debatavond")
         async with bot.app.sessions() as session:  # the day has come: starts in 30 minutes
             soon = utcnow() + timedelta(minutes=30)
             await session.execute(
@@ -689,10 +706,9 @@ async def test_online_link_only_with_a_confirmed_place(sqlite_url: str) -> None:
         before = await kees.expect_text("Ledenscholing")
         assert SECRET_LINK not in before.text and t("nl", "online") in before.text
         await kees.press("✅ " + t("nl", "Sign me up"), message=before)
-        signed = await kees.expect_text(
-            t("nl", "You are signed up for <b>{title}</b>.", title="Ledenscholing")
-        )
+        signed = await kees.expect_text(t("nl", "You are signed up."))
         assert SECRET_LINK in signed.text
+        await kees.press("📅 " + t("nl", "Calendar file"), message=signed)
         ics = await kees.next()
         assert ics.document is not None and SECRET_LINK.encode() in ics.document.data
         await kees.send_text(f"/start w_{await code_of(bot, closed)}")

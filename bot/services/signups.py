@@ -10,9 +10,9 @@ the same transaction the first on the waiting list move up, and the caller learn
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -30,6 +30,8 @@ _T = TypeVar("_T")
 class SignupError(Exception):
     """Why a sign-up or cancellation cannot happen; the handler explains each."""
 
+    locale: str | None = None  # the member's language, where the decision read it
+
 
 class WorkshopGone(SignupError):
     """Deleted, cancelled or a forged id."""
@@ -40,7 +42,9 @@ class AlreadyStarted(SignupError):
 
 
 class DeadlinePassed(SignupError):
-    pass
+    def __init__(self, workshop_id: int, deadline: datetime | None = None) -> None:
+        super().__init__(workshop_id)
+        self.deadline = deadline  # the member is told when sign-up closed
 
 
 class MembersOnly(SignupError):
@@ -49,6 +53,10 @@ class MembersOnly(SignupError):
 
 class NotSignedUp(SignupError):
     pass
+
+
+class NotConsented(SignupError):
+    """No member behind this Telegram account (never consented, or erased)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,47 +102,129 @@ async def _locked(session: AsyncSession, workshop_id: int) -> AsyncIterator[lock
         raise WorkshopGone(workshop_id) from None
 
 
+@dataclass(frozen=True, slots=True)
+class Tap:
+    """One person asking for a place, by Telegram account: the decision reads who they are
+    in its own transaction, so that a tap costs its update no database work of its own."""
+
+    telegram_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A tap's outcome and the workshop as the lock read it (title, link): all the answer
+    to the member needs, without reading the workshop again."""
+
+    outcome: Outcome
+    workshop: locking.WorkshopRow
+    locale: str  # the member's language, for the answer
+    confirmed: int  # the workshop's counts just after this tap: what the card shows
+    waiting: int
+
+
 async def sign_up(
     session: AsyncSession, member: Member, workshop_id: int, now: datetime | None = None
 ) -> Outcome:
-    now = now or clock.now()
-    async with _locked(session, workshop_id) as workshop:
-        return await _sign_up(session, member, workshop_id, workshop, now)
+    """One member, one tap: a batch of one (see `Desk` for taps that arrive together)."""
+    [decided] = await decide(session, workshop_id, [Tap(member.telegram_id)], now)
+    if isinstance(decided, SignupError):
+        raise decided
+    return decided.outcome
 
 
-async def _sign_up(
+async def decide(
     session: AsyncSession,
-    member: Member,
     workshop_id: int,
+    taps: Sequence[Tap],
+    now: datetime | None = None,
+) -> list[Decided | SignupError]:
+    """Decide taps on one workshop together, in arrival order, in one transaction: one lock,
+    one count, one insert. Each tap gets its own outcome or refusal; a refusal of one (the
+    deadline, members only) does not touch the others."""
+    try:
+        return await _decide(session, workshop_id, taps, now or clock.now())
+    except WorkshopGone:  # no such workshop (deleted, or a forged button)
+        people = await member_repo.briefs(session, {t.telegram_id for t in taps})
+        await session.commit()  # ends the read; unlike a rollback it expires nothing
+        return [_refused(WorkshopGone(workshop_id), people.get(t.telegram_id)) for t in taps]
+
+
+def _refused(error: SignupError, person: member_repo.Brief | None) -> SignupError:
+    error.locale = person.locale if person else None
+    return error
+
+
+async def _decide(
+    session: AsyncSession, workshop_id: int, taps: Sequence[Tap], now: datetime
+) -> list[Decided | SignupError]:
+    async with _locked(session, workshop_id) as workshop:
+        people = await member_repo.briefs(session, {t.telegram_id for t in taps})
+        if workshop.status != "published":
+            return [_refused(WorkshopGone(workshop_id), people.get(t.telegram_id)) for t in taps]
+        if workshop.starts_at <= now:
+            return [_refused(AlreadyStarted(workshop_id), people.get(t.telegram_id)) for t in taps]
+        held = await repo.held_by(session, workshop_id, {p.id for p in people.values()})
+        counts = await repo.tally(session, workshop_id)
+        confirmed, waiting, last = counts.confirmed, counts.waiting, counts.last_position
+        closed = workshop.signup_deadline is not None and now > workshop.signup_deadline
+        results: list[tuple[member_repo.Brief, Outcome, int, int] | SignupError] = []
+        here: dict[int, Outcome] = {}  # decided in this batch: a double tap is "already"
+        new: list[tuple[int, str, int]] = []  # member, status, position: inserted together
+        for tap in taps:
+            person = people.get(tap.telegram_id)
+            if person is None:
+                results.append(NotConsented(workshop_id))
+                continue
+            before = held.get(person.id)
+            if person.id in here:
+                outcome = replace(here[person.id], already=True)
+                results.append((person, outcome, confirmed, waiting))
+            elif before is not None and before.status != "cancelled":
+                outcome = await _already(session, workshop_id, before)
+                results.append((person, outcome, confirmed, waiting))
+            elif closed:
+                results.append(
+                    _refused(DeadlinePassed(workshop_id, workshop.signup_deadline), person)
+                )
+            elif workshop.members_only and person.kind != "member":
+                results.append(_refused(MembersOnly(workshop_id), person))
+            else:
+                last += 1
+                full = confirmed >= workshop.capacity
+                if full:
+                    waiting += 1
+                else:
+                    confirmed += 1
+                status = "waiting" if full else "confirmed"
+                # Everyone waiting is ahead of a new position: the queue place is the count.
+                outcome = Outcome(0, status, waiting if full else 0, already=False)
+                if before is None:
+                    new.append((person.id, status, last))
+                else:  # signing up again after cancelling: to the back of the queue
+                    await repo.requeue(session, before.id, status, last)
+                    outcome = replace(outcome, signup_id=before.id)
+                here[person.id] = outcome
+                results.append((person, outcome, confirmed, waiting))
+        ids = await repo.add_many(session, workshop_id, new)
+    return [r if isinstance(r, SignupError) else _decided(r, ids, workshop) for r in results]
+
+
+def _decided(
+    result: tuple[member_repo.Brief, Outcome, int, int],
+    ids: dict[int, int],
     workshop: locking.WorkshopRow,
-    now: datetime,
-) -> Outcome:
-    if workshop.status != "published":
-        raise WorkshopGone(workshop_id)
-    if workshop.starts_at <= now:
-        raise AlreadyStarted(workshop_id)
-    existing = await repo.of_member(session, workshop_id, member.id)
-    if existing is not None and existing.status != "cancelled":
-        return await _outcome(session, existing, already=True)
-    if workshop.signup_deadline is not None and now > workshop.signup_deadline:
-        raise DeadlinePassed(workshop_id)
-    if workshop.members_only and member.kind != "member":
-        raise MembersOnly(workshop_id)
-    counts = await repo.tally(session, workshop_id)
-    full = counts.confirmed >= workshop.capacity
-    status = "waiting" if full else "confirmed"
-    position = counts.last_position + 1
-    if existing is None:
-        signup = Signup(
-            workshop_id=workshop_id, member_id=member.id, status=status, position=position
-        )
-        session.add(signup)
-    else:  # signing up again after cancelling: to the back of the queue
-        signup = existing
-        signup.status, signup.position = status, position
-    await session.flush()
-    # Everyone waiting is ahead of a new position: the queue place is the waiting count + 1.
-    return Outcome(signup.id, status, 0 if not full else counts.waiting + 1, already=False)
+) -> Decided:
+    person, outcome, confirmed, waiting = result
+    signup_id = outcome.signup_id or ids[person.id]  # new rows learn their id on insert
+    outcome = replace(outcome, signup_id=signup_id)
+    return Decided(outcome, workshop, person.locale, confirmed, waiting)
+
+
+async def _already(session: AsyncSession, workshop_id: int, held: repo.Held) -> Outcome:
+    if held.status == "confirmed":
+        return Outcome(held.id, "confirmed", 0, already=True)
+    ahead = await repo.waiting_ahead(session, workshop_id, held.position)
+    return Outcome(held.id, "waiting", ahead + 1, already=True)
 
 
 async def _outcome(session: AsyncSession, signup: Signup, *, already: bool) -> Outcome:

@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Consent, Member
+
+
+@dataclass(frozen=True, slots=True)
+class Brief:
+    """What a sign-up decision needs of a member: no ORM object on the hot path."""
+
+    id: int
+    kind: str | None
+    locale: str
+
+
+async def briefs(session: AsyncSession, telegram_ids: Iterable[int]) -> dict[int, Brief]:
+    """The consented members among these Telegram ids, by Telegram id, in one query."""
+    rows = await session.execute(
+        select(Member.telegram_id, Member.id, Member.kind, Member.locale).where(
+            Member.telegram_id.in_(list(telegram_ids))
+        )
+    )
+    return {tid: Brief(id_, kind, locale) for tid, id_, kind, locale in rows}
 
 
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> Member | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Signup, Workshop
@@ -31,6 +32,57 @@ async def tally(session: AsyncSession, workshop_id: int) -> Tally:
         )
     ).one()
     return Tally(int(row[0]), int(row[1]), int(row[2]))
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A member's sign-up row as a decision needs it (no ORM object: the hot path)."""
+
+    id: int
+    status: str
+    position: int
+
+
+async def held_by(
+    session: AsyncSession, workshop_id: int, member_ids: Iterable[int]
+) -> dict[int, Held]:
+    """The sign-up rows these members have for this workshop (cancelled ones too)."""
+    rows = await session.execute(
+        select(Signup.member_id, Signup.id, Signup.status, Signup.position).where(
+            Signup.workshop_id == workshop_id, Signup.member_id.in_(list(member_ids))
+        )
+    )
+    return {member_id: Held(id_, status, position) for member_id, id_, status, position in rows}
+
+
+async def add_many(
+    session: AsyncSession, workshop_id: int, places: Sequence[tuple[int, str, int]]
+) -> dict[int, int]:
+    """Insert (member_id, status, position) rows; their ids by member. One executemany and one
+    read back: RETURNING in order would make SQLite insert row by row."""
+    if not places:
+        return {}
+    await session.execute(
+        insert(Signup),
+        [
+            {"workshop_id": workshop_id, "member_id": m, "status": s, "position": p}
+            for m, s, p in places
+        ],
+    )
+    return {
+        m: held.id
+        for m, held in (await held_by(session, workshop_id, [m for m, _s, _p in places])).items()
+    }
+
+
+async def requeue(session: AsyncSession, signup_id: int, status: str, position: int) -> None:
+    """A cancelled sign-up taken up again: a place, or the back of the queue."""
+    await session.execute(
+        update(Signup)
+        .where(Signup.id == signup_id)
+        .values(status=status, position=position)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def of_member(session: AsyncSession, workshop_id: int, member_id: int) -> Signup | None:
