@@ -110,7 +110,7 @@ async def test_waiting_list_promotion_and_cancel(sqlite_url: str) -> None:
         assert t("nl", "Full — {count} on the waiting list", count=1) in waiting.text
         full = "⏳ {title} is full: you are number {position} on the waiting list."
         assert cas.alerts[-1] == t("nl", full, title="Voorzitten", position=1)
-        assert [b.text for row in waiting.inline_keyboard for b in row][0] == "❌ " + t(
+        assert next(b.text for row in waiting.inline_keyboard for b in row) == "❌ " + t(
             "nl", "Leave the waiting list"
         )
         # Bo cancels from a fresh detail view; Cas is promoted at once
