@@ -112,6 +112,7 @@ async def project(url: str, members: int, places: int) -> tuple[Burst, int]:
         )  # fmt: skip
     data = SignupCb(workshop_id=workshop.id).pack()
     updates = [tap(i + 1, FIRST_ID + i, data) for i in range(members)]
+    app.settle()  # as `ledenbot run` does before its first update
     result = await burst(lambda u: app.dp.feed_update(bot, u), updates, settings.concurrent_updates)
     async with app.sessions() as session:
         rows = dict(

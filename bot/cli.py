@@ -46,6 +46,7 @@ async def _run(settings: Settings) -> None:
     from bot.app import build_app
 
     app = await build_app(settings)
+    app.settle()
     log.info("polling %s", settings.bot_api_url)
     try:
         await app.dp.start_polling(
@@ -70,6 +71,7 @@ async def _webhook(settings: Settings) -> None:
         )
         raise SystemExit(2)
     app = await build_app(settings, migrate=False)  # run `ledenbot migrate` once, first
+    app.settle()
     runner = await webhook.serve(app)
     log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
     try:

@@ -155,8 +155,13 @@ async def test_refusals_and_forged_buttons(sqlite_url: str) -> None:
         # a stranger arriving by a poster's QR code sees the workshop, then the consent question
         stranger = bot.sandbox.user(7399, "Eef", language_code="nl")
         await stranger.send_text(f"/start w_{await code_of(bot, closed)}")
-        await stranger.expect_text("Alleen leden")
+        card = await stranger.expect_text("Alleen leden")
         await stranger.expect_text(t("nl", "<b>Do you agree that I store this?</b>"))
+        await stranger.press_raw(card.message_id, f"wsign:{closed}")  # an old or forged button
+        await bot.sandbox.idle()
+        assert stranger.alerts[-1] == t("nl", "Please give your consent first: send /start.")
+        async with bot.app.sessions() as session:
+            assert (await session.scalars(select(Signup))).all() == []
 
 
 async def test_organiser_moves_then_cancels_a_workshop_and_everyone_is_told(

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import clock
-from bot.services import regions
+from bot.services import regions, roles
 from bot.services.places import Place, default_gazetteer
 from bot.settings import SUPPORTED_LOCALES
 from storage.models import Member, Region
@@ -117,6 +117,17 @@ def current_place(member: Member) -> Place | None:
 async def member_of(session: AsyncSession, telegram_id: int) -> Member | None:
     """The member behind a Telegram id, or None before consent (or after erasure)."""
     return await members.by_telegram_id(session, telegram_id)
+
+
+async def member_and_grants(
+    session: AsyncSession, telegram_id: int, admin_ids: frozenset[int]
+) -> tuple[Member | None, frozenset[roles.Grant]]:
+    """Who is writing and what they may do: one query for a member; before consent (no
+    member yet) roles may still have been granted to the Telegram account, read apart."""
+    member, rows = await members.with_roles(session, telegram_id)
+    if member is None:
+        return None, await roles.grants_of(session, telegram_id, admin_ids)
+    return member, roles.grants_from(rows, telegram_id, admin_ids)
 
 
 async def region_of(session: AsyncSession, member: Member) -> Region | None:

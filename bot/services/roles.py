@@ -112,9 +112,15 @@ def parse_role(word: str) -> RoleName:
 async def grants_of(
     session: AsyncSession, telegram_id: int, admin_ids: frozenset[int]
 ) -> frozenset[Grant]:
-    found = {
-        Grant(RoleName(r.role), r.region_code) for r in await repo.for_user(session, telegram_id)
-    }
+    rows = await repo.for_user(session, telegram_id)
+    return grants_from([(r.role, r.region_code) for r in rows], telegram_id, admin_ids)
+
+
+def grants_from(
+    rows: list[tuple[str, str | None]], telegram_id: int, admin_ids: frozenset[int]
+) -> frozenset[Grant]:
+    """Grants from (role, region) rows, plus admin for the configured ADMIN_IDS."""
+    found = {Grant(RoleName(role), region) for role, region in rows}
     if telegram_id in admin_ids:
         found.add(Grant(RoleName.ADMIN))
     return frozenset(found)

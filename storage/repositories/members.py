@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Consent, Member
+from storage.models import Consent, Member, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,23 @@ async def briefs(session: AsyncSession, telegram_ids: Iterable[int]) -> dict[int
         )
     )
     return {tid: Brief(id_, kind, locale) for tid, id_, kind, locale in rows}
+
+
+async def with_roles(
+    session: AsyncSession, telegram_id: int
+) -> tuple[Member | None, list[tuple[str, str | None]]]:
+    """The member and their granted roles (role, region) in one query: every update needs
+    both, and a second round trip per update showed in the per-update cost."""
+    rows = (
+        await session.execute(
+            select(Member, Role.role, Role.region_code)
+            .outerjoin(Role, Role.telegram_id == Member.telegram_id)
+            .where(Member.telegram_id == telegram_id)
+        )
+    ).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [(role, region) for _m, role, region in rows if role is not None]
 
 
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> Member | None:
