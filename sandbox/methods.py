@@ -674,13 +674,17 @@ async def answer_callback_query(sb: Sandbox, bot: BotState, p: Params) -> bool:
     query_id = p.required_text("callback_query_id", QUERY_INVALID)
     record = bot.callback_queries.get(query_id)
     ttl = sb.limits.callback_query_ttl
-    too_old = record is not None and ttl is not None and sb.clock() - record.created > ttl
-    if record is None or record.answered or too_old:
+    arrived = sb.clock()
+    if record is None or record.answered:
+        raise bad_request(QUERY_INVALID)
+    if ttl is not None and arrived - record.created > ttl:
+        record.too_late += 1
         raise bad_request(QUERY_INVALID)
     text = p.text("text") or ""
     if len(text) > 200:
         raise bad_request("MESSAGE_TOO_LONG")
     record.answered = True
+    record.answered_at = arrived
     alert = Alert(
         text=text,
         show_alert=p.flag("show_alert"),
