@@ -79,8 +79,8 @@ async def _webhook(settings: Settings) -> None:
     try:
         await until_signal()
     finally:
+        await runner.cleanup()  # lets the updates in hand finish
         log.info("webhook stopping; it handled %d updates", webhook.handled(runner))
-        await runner.cleanup()
         await app.close()
 
 

@@ -53,7 +53,7 @@ async def listen(app: App, *, reuse_port: bool = False) -> web.AppRunner:
         app.dp, app.bot, secret_token=settings.webhook_secret, handle_in_background=False
     ).register(web_app, path=PATH)
     setup_application(web_app, app.dp, bot=app.bot)
-    runner = web.AppRunner(web_app, access_log=None)
+    runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=10.0)
     await runner.setup()
     site = web.TCPSite(
         runner, settings.webhook_host, settings.webhook_port, reuse_port=reuse_port or None

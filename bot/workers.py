@@ -75,13 +75,13 @@ async def run_worker(settings: Settings, number: int) -> None:
         sys.stdout.flush()
         await until_signal()
     finally:
+        await runner.cleanup()  # lets the updates in hand finish
         log.info(
             "webhook worker %d (pid %d) stopping; it handled %d updates",
             number,
             os.getpid(),
             webhook.handled(runner),
         )
-        await runner.cleanup()
         await app.close()
 
 

@@ -312,6 +312,7 @@ async def get_updates(sb: Sandbox, bot: BotState, p: Params) -> list[Json]:
     allowed = p.obj("allowed_updates")
     if allowed is not None:
         bot.allowed_updates = [str(a) for a in allowed] or None
+        sb.drop_unwanted(bot)
     offset = p.integer("offset")
     if offset is not None:
         if offset < 0:
@@ -329,7 +330,6 @@ async def get_updates(sb: Sandbox, bot: BotState, p: Params) -> list[Json]:
     bot.polling += 1
     try:
         while True:
-            sb.drop_unwanted(bot)
             if bot.pending:
                 sb.touch()
                 return list(bot.pending)[:limit]
@@ -359,6 +359,7 @@ async def set_webhook(sb: Sandbox, bot: BotState, p: Params) -> bool:
     allowed = p.obj("allowed_updates")
     if allowed is not None:
         bot.allowed_updates = [str(a) for a in allowed] or None
+        sb.drop_unwanted(bot)
     if p.flag("drop_pending_updates"):
         bot.pending.clear()
     await sb.stop_webhook(bot)

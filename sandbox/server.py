@@ -403,7 +403,8 @@ class Sandbox:
         return update
 
     def drop_unwanted(self, bot: BotState) -> None:
-        """Forget queued updates of types the bot's allowed_updates excludes."""
+        """Forget queued updates of types the bot's allowed_updates now excludes (called when
+        it changes: push_update already drops what the bot did not ask for)."""
         if any(not bot.allows(_kind(u)) for u in bot.pending):
             keep = [u for u in bot.pending if bot.allows(_kind(u))]
             bot.dropped_updates.extend(u for u in bot.pending if not bot.allows(_kind(u)))
@@ -439,8 +440,7 @@ class Sandbox:
 
         try:
             while bot.webhook is hook and not self.closing:
-                self.drop_unwanted(bot)
-                for update in list(bot.pending):
+                for update in bot.pending:  # nothing here awaits: the queue cannot change
                     if len(in_flight) >= hook.max_connections:
                         break
                     key = _chat_key(update)
