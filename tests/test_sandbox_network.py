@@ -152,3 +152,14 @@ async def test_a_webhook_gets_max_connections_at_once_and_each_chat_in_order() -
         # 31 posts of 0.2 s over 4 connections: about 1.6 s, not the 6 s of one at a time
         assert took < 4.5
         assert (await bot.get_webhook_info()).max_connections == 4
+
+
+async def test_updates_queued_before_allowed_updates_changed_are_dropped_then() -> None:
+    async with sandbox(limits=Limits.off()) as (sb, bot):
+        anna = sb.user(1001, "Anna")
+        await anna.send_text("hallo")
+        anna.block()  # a my_chat_member update, queued while every type was wanted
+        updates = await bot.get_updates(timeout=0, allowed_updates=["message"])
+        assert [u.message.text for u in updates] == ["hallo"]
+        kinds = [next(k for k in u if k != "update_id") for u in sb.bot(TOKEN).dropped_updates]
+        assert kinds == ["my_chat_member"]
