@@ -59,10 +59,7 @@ async def _run(settings: Settings) -> None:
         await app.close()
 
 
-async def _webhook(settings: Settings) -> None:
-    from bot import webhook
-    from bot.app import build_app
-
+def _require_webhook(settings: Settings) -> None:
     if not settings.webhook_url or not settings.webhook_secret:
         print(
             "ledenbot: webhook mode needs WEBHOOK_URL (the public https URL Telegram posts to)\n"
@@ -70,15 +67,49 @@ async def _webhook(settings: Settings) -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
+
+
+async def _webhook(settings: Settings) -> None:
+    from bot import webhook
+    from bot.app import build_app
+    from bot.workers import until_signal
+
     app = await build_app(settings, migrate=False)  # run `ledenbot migrate` once, first
     app.settle()
     runner = await webhook.serve(app)
     log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
     try:
-        await asyncio.Event().wait()
+        await until_signal()
     finally:
-        await runner.cleanup()
+        await runner.cleanup()  # lets the updates in hand finish
+        log.info("webhook stopping; it handled %d updates", webhook.handled(runner))
         await app.close()
+
+
+def _webhook_command(settings: Settings, args: argparse.Namespace) -> int:
+    """One worker in this process, or a supervisor of N (PostgreSQL and Redis only)."""
+    from bot import workers
+
+    _require_webhook(settings)
+    if args.worker is not None:  # started by the supervisor below
+        asyncio.run(workers.run_worker(settings, args.worker))
+        return 0
+    count = args.workers if args.workers is not None else settings.webhook_workers
+    refused = workers.refusal(settings, count)
+    if refused:
+        print(refused, file=sys.stderr)
+        return 2
+    if count == 1:
+        asyncio.run(_webhook(settings))
+        return 0
+    return asyncio.run(workers.supervise(settings, count, args.log_level))
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if not 1 <= number <= 32:
+        raise argparse.ArgumentTypeError("between 1 and 32")
+    return number
 
 
 async def _migrate(settings: Settings) -> None:
@@ -261,7 +292,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--log-level", default="INFO")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the bot by long polling (applies migrations first)")
-    sub.add_parser("webhook", help="run the bot behind a webhook (WEBHOOK_URL)")
+    hook = sub.add_parser("webhook", help="run the bot behind a webhook (WEBHOOK_URL)")
+    hook.add_argument(
+        "--workers",
+        type=_positive,
+        metavar="N",
+        help="worker processes sharing WEBHOOK_PORT (default WEBHOOK_WORKERS, 1); "
+        "more than one needs PostgreSQL and REDIS_URL",
+    )
+    hook.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # one, under a supervisor
     sub.add_parser("migrate", help="bring the database schema up to date")
     chat = sub.add_parser("chat", help="chat with the bot in this terminal, no Telegram needed")
     chat.add_argument("--demo", action="store_true", help="seed sample members and roles")
@@ -317,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         asyncio.run(_run(settings))
     elif args.command == "webhook":
         _require_token(settings)
-        asyncio.run(_webhook(settings))
+        raise SystemExit(_webhook_command(settings, args))
     elif args.command == "workshops":
         raise SystemExit(_workshops(settings, args.action, args.file))
     elif args.command == "tracks":

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     webhook_secret: str | None = None
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 8080
+    # Webhook worker processes sharing WEBHOOK_PORT (more than one needs PostgreSQL and Redis).
+    webhook_workers: int = Field(default=1, ge=1, le=32)
     flood_rate: float = 3.0
     flood_burst: int = 8
     reminder_hours: float = Field(default=24.0, gt=0, le=24 * 14)

@@ -312,6 +312,7 @@ async def get_updates(sb: Sandbox, bot: BotState, p: Params) -> list[Json]:
     allowed = p.obj("allowed_updates")
     if allowed is not None:
         bot.allowed_updates = [str(a) for a in allowed] or None
+        sb.drop_unwanted(bot)
     offset = p.integer("offset")
     if offset is not None:
         if offset < 0:
@@ -329,7 +330,6 @@ async def get_updates(sb: Sandbox, bot: BotState, p: Params) -> list[Json]:
     bot.polling += 1
     try:
         while True:
-            sb.drop_unwanted(bot)
             if bot.pending:
                 sb.touch()
                 return list(bot.pending)[:limit]
@@ -359,6 +359,7 @@ async def set_webhook(sb: Sandbox, bot: BotState, p: Params) -> bool:
     allowed = p.obj("allowed_updates")
     if allowed is not None:
         bot.allowed_updates = [str(a) for a in allowed] or None
+        sb.drop_unwanted(bot)
     if p.flag("drop_pending_updates"):
         bot.pending.clear()
     await sb.stop_webhook(bot)
@@ -674,13 +675,17 @@ async def answer_callback_query(sb: Sandbox, bot: BotState, p: Params) -> bool:
     query_id = p.required_text("callback_query_id", QUERY_INVALID)
     record = bot.callback_queries.get(query_id)
     ttl = sb.limits.callback_query_ttl
-    too_old = record is not None and ttl is not None and sb.clock() - record.created > ttl
-    if record is None or record.answered or too_old:
+    arrived = sb.clock()
+    if record is None or record.answered:
+        raise bad_request(QUERY_INVALID)
+    if ttl is not None and arrived - record.created > ttl:
+        record.too_late += 1
         raise bad_request(QUERY_INVALID)
     text = p.text("text") or ""
     if len(text) > 200:
         raise bad_request("MESSAGE_TOO_LONG")
     record.answered = True
+    record.answered_at = arrived
     alert = Alert(
         text=text,
         show_alert=p.flag("show_alert"),

@@ -98,8 +98,15 @@ class Sandbox:
         default_token: str | None = None,
         webhook_retry_delay: float = 0.2,
         webhook_timeout: float = 10.0,
+        rtt: float = 0.0,
     ) -> None:
+        """``rtt``: the network round trip to Telegram in seconds; every call (and every
+        webhook delivery) takes that much longer, half on the way there, half on the way back,
+        so a call takes effect mid-way, as it does over the internet."""
+        if rtt < 0:
+            raise ValueError("rtt is a duration: 0 or more seconds")
         self.host = host
+        self.rtt = rtt
         self.port = port
         self._limits = limits or Limits()
         self.limiter = RateLimiter(self._limits)
@@ -396,7 +403,8 @@ class Sandbox:
         return update
 
     def drop_unwanted(self, bot: BotState) -> None:
-        """Forget queued updates of types the bot's allowed_updates excludes."""
+        """Forget queued updates of types the bot's allowed_updates now excludes (called when
+        it changes: push_update already drops what the bot did not ask for)."""
         if any(not bot.allows(_kind(u)) for u in bot.pending):
             keep = [u for u in bot.pending if bot.allows(_kind(u))]
             bot.dropped_updates.extend(u for u in bot.pending if not bot.allows(_kind(u)))
@@ -416,39 +424,64 @@ class Sandbox:
         if task is not None and task is not asyncio.current_task():
             task.cancel()
             await asyncio.wait([task])
-        bot.webhook_busy = False
+        bot.webhook_busy = 0
         bot.updates_signal.fire()
 
     async def _webhook_loop(self, bot: BotState, hook: Webhook) -> None:
-        """Deliver updates one by one, in order, retrying each until the URL accepts it."""
+        """Deliver up to ``max_connections`` updates at once, as Telegram does, but never two
+        of one chat: each chat's updates arrive in order, a failed one retried before the next.
+        """
+        in_flight: dict[object, asyncio.Task[None]] = {}
+
+        def done(key: object) -> None:
+            in_flight.pop(key, None)
+            bot.webhook_busy = len(in_flight)
+            bot.updates_signal.fire()
+
+        try:
+            while bot.webhook is hook and not self.closing:
+                for update in bot.pending:  # nothing here awaits: the queue cannot change
+                    if len(in_flight) >= hook.max_connections:
+                        break
+                    key = _chat_key(update)
+                    if key in in_flight:
+                        continue  # that chat's earlier update is still on its way
+                    task = asyncio.create_task(self._deliver_until_accepted(bot, hook, update))
+                    in_flight[key] = task
+                    task.add_done_callback(lambda _, key=key: done(key))
+                bot.webhook_busy = len(in_flight)
+                await bot.updates_signal.wait(1.0)
+        finally:
+            tasks = list(in_flight.values())
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.wait(tasks)
+
+    async def _deliver_until_accepted(self, bot: BotState, hook: Webhook, update: Json) -> None:
+        """Post one update until the URL accepts it (backing off), then run its reply."""
         delay = self.webhook_retry_delay
         while bot.webhook is hook and not self.closing:
-            self.drop_unwanted(bot)
-            if not bot.pending:
-                await bot.updates_signal.wait(1.0)
-                continue
-            update = bot.pending[0]
-            bot.webhook_busy = True
             try:
                 delivered, reply = await self._deliver(hook, update)
-                if delivered:
-                    if bot.pending and bot.pending[0] is update:
-                        bot.pending.popleft()
-                    delay = self.webhook_retry_delay
-                    if reply is not None:
-                        await self._execute(bot, reply[0], reply[1])
             finally:
-                bot.webhook_busy = False
                 self.touch()
-            if not delivered:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+            if delivered:
+                with contextlib.suppress(ValueError):  # dropped meanwhile (drop_pending_updates)
+                    bot.pending.remove(update)
+                if reply is not None:
+                    await self._execute(bot, reply[0], reply[1])
+                self.touch()
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
     async def _deliver(self, hook: Webhook, update: Json) -> tuple[bool, tuple[str, Params] | None]:
         headers = {"Content-Type": "application/json"}
         if hook.secret_token:
             headers["X-Telegram-Bot-Api-Secret-Token"] = hook.secret_token
         try:
+            await self._travel()  # the update on its way to the bot
             async with self.http().post(
                 hook.url,
                 data=json.dumps(update, ensure_ascii=False).encode(),
@@ -461,7 +494,9 @@ class Sandbox:
                         f"Wrong response from the webhook: {resp.status} {resp.reason}"
                     )
                     return False, None
-                return True, await _webhook_reply(resp)
+                reply = await _webhook_reply(resp)
+            await self._travel()  # the bot's answer on its way back
+            return True, reply
         except (aiohttp.ClientError, TimeoutError, ValueError) as e:
             hook.last_error_date = now()
             hook.last_error_message = f"Connection failed: {type(e).__name__}: {e}"
@@ -505,6 +540,7 @@ class Sandbox:
         record: RequestRecord | None = None
         status, description = 499, "client went away"
         try:
+            await self._travel()  # the request on its way to Telegram
             try:
                 params = await read_params(request)
             except ApiError as e:
@@ -514,6 +550,7 @@ class Sandbox:
                 record = self._begin(bot, method, params.loggable())
                 status, body = await self._execute(bot, method, params, faults=True, log=False)
             description = body.get("description")
+            await self._travel()  # the answer on its way back
             return web.json_response(body, status=status, dumps=_dumps)
         finally:
             if not polling:
@@ -569,6 +606,11 @@ class Sandbox:
         return web.Response(
             body=stored.data, content_type=stored.mime_type or "application/octet-stream"
         )
+
+    async def _travel(self) -> None:
+        """Half the round trip: a request or an answer crossing the network."""
+        if self.rtt > 0:
+            await self._pause(self.rtt / 2)
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -673,6 +715,19 @@ class Sandbox:
                 raise TimeoutError(f"sandbox not idle after {timeout:g}s: {what}")
             step = 0.01 if reasons else max(0.005, quiet - quiet_for)
             await asyncio.sleep(min(step, max(0.005, deadline - current)))
+
+
+def _chat_key(update: Json) -> object:
+    """What an update's order is kept within: its chat, else its sender, else itself."""
+    payload = update[_kind(update)]
+    if isinstance(payload, dict):
+        chat = payload.get("chat") or (payload.get("message") or {}).get("chat")
+        if isinstance(chat, dict) and "id" in chat:
+            return ("chat", chat["id"])
+        sender = payload.get("from") or payload.get("user")
+        if isinstance(sender, dict) and "id" in sender:
+            return ("user", sender["id"])
+    return ("update", update["update_id"])
 
 
 def _kind(update: Json) -> str:

@@ -391,7 +391,13 @@ class CallbackRecord:
     message_id: int | None
     data: str | None
     created: float
+    """When the person pressed (the update was made), on the sandbox's clock: the age that
+    makes an answer "too old" counts from here, however long the update waited."""
     answered: bool = False
+    answered_at: float | None = None
+    """When the answer arrived, on the same clock."""
+    too_late: int = 0
+    """Answers refused because the query was too old."""
 
 
 _ids = itertools.count(1)
@@ -424,7 +430,8 @@ class BotState:
         self.polling = 0
         self.webhook: Webhook | None = None
         self.webhook_task: asyncio.Task[None] | None = None
-        self.webhook_busy = False
+        self.webhook_busy = 0
+        """Webhook deliveries in flight."""
         self.chats: dict[int, ChatState] = {}
         self.files: dict[str, SandboxFile] = {}
         self.files_by_path: dict[str, SandboxFile] = {}
