@@ -62,6 +62,7 @@ async def run_worker(settings: Settings, number: int) -> None:
     from bot.app import build_app
 
     app = await build_app(settings, migrate=False)
+    app.settle()
     runner = await webhook.listen(app, reuse_port=True)
     try:
         log.info(
