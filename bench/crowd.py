@@ -255,12 +255,38 @@ async def press_all(sandbox: Sandbox, members: int, workshop_id: int) -> tuple[l
     return ids, time.monotonic() - began
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and all its descendants, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}  # pid: (parent, cpu)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])))
+    mine, total, frontier = {pid}, 0.0, [pid]
+    while frontier:
+        current = frontier.pop()
+        total += stats.get(current, (0, 0.0))[1]
+        children = [p for p, (parent, _cpu) in stats.items() if parent == current]
+        mine.update(children)
+        frontier += children
+    return total / ticks
+
+
 async def run_crowd(
-    sandbox: Sandbox, alive: Callable[[], bool], members: int, workshop_id: int, wait: float
-) -> tuple[list[CallbackRecord], float, float]:
-    """Press, then wait until every tap is answered or refused (or ``wait`` s pass)."""
+    sandbox: Sandbox,
+    pid: int,
+    alive: Callable[[], bool],
+    members: int,
+    workshop_id: int,
+    wait: float,
+) -> tuple[list[CallbackRecord], float, float, str]:
+    """Press, then wait until every tap is answered or refused (or ``wait`` s pass); also
+    what the crowd cost in CPU: the bot's processes, and this one (the sandbox, the presses)."""
     bot = sandbox.bot()
     first = sandbox.clock()
+    bot_cpu, own_cpu = tree_cpu(pid), time.process_time()
     ids, spread = await press_all(sandbox, members, workshop_id)
     records = [bot.callback_queries[i] for i in ids]
     with contextlib.suppress(TimeoutError):
@@ -269,7 +295,12 @@ async def run_crowd(
             wait,
             "every tap answered or refused",
         )
-    return records, first, spread
+    cpu = (
+        f"CPU for the crowd: the bot {tree_cpu(pid) - bot_cpu:.1f} s "
+        f"({(tree_cpu(pid) - bot_cpu) * 1000 / members:.2f} ms a tap), "
+        f"the sandbox {time.process_time() - own_cpu:.1f} s, on {os.cpu_count()} cores"
+    )
+    return records, first, spread, cpu
 
 
 async def polling_sqlite(args: argparse.Namespace, folder: Path) -> Result:
@@ -279,12 +310,19 @@ async def polling_sqlite(args: argparse.Namespace, folder: Path) -> Result:
         env = bot_env(sandbox, url)
         async with process(["run"], env, folder, "run") as (proc, _):
             await sandbox.wait_polling(timeout=120)
-            records, first, spread = await run_crowd(
-                sandbox, lambda: proc.returncode is None, args.members, workshop_id, args.wait
+            records, first, spread, cpu = await run_crowd(
+                sandbox,
+                proc.pid,
+                lambda: proc.returncode is None,
+                args.members,
+                workshop_id,
+                args.wait,
             )
     statuses, distinct = await stored(url)
     name = f"SQLite, `ledenbot run` (polling, one process), RTT {args.rtt * 1000:.0f} ms"
-    return Result(name, args.members, args.places, spread, records, first, statuses, distinct)
+    return Result(
+        name, args.members, args.places, spread, records, first, statuses, distinct, [cpu]
+    )
 
 
 @contextlib.asynccontextmanager
@@ -330,8 +368,13 @@ async def webhook_postgres(args: argparse.Namespace, folder: Path) -> Result:
                 if bot.webhook is None:
                     raise SystemExit(f"the workers exited; see {log_path}")
                 connections = bot.webhook.max_connections
-                records, first, spread = await run_crowd(
-                    sandbox, lambda: proc.returncode is None, args.members, workshop_id, args.wait
+                records, first, spread, cpu = await run_crowd(
+                    sandbox,
+                    proc.pid,
+                    lambda: proc.returncode is None,
+                    args.members,
+                    workshop_id,
+                    args.wait,
                 )
             shares = HANDLED.findall(log_path.read_text(errors="replace"))
         statuses, distinct = await stored(url)
@@ -342,6 +385,7 @@ async def webhook_postgres(args: argparse.Namespace, folder: Path) -> Result:
     result = Result(name, args.members, args.places, spread, records, first, statuses, distinct)
     split = ", ".join(f"worker {n}: {int(c):,}" for n, c in shares) or "not logged"
     result.notes.append(f"max_connections {connections}; updates handled per worker: {split}")
+    result.notes.append(cpu)
     return result
 
 

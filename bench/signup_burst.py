@@ -6,7 +6,7 @@ Bot API calls are answered in-process (bench/harness.py), so what is measured is
 stack. At most CONCURRENT_UPDATES (the setting `ledenbot run` uses) updates are handled at
 once, for the project and the floor alike.
 
-    python bench/signup_burst.py [--members 2000] [--places 100] [--skip-postgres]
+    python bench/signup_burst.py [--members 2000] [--places 100] [--skip-sqlite] [--skip-postgres]
 """
 
 from __future__ import annotations
@@ -143,12 +143,13 @@ async def compare(name: str, url: str, members: int, places: int) -> None:
     )
 
 
-async def main(members: int, places: int, skip_postgres: bool) -> None:
+async def main(members: int, places: int, skip_sqlite: bool, skip_postgres: bool) -> None:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
-    with tempfile.TemporaryDirectory() as folder:
-        await compare("SQLite", f"sqlite+aiosqlite:///{folder}/burst.db", members, places)
+    if not skip_sqlite:
+        with tempfile.TemporaryDirectory() as folder:
+            await compare("SQLite", f"sqlite+aiosqlite:///{folder}/burst.db", members, places)
     if skip_postgres:
         return
     import asyncpg
@@ -171,6 +172,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--places", type=int, default=100)
+    parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
-    asyncio.run(main(args.members, args.places, args.skip_postgres))
+    asyncio.run(main(args.members, args.places, args.skip_sqlite, args.skip_postgres))

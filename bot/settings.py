@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     suggest_max_km: float = Field(default=150.0, gt=0)  # suggestions leave out farther ones
     contact_requests_per_day: int = Field(default=20, ge=1)
     # Updates handled at once per process (polling); measured in bench/signup_burst.py.
-    concurrent_updates: int = Field(default=25, ge=1, le=1000)
+    concurrent_updates: int = Field(default=200, ge=1, le=1000)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

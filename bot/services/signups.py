@@ -158,12 +158,13 @@ async def _decide(
     session: AsyncSession, workshop_id: int, taps: Sequence[Tap], now: datetime
 ) -> list[Decided | SignupError]:
     async with _locked(session, workshop_id) as workshop:
-        people = await member_repo.briefs(session, {t.telegram_id for t in taps})
+        tapped = await repo.tappers(session, workshop_id, {t.telegram_id for t in taps})
+        people = {tid: person for tid, (person, _row) in tapped.items()}
         if workshop.status != "published":
             return [_refused(WorkshopGone(workshop_id), people.get(t.telegram_id)) for t in taps]
         if workshop.starts_at <= now:
             return [_refused(AlreadyStarted(workshop_id), people.get(t.telegram_id)) for t in taps]
-        held = await repo.held_by(session, workshop_id, {p.id for p in people.values()})
+        held = {person.id: row for person, row in tapped.values() if row is not None}
         counts = await repo.tally(session, workshop_id)
         confirmed, waiting, last = counts.confirmed, counts.waiting, counts.last_position
         closed = workshop.signup_deadline is not None and now > workshop.signup_deadline

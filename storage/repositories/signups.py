@@ -6,10 +6,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Signup, Workshop
+from storage.models import Member, Signup, Workshop
+from storage.repositories.members import Brief
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,36 +44,42 @@ class Held:
     position: int
 
 
-async def held_by(
-    session: AsyncSession, workshop_id: int, member_ids: Iterable[int]
-) -> dict[int, Held]:
-    """The sign-up rows these members have for this workshop (cancelled ones too)."""
+async def tappers(
+    session: AsyncSession, workshop_id: int, telegram_ids: Iterable[int]
+) -> dict[int, tuple[Brief, Held | None]]:
+    """Who tapped (the consented among these Telegram ids) and their sign-up row for this
+    workshop, if any, in one query: by Telegram id."""
     rows = await session.execute(
-        select(Signup.member_id, Signup.id, Signup.status, Signup.position).where(
-            Signup.workshop_id == workshop_id, Signup.member_id.in_(list(member_ids))
+        select(
+            Member.telegram_id, Member.id, Member.kind, Member.locale,
+            Signup.id, Signup.status, Signup.position,
         )
-    )
-    return {member_id: Held(id_, status, position) for member_id, id_, status, position in rows}
+        .outerjoin(
+            Signup, and_(Signup.member_id == Member.id, Signup.workshop_id == workshop_id)
+        )
+        .where(Member.telegram_id.in_(list(telegram_ids)))
+    )  # fmt: skip
+    return {
+        tid: (Brief(id_, kind, locale), None if sid is None else Held(sid, status, position))
+        for tid, id_, kind, locale, sid, status, position in rows
+    }
 
 
 async def add_many(
     session: AsyncSession, workshop_id: int, places: Sequence[tuple[int, str, int]]
 ) -> dict[int, int]:
-    """Insert (member_id, status, position) rows; their ids by member. One executemany and one
-    read back: RETURNING in order would make SQLite insert row by row."""
+    """Insert (member_id, status, position) rows in one statement; their ids by member. The
+    ids come back with their member (RETURNING in parameter order made SQLite go row by row)."""
     if not places:
         return {}
-    await session.execute(
-        insert(Signup),
+    rows = await session.execute(
+        insert(Signup).returning(Signup.member_id, Signup.id),
         [
             {"workshop_id": workshop_id, "member_id": m, "status": s, "position": p}
             for m, s, p in places
         ],
     )
-    return {
-        m: held.id
-        for m, held in (await held_by(session, workshop_id, [m for m, _s, _p in places])).items()
-    }
+    return dict(rows.all())
 
 
 async def requeue(session: AsyncSession, signup_id: int, status: str, position: int) -> None:
