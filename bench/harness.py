@@ -103,5 +103,29 @@ def bare_dispatcher() -> Dispatcher:
     return dp
 
 
+# The same floor as its own process, polling BOT_API_URL with CONCURRENT updates at once.
+BARE_POLLING_BOT = """
+import asyncio, os
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import CallbackQuery
+
+dp = Dispatcher()
+
+@dp.callback_query()
+async def answer_tap(callback: CallbackQuery) -> None:
+    await callback.answer("✅")
+
+async def main() -> None:
+    api = TelegramAPIServer.from_base(os.environ["BOT_API_URL"])
+    bot = Bot(os.environ["BOT_TOKEN"], session=AiohttpSession(api=api))
+    limit = int(os.environ.get("CONCURRENT", "200"))
+    await dp.start_polling(bot, tasks_concurrency_limit=limit, handle_signals=True)
+
+asyncio.run(main())
+"""
+
+
 def pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -343,10 +344,13 @@ async def on_sign_up(
         return await _refuse(callback, decided, i18n, settings)
     outcome, workshop = decided.outcome, decided.workshop
     with i18n.use_locale(decided.locale):  # their stored choice, not Telegram's
-        await callback.answer(_toast(outcome, workshop.title))
         lines, buttons = _status(workshop_id, outcome, workshop.online_url)
         places = _places_line(workshop.capacity, decided.confirmed, decided.waiting)
-        await _show_on_card(callback, bot, lines, buttons, places)
+        # Both at once: each is a round trip to Telegram, and the tap's slot waits for both.
+        await asyncio.gather(
+            callback.answer(_toast(outcome, workshop.title)),
+            _show_on_card(callback, bot, lines, buttons, places),
+        )
     log.info("signup %s: %s (signup %s)", workshop_id, outcome.status, outcome.signup_id)
 
 
