@@ -77,6 +77,7 @@ class Result:
     distinct_members: int = 0
     notes: list[str] = field(default_factory=list)
     floor: bool = False  # the bare aiogram bot: answers, stores nothing
+    not_outcomes: int = 0  # taps answered with something else (an error, say)
 
     def answered(self) -> list[CallbackRecord]:
         return [r for r in self.records if r.answered_at is not None]
@@ -100,6 +101,8 @@ class Result:
             failed.append(f"{never:,} taps never answered")
         if slow:
             failed.append(f"{slow:,} taps answered later than {within:g} s")
+        if self.not_outcomes:
+            failed.append(f"{self.not_outcomes:,} taps answered with something but their outcome")
         if self.floor:  # the bare bot stores nothing
             return failed
         expected = {"confirmed": self.places, "waiting": self.members - self.places}
@@ -293,7 +296,7 @@ async def run_crowd(
     members: int,
     workshop_id: int,
     wait: float,
-) -> tuple[list[CallbackRecord], float, float, str]:
+) -> tuple[list[CallbackRecord], float, float, str, int]:
     """Press, then wait until every tap is answered or refused (or ``wait`` s pass); also
     what the crowd cost in CPU: the bot's processes, and this one (the sandbox, the presses)."""
     bot = sandbox.bot()
@@ -307,12 +310,19 @@ async def run_crowd(
             wait,
             "every tap answered or refused",
         )
+    outcomes = ("✅", "⏳")  # signed up (or already), or a place on the waiting list
+    not_outcomes = sum(
+        1
+        for r in records
+        if r.answered
+        and not [a for a in bot.alerts.get(r.user_id, []) if a.text.startswith(outcomes)]
+    )
     cpu = (
         f"CPU for the crowd: the bot {tree_cpu(pid) - bot_cpu:.1f} s "
         f"({(tree_cpu(pid) - bot_cpu) * 1000 / members:.2f} ms a tap), "
         f"the sandbox {time.process_time() - own_cpu:.1f} s, on {os.cpu_count()} cores"
     )
-    return records, first, spread, cpu
+    return records, first, spread, cpu, not_outcomes
 
 
 async def bare_polling(args: argparse.Namespace, folder: Path) -> Result:
@@ -325,11 +335,14 @@ async def bare_polling(args: argparse.Namespace, folder: Path) -> Result:
             _,
         ):
             await sandbox.wait_polling(timeout=120)
-            records, first, spread, cpu = await run_crowd(
+            records, first, spread, cpu, wrong = await run_crowd(
                 sandbox, proc.pid, lambda: proc.returncode is None, args.members, 0, args.wait
             )
     name = f"bare aiogram bot (polling, answers the tap only), RTT {args.rtt * 1000:.0f} ms"
-    return Result(name, args.members, args.places, spread, records, first, notes=[cpu], floor=True)
+    return Result(
+        name, args.members, args.places, spread, records, first, notes=[cpu], floor=True,
+        not_outcomes=wrong,
+    )  # fmt: skip
 
 
 async def polling_sqlite(args: argparse.Namespace, folder: Path) -> Result:
@@ -339,7 +352,7 @@ async def polling_sqlite(args: argparse.Namespace, folder: Path) -> Result:
         env = bot_env(sandbox, url)
         async with process(["run"], env, folder, "run") as (proc, _):
             await sandbox.wait_polling(timeout=120)
-            records, first, spread, cpu = await run_crowd(
+            records, first, spread, cpu, wrong = await run_crowd(
                 sandbox,
                 proc.pid,
                 lambda: proc.returncode is None,
@@ -350,7 +363,16 @@ async def polling_sqlite(args: argparse.Namespace, folder: Path) -> Result:
     statuses, distinct = await stored(url)
     name = f"SQLite, `ledenbot run` (polling, one process), RTT {args.rtt * 1000:.0f} ms"
     return Result(
-        name, args.members, args.places, spread, records, first, statuses, distinct, [cpu]
+        name,
+        args.members,
+        args.places,
+        spread,
+        records,
+        first,
+        statuses,
+        distinct,
+        [cpu],
+        not_outcomes=wrong,
     )
 
 
@@ -397,7 +419,7 @@ async def webhook_postgres(args: argparse.Namespace, folder: Path) -> Result:
                 if bot.webhook is None:
                     raise SystemExit(f"the workers exited; see {log_path}")
                 connections = bot.webhook.max_connections
-                records, first, spread, cpu = await run_crowd(
+                records, first, spread, cpu, wrong = await run_crowd(
                     sandbox,
                     proc.pid,
                     lambda: proc.returncode is None,
@@ -412,6 +434,7 @@ async def webhook_postgres(args: argparse.Namespace, folder: Path) -> Result:
         f"RTT {args.rtt * 1000:.0f} ms"
     )
     result = Result(name, args.members, args.places, spread, records, first, statuses, distinct)
+    result.not_outcomes = wrong
     split = ", ".join(f"worker {n}: {int(c):,}" for n, c in shares) or "not logged"
     result.notes.append(f"max_connections {connections}; updates handled per worker: {split}")
     result.notes.append(cpu)

@@ -348,7 +348,7 @@ async def on_sign_up(
         places = _places_line(workshop.capacity, decided.confirmed, decided.waiting)
         # Both at once: each is a round trip to Telegram, and the tap's slot waits for both.
         await asyncio.gather(
-            callback.answer(_toast(outcome, workshop.title)),
+            bot.answer_callback_query(callback.id, _toast(outcome, workshop.title)),
             _show_on_card(callback, bot, lines, buttons, places),
         )
     log.info("signup %s: %s (signup %s)", workshop_id, outcome.status, outcome.signup_id)

@@ -48,3 +48,10 @@ def test_every_miss_is_a_failure() -> None:
     overbooked = result(fine, statuses={"confirmed": 2, "waiting": 1})
     assert "each once" in " ".join(overbooked.failures(1.0))
     assert "too busy" in " ".join(result(fine, spread=2.2).failures(1.0))
+
+
+def test_an_error_in_place_of_the_outcome_is_a_failure_and_speed_is_a_target_when_asked() -> None:
+    fine = [tap(0, 0.2), tap(0.5, 0.9), tap(1.0, 2.6)]
+    assert result(fine).failures(None) == []  # slow, but the issue asks for in time
+    assert "later than 1 s" in " ".join(result(fine).failures(1.0))
+    assert "but their outcome" in " ".join(result(fine, not_outcomes=1).failures(None))
