@@ -99,13 +99,20 @@ def rank(
     """
     wishes = frozenset(wish_skill_ids)
     region = member.region_code
+    here_lat, here_lon = member.latitude, member.longitude
+    located = here_lat is not None and here_lon is not None
     spoken = _language(member.locale)
     languages: dict[str | None, bool] = {}
     out: list[Suggestion] = []
     for workshop in workshops:
         if workshop.starts_at <= now or workshop.status != "published":
             continue
-        distance = _distance(workshop, member)
+        lat, lon = workshop.latitude, workshop.longitude
+        distance = (
+            haversine_km(here_lat, here_lon, lat, lon)  # type: ignore[arg-type]
+            if located and lat is not None and lon is not None
+            else None
+        )
         if max_km is not None:
             speaks = languages.get(workshop.language)
             if speaks is None:
@@ -116,7 +123,7 @@ def rank(
         score = WISH_POINTS * len(matched)
         if distance is not None:
             score += NEAR_POINTS * max(0.0, 1 - distance / NEAR_KM)
-        elif workshop.latitude is None and workshop.online_url:
+        elif lat is None and workshop.online_url:
             score += ONLINE_POINTS
         same_region = bool(region) and workshop.region_code == region
         if same_region and distance is None:
