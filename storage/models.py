@@ -85,6 +85,18 @@ class Member(Base):
     """Someone who consented. Before consent there is no row at all."""
 
     __tablename__ = "members"
+    __table_args__ = (
+        # The findable members of a region, where they live: the talent search's join (0009).
+        Index(
+            "ix_members_findable",
+            "region_code",
+            "findable",
+            "unreachable_since",
+            "id",
+            "latitude",
+            "longitude",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True, index=True)
@@ -176,7 +188,10 @@ class MemberSkill(Base):
     """
 
     __tablename__ = "member_skills"
-    __table_args__ = (Index("ix_member_skills_skill_kind", "skill_id", "kind"),)
+    __table_args__ = (
+        # The talent search reads only this index (0009).
+        Index("ix_member_skills_talent", "skill_id", "kind", "status", "level", "member_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)

@@ -59,6 +59,36 @@ async def test_ranking_by_level_then_distance(session: AsyncSession, debating: i
     assert 50 < results.hits[0].distance_km < 70  # Enschede–Zwolle
 
 
+async def test_unplaced_last_within_their_level_ties_by_id_across_pages(
+    session: AsyncSession, debating: int
+) -> None:
+    """The order the organiser pages through: level first, then distance with members
+    without a place after the placed ones of their level, then who joined first."""
+    unplaced_teacher = await member(session, 1, "Utrecht", Level.TEACH)
+    same_town = [await member(session, tid, "Leiden", Level.TEACH) for tid in range(2, 8)]
+    experienced = await member(session, 8, "Leiden", Level.EXPERIENCED)
+    gone = await member(session, 9, "Leiden", Level.TEACH)
+    for member_id, change in ((unplaced_teacher, "place"), (gone, "unreachable")):
+        row = await session.get(Member, member_id)
+        assert row is not None
+        if change == "place":
+            row.latitude = row.longitude = None
+        else:
+            row.unreachable_since = datetime(2026, 11, 1, tzinfo=UTC)
+    await session.commit()
+    leiden = default_gazetteer().search("Leiden")[0].place
+    seen, totals = [], set()
+    for offset in (0, 5):
+        page = await talent.search(
+            session, actor_id=7, grants=ADMIN, skill_id=debating, region="west", near=leiden,
+            offset=offset,
+        )  # fmt: skip
+        seen += [h.row.member_id for h in page.hits]
+        totals.add(page.total)
+    assert seen == [*sorted(same_town), unplaced_teacher, experienced]
+    assert totals == {8}
+
+
 async def test_regional_organiser_sees_only_their_region(
     session: AsyncSession, debating: int
 ) -> None:

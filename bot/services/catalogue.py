@@ -6,6 +6,7 @@ import re
 import time
 import unicodedata
 import weakref
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,8 @@ from bot.services.skill_match import SkillEntry, SkillMatcher, load_default_cata
 from bot.settings import SUPPORTED_LOCALES
 from storage.models import Skill as Skill
 from storage.repositories import skills as repo
+from storage.repositories import workshops as workshop_repo
+from storage.repositories.workshops import Topic
 
 MATCHER_TTL = 30.0  # seconds: another worker's curation shows up here within this time
 
@@ -44,8 +47,33 @@ class _Cached:
 _cache: weakref.WeakKeyDictionary[object, _Cached] = weakref.WeakKeyDictionary()
 
 
+@dataclass
+class _Names:
+    topics: dict[int, Topic]
+    loaded_at: float
+
+
+_names: weakref.WeakKeyDictionary[object, _Names] = weakref.WeakKeyDictionary()
+
+
 def invalidate() -> None:
     _cache.clear()
+    _names.clear()
+
+
+async def topics(session: AsyncSession, skill_ids: Collection[int]) -> Mapping[int, Topic]:
+    """The names of catalogue skills, for lists of workshops: kept like the matcher (curation
+    here clears them at once, another worker's shows within MATCHER_TTL), and read afresh
+    when a skill is asked for that they lack (added since)."""
+    cached = _names.get(session.bind)
+    if (
+        cached is None
+        or time.monotonic() - cached.loaded_at > MATCHER_TTL
+        or not cached.topics.keys() >= skill_ids
+    ):
+        loaded = await workshop_repo.topic_names(session)
+        cached = _names[session.bind] = _Names(loaded, time.monotonic())
+    return cached.topics
 
 
 def entry(skill: Skill) -> SkillEntry:

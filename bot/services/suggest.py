@@ -16,6 +16,7 @@ from datetime import datetime
 
 from bot.services.places import haversine_km
 from storage.models import Member, Workshop
+from storage.repositories.workshops import Listed
 
 WISH_POINTS = 100.0  # per learning wish a workshop's topics cover
 NEAR_POINTS = 60.0  # at 0 km, falling to nothing at NEAR_KM
@@ -27,7 +28,7 @@ DAY_COST = 0.4  # a workshop a month later needs a reason worth 12 points more
 
 @dataclass(frozen=True, slots=True)
 class Suggestion:
-    workshop: Workshop
+    workshop: Workshop | Listed
     score: float
     wishes: tuple[int, ...]  # skill ids of the member's wishes this workshop covers
     distance_km: float | None
@@ -39,7 +40,18 @@ def _language(code: str | None) -> str:
     return (code or "").split("-")[0].split("_")[0].lower()
 
 
-def fits(workshop: Workshop, member: Member, max_km: float) -> bool:
+def _near(
+    workshop: Workshop | Listed, member: Member, max_km: float, distance: float | None
+) -> bool:
+    """Online, or near enough given the distance already worked out (None: a place unknown)."""
+    if workshop.latitude is None or workshop.longitude is None:
+        return True
+    if distance is None:  # the member's place is unknown
+        return not member.region_code or workshop.region_code == member.region_code
+    return distance <= max_km
+
+
+def fits(workshop: Workshop | Listed, member: Member, max_km: float) -> bool:
     """Worth suggesting: in the member's language (their locale), and online or near enough.
 
     Without a known place, in-person workshops count as near only in the member's own region
@@ -47,18 +59,32 @@ def fits(workshop: Workshop, member: Member, max_km: float) -> bool:
     """
     if _language(workshop.language) != _language(member.locale):
         return False
-    if workshop.latitude is None or workshop.longitude is None:
-        return True
-    if member.latitude is None or member.longitude is None:
-        return not member.region_code or workshop.region_code == member.region_code
-    distance = haversine_km(
-        member.latitude, member.longitude, workshop.latitude, workshop.longitude
-    )
-    return distance <= max_km
+    return _near(workshop, member, max_km, _distance(workshop, member))
+
+
+def _distance(workshop: Workshop | Listed, member: Member) -> float | None:
+    if (
+        workshop.latitude is None
+        or workshop.longitude is None
+        or member.latitude is None
+        or member.longitude is None
+    ):
+        return None
+    return haversine_km(member.latitude, member.longitude, workshop.latitude, workshop.longitude)
+
+
+def _topics(
+    workshop: Workshop | Listed, topic_ids: dict[int, frozenset[int]] | None
+) -> frozenset[int]:
+    if topic_ids is not None:
+        return topic_ids.get(workshop.id, frozenset())
+    if isinstance(workshop, Listed):
+        return workshop.topic_ids
+    return frozenset(t.id for t in workshop.topics)
 
 
 def rank(
-    workshops: Iterable[Workshop],
+    workshops: Iterable[Workshop | Listed],
     member: Member,
     wish_skill_ids: Sequence[int],
     now: datetime,
@@ -68,35 +94,45 @@ def rank(
     """Best first. `topic_ids` (workshop id -> skill ids) may be given to skip lazy loads.
 
     With `max_km` these are suggestions and leave out what does not `fit` the member; without
-    it (browsing) every upcoming workshop is ranked.
+    it (browsing) every upcoming workshop is ranked. Each distance is worked out once, and the
+    language of each workshop read once per spelling: this runs over 500 workshops a tap.
     """
-    wishes = set(wish_skill_ids)
-    located = member.latitude is not None and member.longitude is not None
+    wishes = frozenset(wish_skill_ids)
+    region = member.region_code
+    here_lat, here_lon = member.latitude, member.longitude
+    located = here_lat is not None and here_lon is not None
+    spoken = _language(member.locale)
+    languages: dict[str | None, bool] = {}
     out: list[Suggestion] = []
     for workshop in workshops:
         if workshop.starts_at <= now or workshop.status != "published":
             continue
-        if max_km is not None and not fits(workshop, member, max_km):
-            continue
-        topics = (
-            topic_ids.get(workshop.id, frozenset())
-            if topic_ids is not None
-            else frozenset(t.id for t in workshop.topics)
+        lat, lon = workshop.latitude, workshop.longitude
+        distance = (
+            haversine_km(here_lat, here_lon, lat, lon)  # type: ignore[arg-type]
+            if located and lat is not None and lon is not None
+            else None
         )
-        matched = tuple(sorted(topics & wishes))
+        if max_km is not None:
+            speaks = languages.get(workshop.language)
+            if speaks is None:
+                speaks = languages[workshop.language] = _language(workshop.language) == spoken
+            if not speaks or not _near(workshop, member, max_km, distance):
+                continue
+        matched = tuple(sorted(_topics(workshop, topic_ids) & wishes)) if wishes else ()
         score = WISH_POINTS * len(matched)
-        distance = None
-        if workshop.latitude is not None and workshop.longitude is not None and located:
-            distance = haversine_km(
-                member.latitude, member.longitude, workshop.latitude, workshop.longitude
-            )  # type: ignore[arg-type]
+        if distance is not None:
             score += NEAR_POINTS * max(0.0, 1 - distance / NEAR_KM)
-        elif workshop.latitude is None and workshop.online_url:
+        elif lat is None and workshop.online_url:
             score += ONLINE_POINTS
-        same_region = bool(member.region_code) and workshop.region_code == member.region_code
+        same_region = bool(region) and workshop.region_code == region
         if same_region and distance is None:
             score += SAME_REGION_POINTS
         score -= DAY_COST * (workshop.starts_at - now).total_seconds() / 86400
         out.append(Suggestion(workshop, score, matched, distance, same_region))
-    out.sort(key=lambda s: (-s.score, s.workshop.starts_at, s.workshop.id))
+    out.sort(key=_order)
     return out
+
+
+def _order(suggestion: Suggestion) -> tuple[float, datetime, int]:
+    return -suggestion.score, suggestion.workshop.starts_at, suggestion.workshop.id

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import roles, signups, suggest
+from bot.services import catalogue, roles, signups, suggest
 from bot.services.places import Place
 from bot.services.roles import Grant
 from storage import locking
@@ -126,8 +126,18 @@ class Listing:
     regions: list[Region]
 
 
-def _month_key(moment: datetime, tz: tzinfo) -> str:
-    return moment.astimezone(tz).strftime("%Y-%m")
+def _month_bounds(month: str, tz: tzinfo) -> tuple[datetime | None, datetime | None] | None:
+    """The UTC instants a calendar month ("2026-12") starts and ends at in `tz`; None for
+    anything that is not a month."""
+    try:
+        first = datetime.strptime(month, "%Y-%m")
+    except ValueError:
+        return None
+    following = (first + timedelta(days=32)).replace(day=1)
+    return (
+        first.replace(tzinfo=tz).astimezone(UTC),
+        following.replace(tzinfo=tz).astimezone(UTC),
+    )
 
 
 async def listing(
@@ -140,14 +150,24 @@ async def listing(
     month: str = "",
     max_km: float | None = None,
 ) -> Listing:
-    """Suggestions that fit the member (`max_km`) or, narrowed by region or month, everything."""
-    upcoming = await repo.upcoming(session, now)
-    if region == ONLINE:
-        upcoming = [w for w in upcoming if w.latitude is None]
-    elif region:
-        upcoming = [w for w in upcoming if w.region_code == region]
-    if month:
-        upcoming = [w for w in upcoming if _month_key(w.starts_at, tz) == month]
+    """Suggestions that fit the member (`max_km`) or, narrowed by region or month, everything.
+
+    The region and the month narrow the query itself; language and distance are the ranking's.
+    """
+    bounds = _month_bounds(month, tz) if month else (None, None)
+    if bounds is None:  # not a month: nothing is planned in it
+        return Listing([], await region_repo.all_regions(session))
+    upcoming = await repo.upcoming_listed(
+        session,
+        now,
+        online=region == ONLINE,
+        region=region if region and region != ONLINE else None,
+        starts_from=bounds[0],
+        starts_before=bounds[1],
+    )
+    names = await catalogue.topics(session, {i for w in upcoming for i in w.topic_ids})
+    for workshop in upcoming:
+        workshop.topics = tuple(names[i] for i in sorted(workshop.topic_ids) if i in names)
     browsing = bool(region or month)
     wishes = await skill_repo.wish_ids(session, member.id)
     hits = suggest.rank(upcoming, member, wishes, now, max_km=None if browsing else max_km)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Member, MemberSkill
 
 KM_PER_DEGREE = 111.2
+UNPLACED = 1e18  # km²: members without a place rank after every placed one
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,22 +56,30 @@ async def page(
 
     Distance is ranked on a flat projection around `near` (plain arithmetic, so SQLite and
     PostgreSQL rank alike); the handler shows the exact haversine distance. The total comes
-    from a window count in the same pass, not from a second query.
+    from a window count in the same pass, not from a second query. Ranking reads only what
+    the indexes hold (0009); the page's few members are then read in full, in the same query.
     """
     rank = case((MemberSkill.level == "teach", 0), (MemberSkill.level == "experienced", 1), else_=2)
-    order = [rank]
+    keys = [rank.label("rank")]
     if near is not None:
         lat, lon = near
         shrink = math.cos(math.radians(lat))
         dy = (Member.latitude - lat) * KM_PER_DEGREE
         dx = (Member.longitude - lon) * (KM_PER_DEGREE * shrink)
-        order.append((dy * dy + dx * dx).asc().nulls_last())
-    order.append(MemberSkill.member_id)
-    query = (
+        keys.append(func.coalesce(dy * dy + dx * dx, UNPLACED).label("far"))  # once; unplaced last
+    ranked = (
         _base(skill_id, regions)
-        .add_columns(
+        .add_columns(MemberSkill.level, *keys, func.count().over().label("total"))
+        .order_by(*keys, MemberSkill.member_id)
+        .offset(offset)
+        .limit(limit)
+        .subquery()
+    )
+    query = (
+        select(
+            ranked.c.member_id,
             Member.first_name,
-            MemberSkill.level,
+            ranked.c.level,
             Member.region_code,
             Member.latitude,
             Member.longitude,
@@ -81,11 +90,10 @@ async def page(
             Member.contact_direct,
             Member.username,
             Member.no_contact_requests,
-            func.count().over(),
+            ranked.c.total,
         )
-        .order_by(*order)
-        .offset(offset)
-        .limit(limit)
+        .join(Member, Member.id == ranked.c.member_id)
+        .order_by(*(ranked.c[key.name] for key in keys), ranked.c.member_id)
     )
     rows = (await session.execute(query)).all()
     total = int(rows[0][13]) if rows else 0

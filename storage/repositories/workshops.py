@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Workshop
+from storage.models import Skill, Workshop, workshop_topics
 
 
 async def get(session: AsyncSession, workshop_id: int) -> Workshop | None:
@@ -27,6 +29,122 @@ async def upcoming(session: AsyncSession, after: datetime, limit: int = 500) -> 
         .limit(limit)
     )
     return list(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A workshop's topic as a list shows it: a catalogue skill's id and names."""
+
+    id: int
+    name_nl: str
+    name_en: str
+    name_sv: str
+
+    def name(self, locale: str) -> str:
+        return str(getattr(self, f"name_{locale}", None) or self.name_nl)
+
+
+@dataclass(slots=True)
+class Listed:
+    """An upcoming workshop as the list of workshops reads it: plain values, no ORM entity
+    (building 500 entities and loading their topics cost more than ranking them).
+
+    `topic_ids` come with the row; `topics` (their names) the caller fills from the catalogue.
+    """
+
+    id: int
+    title: str
+    starts_at: datetime
+    town: str | None
+    latitude: float | None
+    longitude: float | None
+    region_code: str | None
+    online_url: str | None
+    capacity: int
+    language: str
+    members_only: bool
+    status: str
+    topic_ids: frozenset[int]
+    topics: tuple[Topic, ...] = ()
+
+    @property
+    def online(self) -> bool:
+        return bool(self.online_url) and self.latitude is None
+
+
+_LISTED = (
+    Workshop.id,
+    Workshop.title,
+    Workshop.starts_at,
+    Workshop.town,
+    Workshop.latitude,
+    Workshop.longitude,
+    Workshop.region_code,
+    Workshop.online_url,
+    Workshop.capacity,
+    Workshop.language,
+    Workshop.members_only,
+    Workshop.status,
+)
+
+
+def _topic_ids(dialect: str) -> ColumnElement[Any]:
+    """A workshop's topic ids in its own row (one query instead of a second one for topics):
+    an array on PostgreSQL, "3,17" on SQLite."""
+    skill_id = workshop_topics.c.skill_id
+    collected = func.array_agg(skill_id) if dialect == "postgresql" else func.group_concat(skill_id)
+    return (
+        select(collected)
+        .where(workshop_topics.c.workshop_id == Workshop.id)
+        .scalar_subquery()
+        .label("topic_ids")
+    )
+
+
+def _ids(value: str | list[int] | None) -> frozenset[int]:
+    if not value:
+        return frozenset()
+    if isinstance(value, str):
+        return frozenset(int(part) for part in value.split(","))
+    return frozenset(value)
+
+
+async def upcoming_listed(
+    session: AsyncSession,
+    after: datetime,
+    *,
+    online: bool = False,
+    region: str | None = None,
+    starts_from: datetime | None = None,
+    starts_before: datetime | None = None,
+    limit: int = 500,
+) -> list[Listed]:
+    """Published workshops starting after `after` (and within [`starts_from`, `starts_before`)),
+    soonest first: only online ones, or only those in `region`, when asked."""
+    where: list[ColumnElement[bool]] = [Workshop.status == "published", Workshop.starts_at > after]
+    if online:
+        where.append(Workshop.latitude.is_(None))
+    if region is not None:
+        where.append(Workshop.region_code == region)
+    if starts_from is not None:
+        where.append(Workshop.starts_at >= starts_from)
+    if starts_before is not None:
+        where.append(Workshop.starts_at < starts_before)
+    conn = await session.connection()  # Core rows: no ORM layer for plain values
+    query = (
+        select(*_LISTED, _topic_ids(conn.dialect.name))
+        .where(*where)
+        .order_by(Workshop.starts_at, Workshop.id)
+        .limit(limit)
+    )
+    return [Listed(*row[:-1], _ids(row[-1])) for row in (await conn.execute(query)).all()]
+
+
+async def topic_names(session: AsyncSession) -> dict[int, Topic]:
+    """Every catalogue skill's names, for the topics of listed workshops."""
+    conn = await session.connection()
+    rows = await conn.execute(select(Skill.id, Skill.name_nl, Skill.name_en, Skill.name_sv))
+    return {row[0]: Topic(*row) for row in rows.all()}
 
 
 async def all_workshops(session: AsyncSession) -> list[Workshop]:
