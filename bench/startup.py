@@ -1,12 +1,17 @@
 """Start-up and idle memory of `ledenbot run` beside a bare aiogram bot, in the same run.
 
 Each is spawned as its own process against the same sandbox; start-up is the time from spawn
-until the sandbox receives its first getUpdates, idle memory its VmRSS a few seconds later,
-while it waits for updates. The bare bot is aiogram alone (Bot, Dispatcher, one handler,
-start_polling): the floor any aiogram bot stands on. Runs alternate between the two so that
-a busy machine slows both alike.
+until the sandbox receives its first getUpdates (and the CPU the process used by then, which a
+busy machine disturbs less than wall time), idle memory its VmRSS a few seconds later, while it
+waits for updates. The bare bot is aiogram alone (Bot, Dispatcher, one handler, start_polling):
+the floor any aiogram bot stands on. Runs alternate between the two so that a busy machine slows
+both alike.
 
-    python bench/startup.py [--runs 5] [--idle 3]
+    python bench/startup.py [--runs 5] [--idle 3] [--baseline DIR ...]
+
+--baseline (repeatable) also times `ledenbot run` from another checkout, e.g. the commit
+before a change (`git worktree add /tmp/before HEAD~1`), in the same runs: before and after
+compared back to back, on a machine whose speed drifts.
 """
 
 from __future__ import annotations
@@ -55,7 +60,15 @@ asyncio.run(main())
 @dataclass(frozen=True)
 class Start:
     seconds: float  # spawn to first getUpdates
+    cpu: float  # the process's CPU seconds by then
     rss_mib: float  # VmRSS while idle after that
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system time of a live process, from /proc (in clock ticks)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> float:
@@ -66,7 +79,9 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-async def one_start(sandbox: Sandbox, argv: Sequence[str], database: Path, idle: float) -> Start:
+async def one_start(
+    sandbox: Sandbox, argv: Sequence[str], database: Path, idle: float, tree: Path | None = None
+) -> Start:
     seen = len(sandbox.requests)
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -75,6 +90,8 @@ async def one_start(sandbox: Sandbox, argv: Sequence[str], database: Path, idle:
         "BOT_API_URL": sandbox.base_url,
         "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
     }
+    if tree is not None:  # import the bot from that checkout, not from this one
+        env["PYTHONPATH"] = str(tree)
     started = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(
         *argv,
@@ -89,8 +106,9 @@ async def one_start(sandbox: Sandbox, argv: Sequence[str], database: Path, idle:
                 raise RuntimeError(f"{argv} exited before polling")
             await asyncio.sleep(0.002)
         seconds = time.perf_counter() - started
+        cpu = cpu_seconds(proc.pid)
         await asyncio.sleep(idle)
-        return Start(seconds, rss_mib(proc.pid))
+        return Start(seconds, cpu, rss_mib(proc.pid))
     finally:
         proc.terminate()
         await proc.wait()
@@ -103,10 +121,30 @@ def summary(name: str, values: list[float], unit: str) -> str:
     )
 
 
-async def main(runs: int, idle: float) -> None:
-    cold: list[Start] = []
-    warm: list[Start] = []
+def ratios(name: str, ours: list[Start], bare: list[Start]) -> str:
+    def med(starts: list[Start], field: str) -> float:
+        return statistics.median(getattr(s, field) for s in starts)
+
+    paired = statistics.median(o.seconds / b.seconds for o, b in zip(ours, bare, strict=True))
+    return (
+        f"{name} / bare: start-up {med(ours, 'seconds') / med(bare, 'seconds'):.2f}x "
+        f"(paired runs: median {paired:.2f}x; CPU {med(ours, 'cpu') / med(bare, 'cpu'):.2f}x), "
+        f"idle RSS {med(ours, 'rss_mib') / med(bare, 'rss_mib'):.2f}x"
+    )
+
+
+async def main(runs: int, idle: float, baselines: list[Path]) -> None:
     bare: list[Start] = []
+    warm: list[Start] = []
+    cold: list[Start] = []
+    others: dict[Path, list[Start]] = {tree: [] for tree in baselines}
+    series = {
+        "bare aiogram bot": bare,
+        "ledenbot run, migrated database": warm,
+        "ledenbot run, fresh database (migrations run)": cold,
+    }
+    for tree, starts in others.items():
+        series[f"ledenbot run from {tree}, migrated database"] = starts
     async with Sandbox(default_token=SANDBOX_TOKEN) as sandbox:
         for _ in range(runs):
             with tempfile.TemporaryDirectory() as folder:
@@ -117,34 +155,33 @@ async def main(runs: int, idle: float) -> None:
                     await one_start(sandbox, [sys.executable, "-c", BARE_BOT], database, idle)
                 )
                 warm.append(await one_start(sandbox, ours, database, idle))  # schema current
+                for tree, starts in others.items():
+                    argv = [sys.executable, "-m", "bot.cli", "run"]
+                    starts.append(await one_start(sandbox, argv, database, idle, tree))
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
-    for name, starts in (
-        ("bare aiogram bot", bare),
-        ("ledenbot run, migrated database", warm),
-        ("ledenbot run, fresh database (migrations run)", cold),
-    ):
+    for name, starts in series.items():
         print(f"{name}:")
         print("  " + summary("start → first getUpdates", [s.seconds for s in starts], "s"))
+        print("  " + summary("CPU by then", [s.cpu for s in starts], "s"))
         print("  " + summary(f"idle RSS after {idle:g} s", [s.rss_mib for s in starts], "MiB"))
-    for name, ours in (("migrated", warm), ("fresh", cold)):
-        time_ratio = statistics.median(s.seconds for s in ours) / statistics.median(
-            s.seconds for s in bare
-        )
-        paired = statistics.median(o.seconds / b.seconds for o, b in zip(ours, bare, strict=True))
-        rss_ratio = statistics.median(s.rss_mib for s in ours) / statistics.median(
-            s.rss_mib for s in bare
-        )
-        print(
-            f"ratio to the bare bot, {name} database: start-up {time_ratio:.2f}x "
-            f"(paired runs: median {paired:.2f}x), idle RSS {rss_ratio:.2f}x"
-        )
+    print(ratios("migrated", warm, bare))
+    print(ratios("fresh", cold, bare))
+    for tree, starts in others.items():
+        print(ratios(f"{tree.name}, migrated", starts, bare))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--idle", type=float, default=3.0, help="seconds idle before reading RSS")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        action="append",
+        default=[],
+        help="a checkout of another commit: its `ledenbot run` is timed in the same runs",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.runs, args.idle))
+    asyncio.run(main(args.runs, args.idle, [tree.resolve() for tree in args.baseline]))

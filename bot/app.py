@@ -24,7 +24,7 @@ from bot.services import catalogue, roles
 from bot.settings import Settings
 from handlers import root_router
 from storage.engine import create_engine, create_session_factory
-from storage.migrate import upgrade
+from storage.migrate import upgrade_if_behind
 from storage.repositories import members
 
 
@@ -104,9 +104,10 @@ class App:
 
 
 async def build_app(settings: Settings, *, migrate: bool = True) -> App:
+    """With `migrate`, bring the schema to head first; Alembic is loaded only if behind."""
     engine = create_engine(settings.database_url)
     if migrate:
-        await upgrade(engine)
+        await upgrade_if_behind(engine)
     sessions = create_session_factory(engine)
     async with sessions() as session:
         await catalogue.ensure_defaults(session)
