@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import bot.frozen_heap  # noqa: F401  before aiogram: see its docstring
+
+# isort: split
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
@@ -12,7 +15,6 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-import bot.frozen_heap  # noqa: F401  first of ours: see its docstring
 from bot import commands
 from bot.fsm_storage import CONVERSATION_TTL, BoundedMemoryStorage
 from bot.i18n import CatalogueI18n, LocaleMiddleware, create_i18n
