@@ -1,6 +1,6 @@
 """Apply Alembic migrations from inside the application (run, chat, migrate, tests).
 
-Alembic (with Mako, Pygments and every SQLAlchemy dialect it pulls in) costs about 0.4 s and
+Alembic (with Mako, Pygments and the SQLAlchemy dialects it pulls in) costs 0.2-0.4 s and
 11 MiB to import, so it is imported only when a migration actually runs: `ledenbot run`
 starts with one cheap query for the database's revision and needs Alembic only when that is
 behind HEAD_REVISION.
