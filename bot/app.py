@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import bot.frozen_heap  # noqa: F401  before aiogram: see its docstring
+
+# isort: split
 import gc
 from dataclasses import dataclass
 
@@ -26,7 +29,7 @@ from bot.services.signup_desk import SignupDesk
 from bot.settings import Settings
 from handlers import SELF_SERVED, root_router
 from storage.engine import create_engine, create_session_factory
-from storage.migrate import upgrade
+from storage.migrate import upgrade_if_behind
 from storage.repositories import members
 
 
@@ -120,9 +123,10 @@ class App:
 
 
 async def build_app(settings: Settings, *, migrate: bool = True) -> App:
+    """With `migrate`, bring the schema to head first; Alembic is loaded only if behind."""
     engine = create_engine(settings.database_url)
     if migrate:
-        await upgrade(engine)
+        await upgrade_if_behind(engine)
     sessions = create_session_factory(engine)
     async with sessions() as session:
         await catalogue.ensure_defaults(session)

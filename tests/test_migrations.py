@@ -5,13 +5,25 @@ from __future__ import annotations
 import hashlib
 import re
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import bindparam, inspect, text
 from sqlalchemy.engine import Connection
 
+from bot.app import build_app
+from bot.settings import SANDBOX_TOKEN, Settings
+from storage import migrate
 from storage.engine import create_engine
-from storage.migrate import downgrade, upgrade
+from storage.migrate import (
+    HEAD_REVISION,
+    alembic_config,
+    current_revisions,
+    downgrade,
+    upgrade,
+    upgrade_if_behind,
+)
 from storage.models import Base, UTCDateTime
 from tests.factories import NOW
 
@@ -28,6 +40,48 @@ async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
         async with engine.connect() as conn:
             codes = (await conn.execute(text("SELECT code FROM regions ORDER BY position"))).all()
         assert [c for (c,) in codes] == ["noord", "oost", "west", "zuid"]
+    finally:
+        await engine.dispose()
+
+
+def test_head_revision_is_alembics_head() -> None:
+    """The start-up check compares with HEAD_REVISION: a new revision must bump it."""
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == [HEAD_REVISION]
+
+
+async def test_start_upgrades_a_database_behind_head(database_url: str) -> None:
+    """build_app skips Alembic only when the database is at head: one behind is upgraded."""
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine, "0007")
+        assert await current_revisions(engine) == {"0007"}
+        settings = Settings(
+            _env_file=None, bot_token=SANDBOX_TOKEN, database_url=database_url, admin_ids=""
+        )  # type: ignore[call-arg]
+        app = await build_app(settings)
+        await app.close()
+        assert await current_revisions(engine) == {HEAD_REVISION}
+        async with engine.connect() as conn:  # 0008's column is there
+            columns = await conn.run_sync(lambda c: inspect(c).get_columns("workshops"))
+        assert "code" in {column["name"] for column in columns}
+    finally:
+        await engine.dispose()
+
+
+async def test_a_new_database_is_upgraded_and_one_at_head_left_alone(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = create_engine(database_url)
+    try:
+        assert await current_revisions(engine) == set()
+        assert await upgrade_if_behind(engine) is True
+        assert await current_revisions(engine) == {HEAD_REVISION}
+
+        async def no_alembic(*args: object, **kwargs: object) -> None:
+            raise AssertionError("Alembic ran for a database at head")
+
+        monkeypatch.setattr(migrate, "upgrade", no_alembic)
+        assert await upgrade_if_behind(engine) is False
     finally:
         await engine.dispose()
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import segno
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,6 +60,8 @@ async def token_for(session: AsyncSession, workshop: Workshop) -> str:
 
 
 def qr_png(link: str) -> bytes:
+    import segno  # only for the trainer who asks for a code, not at every start
+
     buffer = io.BytesIO()
     segno.make(link, error="m").save(buffer, kind="png", scale=10, border=4)
     return buffer.getvalue()

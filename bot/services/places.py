@@ -20,8 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from rapidfuzz import fuzz, process
-
 __all__ = [
     "DEFAULT_PATH",
     "MAX_QUERY_CHARS",
@@ -263,6 +261,8 @@ class Gazetteer:
             for kind, pid in self._index[key]:
                 if pid not in taken and (score, -kind) > best.get(pid, (-1.0, 0)):
                     best[pid] = (score, -kind)
+
+        from rapidfuzz import fuzz, process  # here: 3 MiB a bot that never matches can skip
 
         # A few spare keys: several keys can lead to the same (or an already taken) place.
         for key, score, _ in process.extract(

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rapidfuzz import fuzz, process
-
 __all__ = [
     "DEFAULT_CATALOGUE",
     "MAX_ITEMS",
@@ -315,6 +313,8 @@ class SkillMatcher:
         letters = len(key) - key.count(" ")
         cutoff = MIN_SCORE if letters >= _SHORT_LEN else _SHORT_MIN_SCORE
         cap = _FUZZY_CAP if letters >= _SURE_FUZZY_LEN else _SHORT_FUZZY_CAP
+        from rapidfuzz import fuzz, process  # here: 3 MiB a bot that never matches can skip
+
         for hit, score, _ in process.extract(
             key, self._core_keys, scorer=fuzz.ratio, limit=8, score_cutoff=cutoff
         ):
