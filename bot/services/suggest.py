@@ -10,11 +10,12 @@ language they did not say they speak, or in person too far from where they live.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.services.places import haversine_km
+from bot.services.places import _EARTH_RADIUS_KM, haversine_km
 from storage.models import Member, Workshop
 from storage.repositories.workshops import Listed
 
@@ -94,32 +95,55 @@ def rank(
     """Best first. `topic_ids` (workshop id -> skill ids) may be given to skip lazy loads.
 
     With `max_km` these are suggestions and leave out what does not `fit` the member; without
-    it (browsing) every upcoming workshop is ranked. Each distance is worked out once, and the
-    language of each workshop read once per spelling: this runs over 500 workshops a tap.
+    it (browsing) every upcoming workshop is ranked. This runs over 500 workshops a tap: the
+    member's side of each distance is worked out once (the same arithmetic as `haversine_km`,
+    so the same kilometres), the language of each workshop read once per spelling, and the
+    order sorted on plain tuples.
     """
     wishes = frozenset(wish_skill_ids)
     region = member.region_code
     here_lat, here_lon = member.latitude, member.longitude
     located = here_lat is not None and here_lon is not None
+    if located:
+        p1 = math.radians(here_lat)  # type: ignore[arg-type]
+        cos_p1 = math.cos(p1)
     spoken = _language(member.locale)
     languages: dict[str | None, bool] = {}
-    out: list[Suggestion] = []
+    radians, sin, cos, asin, sqrt = math.radians, math.sin, math.cos, math.asin, math.sqrt
+    diameter = 2 * _EARTH_RADIUS_KM
+    keyed: list[tuple[float, datetime, int, Suggestion]] = []
     for workshop in workshops:
-        if workshop.starts_at <= now or workshop.status != "published":
+        starts_at = workshop.starts_at
+        if starts_at <= now or workshop.status != "published":
             continue
         lat, lon = workshop.latitude, workshop.longitude
-        distance = (
-            haversine_km(here_lat, here_lon, lat, lon)  # type: ignore[arg-type]
-            if located and lat is not None and lon is not None
-            else None
-        )
+        if located and lat is not None and lon is not None:
+            p2 = radians(lat)
+            dp = p2 - p1
+            dl = radians(lon - here_lon)  # type: ignore[operator]
+            a = sin(dp / 2) ** 2 + cos_p1 * cos(p2) * sin(dl / 2) ** 2
+            distance: float | None = diameter * asin(min(1.0, sqrt(a)))
+        else:
+            distance = None
         if max_km is not None:
-            speaks = languages.get(workshop.language)
+            language = workshop.language
+            speaks = languages.get(language)
             if speaks is None:
-                speaks = languages[workshop.language] = _language(workshop.language) == spoken
-            if not speaks or not _near(workshop, member, max_km, distance):
+                speaks = languages[language] = _language(language) == spoken
+            if not speaks:
                 continue
-        matched = tuple(sorted(_topics(workshop, topic_ids) & wishes)) if wishes else ()
+            if lat is None or lon is None:
+                pass  # online (or a place unknown): near enough
+            elif distance is None:  # the member's place is unknown
+                if region and workshop.region_code != region:
+                    continue
+            elif distance > max_km:
+                continue
+        if wishes:
+            topics = _topics(workshop, topic_ids)
+            matched = tuple(sorted(topics & wishes)) if topics else ()
+        else:
+            matched = ()
         score = WISH_POINTS * len(matched)
         if distance is not None:
             score += NEAR_POINTS * max(0.0, 1 - distance / NEAR_KM)
@@ -128,11 +152,14 @@ def rank(
         same_region = bool(region) and workshop.region_code == region
         if same_region and distance is None:
             score += SAME_REGION_POINTS
-        score -= DAY_COST * (workshop.starts_at - now).total_seconds() / 86400
-        out.append(Suggestion(workshop, score, matched, distance, same_region))
-    out.sort(key=_order)
-    return out
-
-
-def _order(suggestion: Suggestion) -> tuple[float, datetime, int]:
-    return -suggestion.score, suggestion.workshop.starts_at, suggestion.workshop.id
+        score -= DAY_COST * (starts_at - now).total_seconds() / 86400
+        keyed.append(
+            (
+                -score,
+                starts_at,
+                workshop.id,
+                Suggestion(workshop, score, matched, distance, same_region),
+            )
+        )
+    keyed.sort()  # ids are unique: the suggestions themselves are never compared
+    return [entry[3] for entry in keyed]
