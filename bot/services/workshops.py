@@ -165,12 +165,13 @@ async def listing(
         starts_from=bounds[0],
         starts_before=bounds[1],
     )
-    names = await catalogue.topics(session, {i for w in upcoming for i in w.topic_ids})
-    for workshop in upcoming:
-        workshop.topics = tuple(names[i] for i in sorted(workshop.topic_ids) if i in names)
     browsing = bool(region or month)
     wishes = await skill_repo.wish_ids(session, member.id)
     hits = suggest.rank(upcoming, member, wishes, now, max_km=None if browsing else max_km)
+    shown = [hit.workshop for hit in hits]
+    names = await catalogue.topics(session, set().union(*(w.topic_ids for w in shown)))  # type: ignore[union-attr]
+    for workshop in shown:  # names read only for the page the member sees
+        workshop.names = names  # type: ignore[union-attr]
     return Listing(hits, await region_repo.all_regions(session))
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -49,7 +50,8 @@ class Listed:
     """An upcoming workshop as the list of workshops reads it: plain values, no ORM entity
     (building 500 entities and loading their topics cost more than ranking them).
 
-    `topic_ids` come with the row; `topics` (their names) the caller fills from the catalogue.
+    `topic_ids` come with the row; `topics` (their names) are read, when shown, from `names`,
+    the catalogue's mapping the caller sets on the workshops it shows.
     """
 
     id: int
@@ -65,7 +67,14 @@ class Listed:
     members_only: bool
     status: str
     topic_ids: frozenset[int]
-    topics: tuple[Topic, ...] = ()
+    names: Mapping[int, Topic] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def topics(self) -> tuple[Topic, ...]:
+        names = self.names
+        if names is None:
+            return ()
+        return tuple(names[i] for i in sorted(self.topic_ids) if i in names)
 
     @property
     def online(self) -> bool:
@@ -105,7 +114,7 @@ def _ids(value: str | list[int] | None) -> frozenset[int]:
     if not value:
         return frozenset()
     if isinstance(value, str):
-        return frozenset(int(part) for part in value.split(","))
+        return frozenset(map(int, value.split(",")))
     return frozenset(value)
 
 
