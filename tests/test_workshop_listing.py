@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import catalogue, workshops
 from storage.models import Member, Skill, Workshop
+from storage.repositories import skills as skill_repo
+from storage.repositories import workshops as repo
 from tests import factories
 from tests.factories import NOW
 
@@ -83,3 +85,16 @@ async def test_topics_named_as_the_catalogue_names_them_now(session: AsyncSessio
     (hit,) = (await workshops.listing(session, member, NOW, AMSTERDAM, max_km=150)).hits
     names = sorted(t.name("nl") for t in hit.workshop.topics)
     assert "Debatteren voor gevorderden" in names and "Moestuin" in names and len(names) == 3
+
+
+async def test_wishes_carried_with_the_workshops_as_read_apart(session: AsyncSession) -> None:
+    await catalogue.ensure_defaults(session)
+    member = await factories.onboarded(session, 1, "Ada", "Zwolle", wishes="debatteren")
+    (other,) = await factories.bare_members(session, 1)
+    assert await repo.upcoming_with_wishes(session, NOW, member.id) == ([], [])  # none needed
+    await factories.workshop(session, now=NOW, skills=("debatteren",))
+    await factories.workshop(session, "Online", None, now=NOW)
+    listed, wishes = await repo.upcoming_with_wishes(session, NOW, member.id)
+    assert listed == await repo.upcoming_listed(session, NOW)
+    assert wishes == sorted(await skill_repo.wish_ids(session, member.id)) != []
+    assert (await repo.upcoming_with_wishes(session, NOW, other.id))[1] == []

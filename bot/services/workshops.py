@@ -157,16 +157,16 @@ async def listing(
     bounds = _month_bounds(month, tz) if month else (None, None)
     if bounds is None:  # not a month: nothing is planned in it
         return Listing([], await region_repo.all_regions(session))
-    upcoming = await repo.upcoming_listed(
+    upcoming, wishes = await repo.upcoming_with_wishes(
         session,
         now,
+        member.id,
         online=region == ONLINE,
         region=region if region and region != ONLINE else None,
         starts_from=bounds[0],
         starts_before=bounds[1],
     )
     browsing = bool(region or month)
-    wishes = await skill_repo.wish_ids(session, member.id)
     hits = suggest.rank(upcoming, member, wishes, now, max_km=None if browsing else max_km)
     shown = [hit.workshop for hit in hits]
     names = await catalogue.topics(session, set().union(*(w.topic_ids for w in shown)))  # type: ignore[union-attr]

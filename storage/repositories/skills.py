@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import MemberSkill, Skill
@@ -70,13 +71,23 @@ def add_many(session: AsyncSession, skills: Sequence[Skill]) -> None:
     session.add_all(skills)
 
 
-async def wish_ids(session: AsyncSession, member_id: int) -> list[int]:
-    rows = await session.scalars(
-        select(MemberSkill.skill_id).where(
-            MemberSkill.member_id == member_id,
-            MemberSkill.kind == "wish",
-            MemberSkill.status == "ok",
-            MemberSkill.skill_id.is_not(None),
-        )
+def _wished(member_id: int) -> tuple[ColumnElement[bool], ...]:
+    return (
+        MemberSkill.member_id == member_id,
+        MemberSkill.kind == "wish",
+        MemberSkill.status == "ok",
+        MemberSkill.skill_id.is_not(None),
     )
+
+
+async def wish_ids(session: AsyncSession, member_id: int) -> list[int]:
+    rows = await session.scalars(select(MemberSkill.skill_id).where(*_wished(member_id)))
     return [int(r) for r in rows if r is not None]
+
+
+def wish_ids_column(dialect: str, member_id: int) -> ColumnElement[Any]:
+    """`wish_ids` as one value another query can carry (saving a round trip): an array on
+    PostgreSQL, "3,17" on SQLite, NULL without wishes."""
+    skill_id = MemberSkill.skill_id
+    collected = func.array_agg(skill_id) if dialect == "postgresql" else func.group_concat(skill_id)
+    return select(collected).where(*_wished(member_id)).scalar_subquery().label("wish_ids")

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Skill, Workshop, workshop_topics
+from storage.repositories import skills as skill_repo
 
 
 async def get(session: AsyncSession, workshop_id: int) -> Workshop | None:
@@ -130,6 +131,41 @@ async def upcoming_listed(
 ) -> list[Listed]:
     """Published workshops starting after `after` (and within [`starts_from`, `starts_before`)),
     soonest first: only online ones, or only those in `region`, when asked."""
+    listed, _wishes = await _upcoming(
+        session, after, None, online, region, starts_from, starts_before, limit
+    )
+    return listed
+
+
+async def upcoming_with_wishes(
+    session: AsyncSession,
+    after: datetime,
+    member_id: int,
+    *,
+    online: bool = False,
+    region: str | None = None,
+    starts_from: datetime | None = None,
+    starts_before: datetime | None = None,
+    limit: int = 500,
+) -> tuple[list[Listed], list[int]]:
+    """`upcoming_listed`, and the member's `skills.wish_ids` carried in the same round trip
+    (what ranking them needs; without any workshop, none are needed)."""
+    listed, wishes = await _upcoming(
+        session, after, member_id, online, region, starts_from, starts_before, limit
+    )
+    return listed, wishes
+
+
+async def _upcoming(
+    session: AsyncSession,
+    after: datetime,
+    member_id: int | None,
+    online: bool,
+    region: str | None,
+    starts_from: datetime | None,
+    starts_before: datetime | None,
+    limit: int,
+) -> tuple[list[Listed], list[int]]:
     where: list[ColumnElement[bool]] = [Workshop.status == "published", Workshop.starts_at > after]
     if online:
         where.append(Workshop.latitude.is_(None))
@@ -140,13 +176,16 @@ async def upcoming_listed(
     if starts_before is not None:
         where.append(Workshop.starts_at < starts_before)
     conn = await session.connection()  # Core rows: no ORM layer for plain values
-    query = (
-        select(*_LISTED, _topic_ids(conn.dialect.name))
-        .where(*where)
-        .order_by(Workshop.starts_at, Workshop.id)
-        .limit(limit)
-    )
-    return [Listed(*row[:-1], _ids(row[-1])) for row in (await conn.execute(query)).all()]
+    dialect = conn.dialect.name
+    columns = [*_LISTED, _topic_ids(dialect)]
+    if member_id is not None:
+        columns.append(skill_repo.wish_ids_column(dialect, member_id))
+    query = select(*columns).where(*where).order_by(Workshop.starts_at, Workshop.id).limit(limit)
+    rows = (await conn.execute(query)).all()
+    if member_id is None:
+        return [Listed(*row[:-1], _ids(row[-1])) for row in rows], []
+    wishes = sorted(_ids(rows[0][-1])) if rows else []
+    return [Listed(*row[:-2], _ids(row[-2])) for row in rows], wishes
 
 
 async def topic_names(session: AsyncSession) -> dict[int, Topic]:
