@@ -10,6 +10,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.selectable import Join
 
 from storage.models import Member, MemberSkill
 
@@ -35,22 +38,41 @@ class Row:
     no_requests: bool = False
 
 
+class _MembersFirst(Join):
+    """members JOIN member_skills that SQLite must read members first: a CROSS JOIN, which
+    its planner never reorders. Other databases get a plain JOIN."""
+
+    inherit_cache = True
+
+
+@compiles(_MembersFirst, "sqlite")
+def _cross_join(join: _MembersFirst, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.visit_join(join, **kw).replace(" JOIN ", " CROSS JOIN ", 1)
+
+
+@compiles(_MembersFirst)
+def _join(join: _MembersFirst, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.visit_join(join, **kw)
+
+
 def _base(
     skill_id: int, regions: Collection[str] | None, from_members: bool = False
 ) -> Select[tuple[int]]:
-    # On SQLite, `skill_id + 0` keeps the planner off the skill's index, so it walks the
-    # region's members instead (from_members); it would otherwise always start from the skill.
-    skill = MemberSkill.skill_id + 0 if from_members else MemberSkill.skill_id
-    query = (
-        select(MemberSkill.member_id)
-        .join(Member, Member.id == MemberSkill.member_id)
-        .where(
-            skill == skill_id,
-            MemberSkill.kind == "talent",
-            MemberSkill.status == "ok",
-            Member.findable.is_(True),
-            Member.unreachable_since.is_(None),
+    query = select(MemberSkill.member_id)
+    if from_members:  # on SQLite, which would otherwise always start from the skill's rows
+        query = query.select_from(
+            _MembersFirst(
+                Member.__table__, MemberSkill.__table__, Member.id == MemberSkill.member_id
+            )
         )
+    else:
+        query = query.join(Member, Member.id == MemberSkill.member_id)
+    query = query.where(
+        MemberSkill.skill_id == skill_id,
+        MemberSkill.kind == "talent",
+        MemberSkill.status == "ok",
+        Member.findable.is_(True),
+        Member.unreachable_since.is_(None),
     )
     return query.where(Member.region_code.in_(regions)) if regions is not None else query
 
