@@ -191,6 +191,8 @@ class MemberSkill(Base):
     __table_args__ = (
         # The talent search reads only this index (0009).
         Index("ix_member_skills_talent", "skill_id", "kind", "status", "level", "member_id"),
+        # A region's members' talents, when the region is the smaller side (0010).
+        Index("ix_member_skills_by_member", "member_id", "skill_id", "kind", "status", "level"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

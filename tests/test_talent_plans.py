@@ -1,0 +1,81 @@
+"""The talent search's plans agree: walking a region's members (with a box around the place)
+or the skill's talent rows (with a window count) gives the same members, order and count,
+at every offset: ties, members without a place, other levels, the unfindable and the
+unreachable included."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import catalogue
+from storage.models import Member, MemberSkill, Region, Skill
+from storage.repositories import talent
+
+GONE = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+async def _fill(session: AsyncSession) -> tuple[int, list[str]]:
+    await catalogue.ensure_defaults(session)
+    skill_id, other = list(await session.scalars(select(Skill.id).order_by(Skill.id)))[:2]
+    regions = [r.code for r in await session.scalars(select(Region).order_by(Region.code))]
+    rng = random.Random(3)
+    towns = [(52.0, 5.0), (52.1, 5.2), (52.5, 6.1), (53.2, 6.6), (51.4, 5.5)]  # shared: ties
+    members = []
+    for i in range(300):
+        spread = (rng.uniform(51.6, 52.6), rng.uniform(4.7, 5.7))  # around the first towns
+        place = rng.choice(towns) if i % 3 == 0 else spread
+        place = None if i % 9 == 0 else place
+        members.append(
+            {"telegram_id": 5_000 + i, "locale": "nl", "kind": "member", "first_name": f"L{i}",
+             "latitude": place[0] if place else None, "longitude": place[1] if place else None,
+             "region_code": rng.choice(regions[:2]), "onboarding_step": "done",
+             "findable": i % 7 != 0}
+        )  # fmt: skip
+    await session.execute(insert(Member), members)
+    ids = list(await session.scalars(select(Member.id).order_by(Member.id)))
+    unreachable = ids[5::11]
+    await session.execute(
+        update(Member).where(Member.id.in_(unreachable)).values(unreachable_since=GONE)
+    )
+    rows = []
+    for n, member_id in enumerate(ids):
+        level = rng.choice(["teach", "experienced", "some", None])
+        kind = "wish" if n % 13 == 0 else "talent"
+        rows.append(
+            {"member_id": member_id, "skill_id": skill_id, "typed_text": "x", "kind": kind,
+             "level": level, "status": "unsure" if n % 17 == 0 else "ok"}
+        )  # fmt: skip
+        rows.append(
+            {"member_id": member_id, "skill_id": other, "typed_text": "y", "kind": "talent",
+             "level": "teach", "status": "ok"}
+        )  # fmt: skip
+    await session.execute(insert(MemberSkill), rows)
+    await session.commit()
+    return skill_id, regions[:2]
+
+
+@pytest.mark.parametrize("near", [(52.1, 5.2), (40.0, -3.0), None])
+async def test_every_page_alike_whichever_side_drives(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch, near: tuple[float, float] | None
+) -> None:
+    skill_id, regions = await _fill(session)
+    pages: dict[bool, list[tuple[list[talent.Row], int]]] = {}
+    for from_members in (False, True):
+
+        async def choose(*_args: object, chosen: bool = from_members) -> bool:
+            return chosen
+
+        monkeypatch.setattr(talent, "_from_members", choose)
+        pages[from_members] = [
+            await talent.page(session, skill_id, region, near, offset, 5)
+            for region in ([regions[0]], regions)
+            for offset in range(0, 240, 3)
+        ]
+    assert pages[True] == pages[False]
+    totals = {total for _rows, total in pages[False]}
+    assert max(totals) > 20 and 0 in totals  # real pages, and pages past the end
