@@ -144,8 +144,9 @@ async def decide(
     try:
         return await _decide(session, workshop_id, taps, now or clock.now())
     except WorkshopGone:  # no such workshop (deleted, or a forged button)
-        people = await member_repo.briefs(session, {t.telegram_id for t in taps})
+        tapped = await repo.tappers(session, workshop_id, {t.telegram_id for t in taps})
         await session.commit()  # ends the read; unlike a rollback it expires nothing
+        people = {tid: person for tid, (person, _row) in tapped.items()}
         return [_refused(WorkshopGone(workshop_id), people.get(t.telegram_id)) for t in taps]
 
 
@@ -181,7 +182,7 @@ async def _decide(
                 outcome = replace(here[person.id], already=True)
                 results.append((person, outcome, confirmed, waiting))
             elif before is not None and before.status != "cancelled":
-                outcome = await _already(session, workshop_id, before)
+                outcome = await _held_outcome(session, workshop_id, before, already=True)
                 results.append((person, outcome, confirmed, waiting))
             elif closed:
                 results.append(
@@ -221,18 +222,14 @@ def _decided(
     return Decided(outcome, workshop, person.locale, confirmed, waiting)
 
 
-async def _already(session: AsyncSession, workshop_id: int, held: repo.Held) -> Outcome:
+async def _held_outcome(
+    session: AsyncSession, workshop_id: int, held: repo.Held, *, already: bool
+) -> Outcome:
+    """A sign-up row as the member's place: confirmed, or waiting at its place in the queue."""
     if held.status == "confirmed":
-        return Outcome(held.id, "confirmed", 0, already=True)
+        return Outcome(held.id, "confirmed", 0, already)
     ahead = await repo.waiting_ahead(session, workshop_id, held.position)
-    return Outcome(held.id, "waiting", ahead + 1, already=True)
-
-
-async def _outcome(session: AsyncSession, signup: Signup, *, already: bool) -> Outcome:
-    if signup.status == "confirmed":
-        return Outcome(signup.id, "confirmed", 0, already)
-    ahead = await repo.waiting_ahead(session, signup.workshop_id, signup.position)
-    return Outcome(signup.id, "waiting", ahead + 1, already)
+    return Outcome(held.id, "waiting", ahead + 1, already)
 
 
 async def free_places(
@@ -325,4 +322,5 @@ async def status_of(session: AsyncSession, member: Member, workshop_id: int) -> 
     signup = await repo.of_member(session, workshop_id, member.id)
     if signup is None or signup.status == "cancelled":
         return None
-    return await _outcome(session, signup, already=True)
+    held = repo.Held(signup.id, signup.status, signup.position)
+    return await _held_outcome(session, workshop_id, held, already=True)

@@ -20,16 +20,6 @@ class Brief:
     locale: str
 
 
-async def briefs(session: AsyncSession, telegram_ids: Iterable[int]) -> dict[int, Brief]:
-    """The consented members among these Telegram ids, by Telegram id, in one query."""
-    rows = await session.execute(
-        select(Member.telegram_id, Member.id, Member.kind, Member.locale).where(
-            Member.telegram_id.in_(list(telegram_ids))
-        )
-    )
-    return {tid: Brief(id_, kind, locale) for tid, id_, kind, locale in rows}
-
-
 async def with_roles(
     session: AsyncSession, telegram_id: int
 ) -> tuple[Member | None, list[tuple[str, str | None]]]:
