@@ -35,28 +35,22 @@ import socket
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
-from bench.harness import BARE_POLLING_BOT, pct
-from bot import clock
+from bench.harness import BARE_POLLING_BOT, pct, seed_crowd, throwaway_postgres
 from bot.app import build_app
-from bot.services.places import default_gazetteer
-from bot.services.workshops import Draft, create
 from bot.settings import SANDBOX_TOKEN, Settings
 from handlers.workshops import SignupCb
 from sandbox import InlineButton, Limits, Sandbox
 from sandbox.state import CallbackRecord
 from storage.engine import create_engine, create_session_factory
-from storage.models import Member, Signup
+from storage.models import Signup
 
 FIRST_ID = 6_000_000
 SECRET = "crowd-bench-webhook-secret"
@@ -172,24 +166,7 @@ async def seed(url: str, members: int, places: int) -> int:
     app = await build_app(settings)
     try:
         async with app.sessions() as session:
-            await session.execute(
-                insert(Member),
-                [
-                    {"telegram_id": FIRST_ID + i, "locale": "nl", "kind": "member",
-                     "onboarding_step": "done", "first_name": "Lid"}
-                    for i in range(members)
-                ],
-            )  # fmt: skip
-            await session.commit()
-            start = clock.now() + timedelta(days=7)
-            workshop = await create(
-                session,
-                Draft(
-                    title="Drukte", starts_at=start, ends_at=start + timedelta(hours=2),
-                    capacity=places, place=default_gazetteer().search("Utrecht")[0].place,
-                ),
-            )  # fmt: skip
-            return workshop.id
+            return await seed_crowd(session, members, places, FIRST_ID, "Drukte")
     finally:
         await app.close()
 
@@ -317,9 +294,9 @@ async def run_crowd(
         if r.answered
         and not [a for a in bot.alerts.get(r.user_id, []) if a.text.startswith(outcomes)]
     )
+    bot_cpu = tree_cpu(pid) - bot_cpu
     cpu = (
-        f"CPU for the crowd: the bot {tree_cpu(pid) - bot_cpu:.1f} s "
-        f"({(tree_cpu(pid) - bot_cpu) * 1000 / members:.2f} ms a tap), "
+        f"CPU for the crowd: the bot {bot_cpu:.1f} s ({bot_cpu * 1000 / members:.2f} ms a tap), "
         f"the sandbox {time.process_time() - own_cpu:.1f} s, on {os.cpu_count()} cores"
     )
     return records, first, spread, cpu, not_outcomes
@@ -374,24 +351,6 @@ async def polling_sqlite(args: argparse.Namespace, folder: Path) -> Result:
         [cpu],
         not_outcomes=wrong,
     )
-
-
-@contextlib.asynccontextmanager
-async def throwaway_postgres() -> AsyncIterator[str]:
-    import asyncpg
-
-    admin = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    name = f"ledenbot_crowd_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    try:
-        url = make_url(admin).set(drivername="postgresql+asyncpg", database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
 
 
 async def webhook_postgres(args: argparse.Namespace, folder: Path) -> Result:

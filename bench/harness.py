@@ -8,16 +8,25 @@ middleware, no database and no translation: what aiogram itself costs per update
 
 from __future__ import annotations
 
+import contextlib
+import os
 import statistics
-from datetime import UTC, datetime
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import TelegramMethod
 from aiogram.types import CallbackQuery, Chat, Message, Update, User
+from sqlalchemy import insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import clock
 from bot.settings import SANDBOX_TOKEN
+from storage.models import Member
 
 
 class NullSession(BaseSession):
@@ -125,6 +134,70 @@ async def main() -> None:
 
 asyncio.run(main())
 """
+
+
+async def seed_crowd(
+    session: AsyncSession, members: int, places: int, first_id: int, title: str
+) -> int:
+    """`members` consented members (Telegram ids from `first_id`) and one workshop of
+    `places` places a week from now, in Utrecht: the crowd's door. The workshop's id."""
+    from bot.services.places import default_gazetteer
+    from bot.services.workshops import Draft, create
+
+    await session.execute(
+        insert(Member),
+        [
+            {"telegram_id": first_id + i, "locale": "nl", "kind": "member",
+             "onboarding_step": "done", "first_name": "Lid"}
+            for i in range(members)
+        ],
+    )  # fmt: skip
+    await session.commit()
+    start = clock.now() + timedelta(days=7)
+    workshop = await create(
+        session,
+        Draft(
+            title=title, starts_at=start, ends_at=start + timedelta(hours=2),
+            capacity=places, place=default_gazetteer().search("Utrecht")[0].place,
+        ),
+    )  # fmt: skip
+    return workshop.id
+
+
+def _admin_url() -> str:
+    admin = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    return admin.replace("postgresql+asyncpg", "postgresql")
+
+
+async def postgres_url() -> str:
+    """A new, empty PostgreSQL database for one benchmark run (TEST_POSTGRES_URL's server)."""
+    import asyncpg
+
+    admin = _admin_url()
+    name = f"ledenbot_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    url = make_url(admin).set(drivername="postgresql+asyncpg", database=name)
+    return url.render_as_string(hide_password=False)
+
+
+async def drop_postgres(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(_admin_url())
+    await conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def throwaway_postgres() -> AsyncIterator[str]:
+    """`postgres_url()`, dropped again whatever happens."""
+    url = await postgres_url()
+    try:
+        yield url
+    finally:
+        await drop_postgres(url)
 
 
 def pct(values: list[float], q: int) -> float:

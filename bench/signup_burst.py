@@ -18,27 +18,21 @@ import platform
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiogram import Dispatcher
 from aiogram.types import Update
-from sqlalchemy import func, insert, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
-from bench.harness import bare_dispatcher, null_bot, pct, tap
-from bot import clock
+from bench.harness import bare_dispatcher, null_bot, pct, seed_crowd, tap, throwaway_postgres
 from bot.app import build_app
-from bot.services.places import default_gazetteer
-from bot.services.workshops import Draft, create
 from bot.settings import SANDBOX_TOKEN, Settings
 from handlers.workshops import SignupCb
-from storage.models import Member, Signup
+from storage.models import Signup
 
 FIRST_ID = 5_000_000
 
@@ -93,24 +87,8 @@ async def project(url: str, members: int, places: int) -> tuple[Burst, int]:
     app = await build_app(settings)
     bot = null_bot()
     async with app.sessions() as session:
-        await session.execute(
-            insert(Member),
-            [
-                {"telegram_id": FIRST_ID + i, "locale": "nl", "kind": "member",
-                 "onboarding_step": "done", "first_name": "Lid"}
-                for i in range(members)
-            ],
-        )  # fmt: skip
-        await session.commit()
-        start = clock.now() + timedelta(days=7)
-        workshop = await create(
-            session,
-            Draft(
-                title="Burst", starts_at=start, ends_at=start + timedelta(hours=2),
-                capacity=places, place=default_gazetteer().search("Utrecht")[0].place,
-            ),
-        )  # fmt: skip
-    data = SignupCb(workshop_id=workshop.id).pack()
+        workshop_id = await seed_crowd(session, members, places, FIRST_ID, "Burst")
+    data = SignupCb(workshop_id=workshop_id).pack()
     updates = [tap(i + 1, FIRST_ID + i, data) for i in range(members)]
     app.settle()  # as `ledenbot run` does before its first update
     result = await burst(lambda u: app.dp.feed_update(bot, u), updates, settings.concurrent_updates)
@@ -152,20 +130,8 @@ async def main(members: int, places: int, skip_sqlite: bool, skip_postgres: bool
             await compare("SQLite", f"sqlite+aiosqlite:///{folder}/burst.db", members, places)
     if skip_postgres:
         return
-    import asyncpg
-
-    admin = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    name = f"ledenbot_burst_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    url = make_url(admin).set(drivername="postgresql+asyncpg", database=name)
-    try:
-        await compare("PostgreSQL", url.render_as_string(hide_password=False), members, places)
-    finally:
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+    async with throwaway_postgres() as url:
+        await compare("PostgreSQL", url, members, places)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import select
 
-from bench.talent_search import drop_postgres, postgres_url
+from bench.harness import drop_postgres, postgres_url
 from bot.services import catalogue, suggest, workshops
 from bot.services.places import default_gazetteer
 from bot.services.workshops import Draft, create_many

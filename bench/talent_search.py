@@ -16,14 +16,13 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from sqlalchemy import insert, select
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.harness import drop_postgres, postgres_url
 from bot.services import catalogue, talent
 from bot.services import regions as region_service
 from bot.services.places import default_gazetteer
@@ -120,30 +119,6 @@ async def measure(url: str, searches: int, rng: random.Random) -> tuple[list[flo
                 searching.append((time.perf_counter() - started) * 1000)
     await engine.dispose()
     return matching, searching
-
-
-async def postgres_url() -> str:
-    import asyncpg
-
-    admin = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    name = f"ledenbot_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin.replace("postgresql+asyncpg", "postgresql"))
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return (
-        make_url(admin)
-        .set(drivername="postgresql+asyncpg", database=name)
-        .render_as_string(hide_password=False)
-    )
-
-
-async def drop_postgres(url: str) -> None:
-    import asyncpg
-
-    admin = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    conn = await asyncpg.connect(admin.replace("postgresql+asyncpg", "postgresql"))
-    await conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-    await conn.close()
 
 
 async def main(n_members: int, searches: int, skip_postgres: bool) -> None:

@@ -22,7 +22,6 @@ import platform
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,9 +35,8 @@ from aiogram import Bot, Dispatcher
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from sqlalchemy import func, insert, select
-from sqlalchemy.engine import make_url
 
-from bench.harness import NullSession, bare_dispatcher, says, tap
+from bench.harness import NullSession, bare_dispatcher, says, tap, throwaway_postgres
 from bot import clock
 from bot.app import App, build_app
 from bot.keyboards import ProfileCb
@@ -213,20 +211,8 @@ async def main(updates: int, warmup: int, skip_postgres: bool) -> None:
         await table("SQLite", f"sqlite+aiosqlite:///{folder}/cost.db", updates, warmup)
     if skip_postgres:
         return
-    import asyncpg
-
-    admin = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    name = f"ledenbot_cost_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    url = make_url(admin).set(drivername="postgresql+asyncpg", database=name)
-    try:
-        await table("PostgreSQL", url.render_as_string(hide_password=False), updates, warmup)
-    finally:
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+    async with throwaway_postgres() as url:
+        await table("PostgreSQL", url, updates, warmup)
 
 
 if __name__ == "__main__":
