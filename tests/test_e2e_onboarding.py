@@ -392,7 +392,11 @@ async def test_double_taps_and_quick_answers_count_once(sqlite_url: str) -> None
         await user.send_text("Zwolle")
         await user.send_text("Utrecht")
         await user.expect_text(t("nl", "Question {number} of {total}", number=3, total=3))
-        await user.expect_silence()
+        await bot.sandbox.idle()
+        # The second town lands on question 2 (ignored) or, when the first was stored before
+        # it was read, on question 3, which asks for its buttons: never a step of its own.
+        hint = t("nl", "Please answer with one of the buttons, or tap Skip.")
+        assert all(m.text == hint for m in user.unseen), [m.text for m in user.unseen]
         member = await member_row(bot, 7013)
         assert member is not None and member.onboarding_step == Step.REGION
         assert member.kind in ("member", "sympathiser") and member.town in ("Zwolle", "Utrecht")
