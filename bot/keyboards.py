@@ -16,7 +16,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import LANGUAGE_NAMES
 from bot.services.places import Place
-from storage.models import Region
+from storage.repositories.regions import Configured
 
 
 class ConsentCb(CallbackData, prefix="consent"):
@@ -90,7 +90,9 @@ def place_choices(places: Iterable[Place]) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def region_choices(regions: Sequence[Region], suggested: Region | None) -> InlineKeyboardMarkup:
+def region_choices(
+    regions: Sequence[Configured], suggested: Configured | None
+) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     ordered = ([suggested] if suggested else []) + [r for r in regions if r != suggested]
     for region in ordered:

@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import clock
-from bot.services import catalogue, onboarding, profile, roles, signups
+from bot.services import catalogue, onboarding, profile, regions, roles, signups
 from bot.services.onboarding import Kind
 from bot.services.places import default_gazetteer
 from bot.services.profile import Level, SkillKind
@@ -124,6 +124,7 @@ async def region(session: AsyncSession, code: str, name: str, country: str = "NL
     """A configured region besides the four the first migration brings."""
     session.add(Region(code=code, name=name, country=country, position=10))
     await session.commit()
+    regions.invalidate()  # as a restart after the migration that adds one would
 
 
 def longest_items(tag: str, n: int = 60, length: int = 60) -> list[str]:

@@ -20,9 +20,9 @@ from bot import clock
 from bot.services import regions, roles
 from bot.services.places import Place, default_gazetteer
 from bot.settings import SUPPORTED_LOCALES
-from storage.models import Member, Region
+from storage.models import Member
 from storage.repositories import members
-from storage.repositories import regions as region_repo
+from storage.repositories.regions import Configured
 
 CONSENT_VERSION = "2026-11"
 
@@ -130,14 +130,15 @@ async def member_and_grants(
     return member, roles.grants_from(rows, telegram_id, admin_ids)
 
 
-async def region_of(session: AsyncSession, member: Member) -> Region | None:
+async def region_of(session: AsyncSession, member: Member) -> Configured | None:
     """The member's region, for showing its name."""
-    return await region_repo.get(session, member.region_code) if member.region_code else None
+    code = member.region_code
+    return next((r for r in await regions.configured(session) if r.code == code), None)
 
 
-async def regions_for(session: AsyncSession, member: Member) -> list[Region]:
+async def regions_for(session: AsyncSession, member: Member) -> list[Configured]:
     """The regions this member can choose from, given where they live."""
-    return regions.relevant(current_place(member), await region_repo.all_regions(session))
+    return regions.relevant(current_place(member), await regions.configured(session))
 
 
 async def answer_place(session: AsyncSession, member: Member, place: Place | None) -> None:
@@ -151,7 +152,7 @@ async def answer_place(session: AsyncSession, member: Member, place: Place | Non
         values = {"place_id": place.id, "town": place.name}
         values |= {"latitude": place.lat, "longitude": place.lon}
     effective = place or current_place(member)
-    fitting = regions.relevant(effective, await region_repo.all_regions(session))
+    fitting = regions.relevant(effective, await regions.configured(session))
     if member.region_code and member.region_code not in {r.code for r in fitting}:
         values["region_code"] = None
     following = Step.REGION if fitting else Step.DONE

@@ -11,10 +11,11 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Member, Region, Role, Workshop
-from storage.repositories import regions
+from bot.services import regions
+from storage.models import Member, Role, Workshop
 from storage.repositories import roles as repo
 from storage.repositories import skills as skill_repo
+from storage.repositories.regions import Configured
 
 
 class RoleName(StrEnum):
@@ -159,9 +160,9 @@ def may_manage_workshop(
     return may_change_workshop(grants, workshop)
 
 
-async def regions_in(session: AsyncSession, scope: Scope) -> list[Region]:
+async def regions_in(session: AsyncSession, scope: Scope) -> list[Configured]:
     """The configured regions this scope may act in, in their configured order."""
-    return [r for r in await regions.all_regions(session) if scope.allows(r.code)]
+    return [r for r in await regions.configured(session) if scope.allows(r.code)]
 
 
 async def agreed_to_train(session: AsyncSession, member: Member) -> bool:
@@ -193,7 +194,7 @@ async def assign(
     if region is not None:
         if role not in REGIONAL_ROLES:
             raise NotRegional(role)
-        if await regions.get(session, region) is None:
+        if not await regions.known(session, region):
             raise UnknownRegion(region)
     existing = await repo.for_user(session, target_id)
     if any(r.role == role and r.region_code == region for r in existing):

@@ -15,12 +15,13 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import clock
+from bot.services import regions as region_list
 from bot.services.places import Gazetteer, Place, default_gazetteer, haversine_km
 from bot.services.roles import Grant, Scope, organiser_scope
 from bot.services.skill_match import SkillMatch, SkillMatcher
-from storage.models import ContactRequest, Member, Region, Skill
+from storage.models import ContactRequest, Member, Skill
 from storage.repositories import contacts, members, skills, talent
-from storage.repositories import regions as region_repo
+from storage.repositories.regions import Configured
 from storage.repositories.talent import Row
 
 PAGE_SIZE = 5
@@ -92,7 +93,7 @@ class Parsed:
 def parse(
     text: str,
     matcher: SkillMatcher,
-    regions: Sequence[Region],
+    regions: Sequence[Configured],
     gazetteer: Gazetteer | None = None,
 ) -> Parsed:
     """'begroting oost', 'debatteren bij Zwolle', 'public speaking west near Utrecht'."""
@@ -157,7 +158,7 @@ async def search(
     scope = organiser_scope(grants)
     if scope is None:
         raise NotAllowed
-    if region is not None and await region_repo.get(session, region) is None:
+    if region is not None and not await region_list.known(session, region):
         raise OutOfScope(region)
     allowed = _allowed_regions(scope, region)
     offset = max(0, offset)
@@ -265,9 +266,9 @@ async def undelivered(session: AsyncSession, request_id: int) -> None:
     await session.commit()
 
 
-async def regions(session: AsyncSession) -> list[Region]:
+async def regions(session: AsyncSession) -> list[Configured]:
     """Every region, for reading a search and naming regions in the results."""
-    return await region_repo.all_regions(session)
+    return await region_list.configured(session)
 
 
 async def skill(session: AsyncSession, skill_id: int | None) -> Skill | None:

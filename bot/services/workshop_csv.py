@@ -62,10 +62,10 @@ from bot.services.roles import Grant, RoleName, Scope
 from bot.services.skill_match import SkillMatcher
 from bot.services.spreadsheet import SafeWriter, unguard
 from bot.settings import SUPPORTED_LOCALES
-from storage.models import Region, Workshop
+from storage.models import Workshop
 from storage.repositories import members as member_repo
-from storage.repositories import regions as region_repo
 from storage.repositories import workshops as workshop_repo
+from storage.repositories.regions import Configured
 
 __all__ = [
     "COLUMNS",
@@ -324,7 +324,7 @@ class _Lookups:
     tz: ZoneInfo
     matcher: SkillMatcher
     gazetteer: Gazetteer
-    regions: list[Region]
+    regions: list[Configured]
     scope: Scope
     any_trainer: bool  # admins may name any member; organisers only those who agreed
     trainers: dict[int, int | None] = field(default_factory=dict)
@@ -339,7 +339,7 @@ class _Lookups:
             tz,
             await catalogue.matcher(session),
             default_gazetteer(),
-            await region_repo.all_regions(session),
+            await regions.configured(session),
             scope,
             roles.has_role(grants, RoleName.ADMIN),
         )
@@ -482,7 +482,7 @@ def find_town(text: str, gazetteer: Gazetteer | None = None) -> Place:
     return matches[0].place
 
 
-def _region(raw: str, place: Place | None, configured: list[Region]) -> str | None:
+def _region(raw: str, place: Place | None, configured: list[Configured]) -> str | None:
     """The region given (by code or name), else the one the town lies in, if configured."""
     if not raw:
         suggested = regions.suggest(place, configured)

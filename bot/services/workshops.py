@@ -12,16 +12,16 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import catalogue, roles, signups, suggest
+from bot.services import catalogue, regions, roles, signups, suggest
 from bot.services.places import Place
 from bot.services.roles import Grant
 from storage import locking
-from storage.models import Member, Region, Signup, Workshop
+from storage.models import Member, Signup, Workshop
 from storage.repositories import members as member_repo
-from storage.repositories import regions as region_repo
 from storage.repositories import signups as signup_repo
 from storage.repositories import skills as skill_repo
 from storage.repositories import workshops as repo
+from storage.repositories.regions import Configured
 
 ONLINE = "-"  # the "region" of workshops without a place, when browsing
 MAX_POSTER_ID = 999_999_999  # old `w_<id>` links: ids fit a 32-bit integer column
@@ -123,7 +123,7 @@ class Listing:
     """What /workshops shows: ranked workshops, and the regions to narrow down by."""
 
     hits: list[suggest.Suggestion]
-    regions: list[Region]
+    regions: list[Configured]
 
 
 def _month_bounds(month: str, tz: tzinfo) -> tuple[datetime | None, datetime | None] | None:
@@ -156,7 +156,7 @@ async def listing(
     """
     bounds = _month_bounds(month, tz) if month else (None, None)
     if bounds is None:  # not a month: nothing is planned in it
-        return Listing([], await region_repo.all_regions(session))
+        return Listing([], await regions.configured(session))
     upcoming, wishes = await repo.upcoming_with_wishes(
         session,
         now,
@@ -172,11 +172,11 @@ async def listing(
     names = await catalogue.topics(session, set().union(*(w.topic_ids for w in shown)))  # type: ignore[union-attr]
     for workshop in shown:  # names read only for the page the member sees
         workshop.names = names  # type: ignore[union-attr]
-    return Listing(hits, await region_repo.all_regions(session))
+    return Listing(hits, await regions.configured(session))
 
 
 async def known_region(session: AsyncSession, code: str) -> bool:
-    return await region_repo.get(session, code) is not None
+    return await regions.known(session, code)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import BindParameter, ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import MemberSkill, Skill
@@ -71,7 +71,7 @@ def add_many(session: AsyncSession, skills: Sequence[Skill]) -> None:
     session.add_all(skills)
 
 
-def _wished(member_id: int) -> tuple[ColumnElement[bool], ...]:
+def _wished(member_id: int | BindParameter[int]) -> tuple[ColumnElement[bool], ...]:
     return (
         MemberSkill.member_id == member_id,
         MemberSkill.kind == "wish",
@@ -85,7 +85,7 @@ async def wish_ids(session: AsyncSession, member_id: int) -> list[int]:
     return [int(r) for r in rows if r is not None]
 
 
-def wish_ids_column(dialect: str, member_id: int) -> ColumnElement[Any]:
+def wish_ids_column(dialect: str, member_id: int | BindParameter[int]) -> ColumnElement[Any]:
     """`wish_ids` as one value another query can carry (saving a round trip): an array on
     PostgreSQL, "3,17" on SQLite, NULL without wishes."""
     skill_id = MemberSkill.skill_id

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import driver
 from storage.models import Skill, Workshop, workshop_topics
 from storage.repositories import skills as skill_repo
 
@@ -166,26 +167,59 @@ async def _upcoming(
     starts_before: datetime | None,
     limit: int,
 ) -> tuple[list[Listed], list[int]]:
-    where: list[ColumnElement[bool]] = [Workshop.status == "published", Workshop.starts_at > after]
+    conn = await session.connection()  # the driver's rows: no ORM, no result processing
+    dialect = conn.dialect
+    shape = (online, region is not None, starts_from is not None, starts_before is not None)
+    wishes = member_id is not None
+    query = driver.compiled(
+        dialect, ("upcoming", *shape, wishes), lambda: _upcoming_query(dialect.name, *shape, wishes)
+    )
+    values = {
+        "after": after,
+        "region": region,
+        "starts_from": starts_from,
+        "starts_before": starts_before,
+        "member_id": member_id,
+        "limit": limit,
+    }
+    rows = await driver.fetch(conn, query, values)
+    timestamp = driver.timestamp
+    listed = [
+        Listed(
+            row[0], row[1], timestamp(row[2]), row[3], row[4], row[5], row[6], row[7], row[8],
+            row[9], bool(row[10]), row[11], _ids(row[12]),
+        )
+        for row in rows
+    ]  # fmt: skip
+    return listed, sorted(_ids(rows[0][13])) if wishes and rows else []
+
+
+def _upcoming_query(
+    dialect: str, online: bool, region: bool, starts_from: bool, starts_before: bool, wishes: bool
+) -> Select[Any]:
+    """`_upcoming`'s query for one shape: which filters it has, and whether it carries the
+    member's wishes (`skills.wish_ids_column`) in the same round trip."""
+    where: list[ColumnElement[bool]] = [
+        Workshop.status == "published",
+        Workshop.starts_at > bindparam("after", required=False),
+    ]
     if online:
         where.append(Workshop.latitude.is_(None))
-    if region is not None:
-        where.append(Workshop.region_code == region)
-    if starts_from is not None:
-        where.append(Workshop.starts_at >= starts_from)
-    if starts_before is not None:
-        where.append(Workshop.starts_at < starts_before)
-    conn = await session.connection()  # Core rows: no ORM layer for plain values
-    dialect = conn.dialect.name
+    if region:
+        where.append(Workshop.region_code == bindparam("region", required=False))
+    if starts_from:
+        where.append(Workshop.starts_at >= bindparam("starts_from", required=False))
+    if starts_before:
+        where.append(Workshop.starts_at < bindparam("starts_before", required=False))
     columns = [*_LISTED, _topic_ids(dialect)]
-    if member_id is not None:
-        columns.append(skill_repo.wish_ids_column(dialect, member_id))
-    query = select(*columns).where(*where).order_by(Workshop.starts_at, Workshop.id).limit(limit)
-    rows = (await conn.execute(query)).all()
-    if member_id is None:
-        return [Listed(*row[:-1], _ids(row[-1])) for row in rows], []
-    wishes = sorted(_ids(rows[0][-1])) if rows else []
-    return [Listed(*row[:-2], _ids(row[-2])) for row in rows], wishes
+    if wishes:
+        columns.append(skill_repo.wish_ids_column(dialect, bindparam("member_id", required=False)))
+    return (
+        select(*columns)
+        .where(*where)
+        .order_by(Workshop.starts_at, Workshop.id)
+        .limit(bindparam("limit", required=False))
+    )
 
 
 async def topic_names(session: AsyncSession) -> dict[int, Topic]:
