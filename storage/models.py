@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -122,6 +123,9 @@ class Member(Base):
     unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # "Never ask me again": organisers' contact requests stop altogether.
     no_contact_requests: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Announcements a member does not want: training days, general news (both: none at all).
+    mute_training: Mapped[bool] = mapped_column(Boolean, default=False)
+    mute_news: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -369,4 +373,71 @@ class TrackPlace(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     previous_places: Mapped[int | None] = mapped_column(Integer)
     intake_answer: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Broadcast(Base):
+    """An organiser's announcement: its texts per language, its audience, where it stands.
+
+    `texts` maps a locale to the HTML each member in that language gets (the organisation's
+    default language for the rest); `audience` is the filter as chosen (`broadcasts.Audience`),
+    kept to show what was asked for. The recipients themselves are its outbox rows.
+    """
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(BigInteger)  # the organiser's Telegram id
+    kind: Mapped[str] = mapped_column(String(16), default="training")  # training | news
+    # draft | approval | scheduled | sending | paused | cancelled | done
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    texts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    default_locale: Mapped[str] = mapped_column(String(8), default="nl")
+    media: Mapped[dict[str, str] | None] = mapped_column(JSON)  # {"type": photo, "file_id": …}
+    buttons: Mapped[list[dict[str, object]] | None] = mapped_column(JSON)
+    audience: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    region_code: Mapped[str | None] = mapped_column(String(32))  # a regional organiser's
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    approved_by: Mapped[int | None] = mapped_column(BigInteger)
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The organiser's live progress message, edited in place while it goes out.
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxRow(Base):
+    """One message to one chat, kept until Telegram has it (`bot/outbox.py` says the rules).
+
+    `state`: queued → sending (claimed by a sender, `claimed_at`) → sent | unreachable |
+    failed, or cancelled. `payload` is what to send (text, buttons, a file's name and caption),
+    `attachment` the file's bytes when there is one.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # What a sender claims next: the most urgent first, then in order of posting.
+        Index("ix_outbox_ready", "state", "priority", "id"),
+        Index("ix_outbox_broadcast", "broadcast_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    priority: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(12), default="queued")
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), index=True
+    )
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE")
+    )
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

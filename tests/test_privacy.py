@@ -14,11 +14,13 @@ from bot.services import privacy, signups
 from storage.models import (
     AuditEntry,
     Base,
+    Broadcast,
     Consent,
     ContactRequest,
     Feedback,
     Member,
     MemberSkill,
+    OutboxRow,
     Role,
     Signup,
     Skill,
@@ -95,6 +97,22 @@ async def fill(session: AsyncSession) -> None:
     session.add(
         Feedback(workshop_id=workshop.id, member_id=me.id, rating=5, comment="Top", created_at=NOW)
     )
+    announcement = Broadcast(
+        author_id=ME, kind="training", status="done", texts={"nl": "Trainingsdag"},
+        default_locale="nl", media={"type": "photo", "file_id": "f1"},
+        buttons=[{"signup": workshop.id}], audience={"regions": ["noord"]}, region_code="noord",
+        recipients=1, approved_by=ME, send_at=NOW, started_at=NOW, finished_at=NOW,
+        progress_chat_id=ME, progress_message_id=7, created_at=NOW,
+    )  # fmt: skip
+    session.add(announcement)
+    await session.flush()
+    session.add(
+        OutboxRow(
+            priority=1, state="sent", chat_id=ME, member_id=me.id, broadcast_id=announcement.id,
+            payload={"text": "Tot zaterdag!"}, attachment=b"BEGIN:VCALENDAR", not_before=NOW,
+            attempts=1, claimed_at=NOW, done_at=NOW, error="-", created_at=NOW,
+        )
+    )  # fmt: skip
     track = Track(title="Stap 1", places=10)
     session.add(track)
     await session.flush()

@@ -7,6 +7,7 @@ anyone remembering to; tests/test_privacy.py fails on a table that is not listed
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -43,6 +44,11 @@ LINKS = (
     Link("workshops", "trainer_id", "member", "blank"),
     Link("feedback", "member_id", "member", "delete"),
     Link("track_places", "member_id", "member", "delete"),
+    Link("outbox", "chat_id", "telegram", "delete"),
+    Link("outbox", "member_id", "member", "delete"),
+    Link("broadcasts", "author_id", "telegram", "blank"),
+    Link("broadcasts", "approved_by", "telegram", "blank"),
+    Link("broadcasts", "progress_chat_id", "telegram", "blank"),
 )
 PERSONAL = tuple(dict.fromkeys(link.table for link in LINKS))
 NOT_PERSONAL = frozenset({"regions", "skills", "workshop_topics", "tracks"})
@@ -78,6 +84,8 @@ def _who(name: str, member_id: int | None, telegram_id: int) -> Any:
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, bytes):  # a file a message carried (a calendar file)
+        return base64.b64encode(value).decode()
     return value
 
 
