@@ -17,12 +17,13 @@ from aiogram.fsm.storage.base import BaseStorage
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import commands
+from bot.budget import BudgetMiddleware, SendBudget
 from bot.fsm_storage import CONVERSATION_TTL, BoundedMemoryStorage
 from bot.i18n import CatalogueI18n, LocaleMiddleware, create_i18n
 from bot.middlewares.database import SessionMiddleware
 from bot.middlewares.flood import FloodMiddleware
 from bot.middlewares.member import MemberMiddleware
-from bot.middlewares.retry import RetryAfterMiddleware
+from bot.outbox import Sender
 from bot.scheduler import Scheduler
 from bot.services import catalogue, roles
 from bot.services.signup_desk import SignupDesk
@@ -34,8 +35,10 @@ from storage.repositories import members
 
 
 def create_bot(settings: Settings) -> Bot:
+    """Every send this bot makes takes its turn from one budget (`bot/budget.py`); with
+    several workers each keeps an equal share of the bot's rate."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
-    session.middleware(RetryAfterMiddleware())
+    session.middleware(BudgetMiddleware(SendBudget(send_rate(settings))))
     return Bot(
         settings.bot_token,
         session=session,
@@ -82,17 +85,34 @@ def create_dispatcher(
                 await commands.publish_for(bot, i18n, admin_id, grants, locale)
 
     scheduler = Scheduler(sessions, i18n, settings)
+    senders: list[Sender] = []
 
     async def start_scheduler(bot: Bot) -> None:
         await scheduler.start(bot)
+        sender = Sender(
+            bot,
+            sessions,
+            window=max(8, int(send_rate(settings) / 4)),  # a quarter second's sends
+            single_process=settings.webhook_workers == 1,  # SQLite always has one
+        )
+        sender.start()
+        senders.append(sender)
 
     async def stop_scheduler() -> None:
         await scheduler.stop()
+        for sender in senders:
+            await sender.stop()
+        senders.clear()
 
     dp.startup.register(publish_menus)
     dp.startup.register(start_scheduler)
     dp.shutdown.register(stop_scheduler)
     return dp
+
+
+def send_rate(settings: Settings) -> float:
+    """This process's share of the bot's sending rate."""
+    return settings.broadcast_rate / settings.webhook_workers
 
 
 @dataclass

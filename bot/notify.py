@@ -4,59 +4,44 @@ Every notice that goes to more than one person — a workshop moved or cancelled
 came free, reminders, feedback questions, lottery results — goes through `deliver`:
 
 - each member gets the notice in their own language (`compose` runs in their locale);
-- members marked unreachable are skipped and counted; a 403 (blocked, deleted account)
-  marks them unreachable and the rest go on;
-- a 429 is waited out (`retry_after`) and a 5xx or network error is retried with backoff, a
-  few times, then counted as failed — one member's failure never stops the others;
-- the counts (sent, unreachable, failed) come back for the organiser to see.
-
-A persistent outbox with Telegram's rate limits and priorities will live behind this same
-interface (callers already say which priority a notice has).
+- members marked unreachable are skipped and counted;
+- the messages are kept in the outbox (`bot/outbox.py`) in one transaction and sent from
+  there within Telegram's limits, by priority: a 403 marks the member unreachable, a 429
+  pauses all sending, a 5xx or a network error is retried with backoff; one member's
+  failure never stops the others, and a crash loses none of them;
+- the counts (sent, unreachable, failed, and any still on their way) come back for the
+  organiser to see.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from enum import Enum, IntEnum
+from enum import Enum
 
 from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import reachability
+from bot import outbox
+from bot.budget import Priority
+from storage.engine import create_session_factory
 from storage.models import Member
 from storage.repositories import members as member_repo
+from storage.repositories import outbox as outbox_repo
 
 log = logging.getLogger(__name__)
 
-ATTEMPTS = 4
-BACKOFF = 0.5  # seconds before the second attempt; doubled each time
-LONGEST_WAIT = 60.0  # a longer retry_after is not waited out here: counted as failed
-
-
-class Priority(IntEnum):
-    """Who waits for whom once an outbox orders the sending: lower goes first."""
-
-    ANSWER = 0  # a member's own answer (a relayed reply)
-    PERSONAL = 1  # a notice about the member's own place, workshop or draw
-    BULK = 2  # announcements
+__all__ = ["Priority"]  # callers name priorities as notify.Priority
 
 
 class Outcome(Enum):
     SENT = "sent"
     UNREACHABLE = "unreachable"
     FAILED = "failed"
+    QUEUED = "queued"  # kept in the outbox, still waiting for a retry: it will go
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +62,7 @@ class Delivery:
     sent: int = 0
     unreachable: int = 0
     failed: int = 0
+    queued: int = 0
 
     def count(self, outcome: Outcome) -> None:
         setattr(self, outcome.value, getattr(self, outcome.value) + 1)
@@ -96,87 +82,68 @@ async def deliver(
     priority: Priority = Priority.PERSONAL,
     on_outcome: OnOutcome | None = None,
 ) -> Delivery:
-    """Send `compose(member)` to every member in `member_ids`, each in their own language.
+    """Send `compose(member)` to every member in `member_ids`, each in their own language,
+    and wait (a little) for the outcomes.
 
     `compose` returning None skips that member silently (nothing to tell them). `on_outcome`
     hears each member's outcome (to mark a reminder sent, say). Never raises for one member.
-    `priority` is declared by every caller now and orders the sending once an outbox does;
-    today each call sends in order.
+    Commits the session: the messages are in the outbox before the first is sent.
     """
     delivery = Delivery()
     order = list(dict.fromkeys(member_ids))  # each member once, in the given order
     found = await member_repo.by_ids(session, order)
+    letters: list[outbox.Letter] = []
+    told: list[Member] = []
     for member_id in order:
         member = found.get(member_id)
         if member is None:
             continue  # erased in the meantime: nobody to tell
-        outcome = await _deliver_one(bot, session, member, compose, i18n)
-        if outcome is None:
+        if member.unreachable_since is not None:
+            await _settle(delivery, on_outcome, member, Outcome.UNREACHABLE)
             continue
-        delivery.count(outcome)
-        if on_outcome is not None:
-            await on_outcome(member, outcome)
+        with i18n.context(), i18n.use_locale(member.locale):
+            notice = compose(member)
+        if notice is None:
+            continue
+        told.append(member)
+        letters.append(_letter(member, notice))
+    ids = await outbox.post(session, letters, priority)
+    await session.commit()
+    if not ids:
+        return delivery
+    sender = outbox.sender_for(bot, create_session_factory(session.bind))  # type: ignore[arg-type]
+    states = await sender.deliver_now(ids)
+    for row_id, member in zip(ids, told, strict=True):
+        outcome = _OUTCOMES[states.get(row_id, outbox_repo.FAILED)]
+        await _settle(delivery, on_outcome, member, outcome)
     return delivery
 
 
-async def _deliver_one(
-    bot: Bot,
-    session: AsyncSession,
-    member: Member,
-    compose: Compose,
-    i18n: I18n,
-) -> Outcome | None:
-    if member.unreachable_since is not None:
-        return Outcome.UNREACHABLE
-    with i18n.context(), i18n.use_locale(member.locale):
-        notice = compose(member)
-    if notice is None:
-        return None
-    try:
-        await _send(bot, member.telegram_id, notice)
-    except TelegramForbiddenError:
-        await reachability.mark_unreachable(session, member.telegram_id)
-        log.info("member %s unreachable (403)", member.id)
-        return Outcome.UNREACHABLE
-    except _Failed as failed:
-        log.warning("notice to member %s failed: %s", member.id, failed.reason)
-        return Outcome.FAILED
-    return Outcome.SENT
+_OUTCOMES = {
+    outbox_repo.SENT: Outcome.SENT,
+    outbox_repo.UNREACHABLE: Outcome.UNREACHABLE,
+    outbox_repo.FAILED: Outcome.FAILED,
+    outbox_repo.CANCELLED: Outcome.FAILED,
+    outbox_repo.QUEUED: Outcome.QUEUED,
+}
 
 
-class _Failed(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+async def _settle(
+    delivery: Delivery, on_outcome: OnOutcome | None, member: Member, outcome: Outcome
+) -> None:
+    delivery.count(outcome)
+    if on_outcome is not None:
+        await on_outcome(member, outcome)
 
 
-async def _send(bot: Bot, chat_id: int, notice: Notice) -> None:
-    await _with_retries(
-        lambda: bot.send_message(chat_id, notice.text, reply_markup=notice.reply_markup)
+def _letter(member: Member, notice: Notice) -> outbox.Letter:
+    """A notice is one outbox row: its text, then perhaps a file with its caption (a retry
+    goes on from the part that failed, so the file never comes without the text)."""
+    return outbox.Letter(
+        member.telegram_id,
+        notice.text,
+        notice.reply_markup,
+        document=notice.document,
+        caption=notice.caption,
+        member_id=member.id,
     )
-    if notice.document is not None:
-        document, caption = notice.document, notice.caption
-        await _with_retries(lambda: bot.send_document(chat_id, document, caption=caption))
-
-
-async def _with_retries(call: Callable[[], Awaitable[object]]) -> None:
-    """429: wait `retry_after` (Telegram did nothing, so repeating cannot duplicate);
-    5xx and network errors: back off and try again. 403 and 400 are not retried."""
-    delay = BACKOFF
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            await call()
-            return
-        except TelegramRetryAfter as exc:
-            if attempt == ATTEMPTS or exc.retry_after > LONGEST_WAIT:
-                raise _Failed("429") from None
-            await asyncio.sleep(exc.retry_after)
-        except (TelegramServerError, TelegramNetworkError) as exc:
-            if attempt == ATTEMPTS:
-                raise _Failed(type(exc).__name__) from None
-            await asyncio.sleep(delay)
-            delay *= 2
-        except TelegramForbiddenError:
-            raise
-        except TelegramAPIError as exc:  # a 400 and the like: this notice cannot be sent
-            raise _Failed(type(exc).__name__) from None

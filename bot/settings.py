@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     contact_requests_per_day: int = Field(default=20, ge=1)
     # Updates handled at once per process (polling); measured in bench/signup_burst.py.
     concurrent_updates: int = Field(default=200, ge=1, le=1000)
+    # Messages a second the bot may send: Telegram's 30, up to 1,000 with paid broadcasts.
+    broadcast_rate: float = Field(default=30.0, gt=0, le=1000)
+    # A broadcast to more members than this needs a second organiser's or an admin's yes.
+    broadcast_approval_over: int = Field(default=1000, ge=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

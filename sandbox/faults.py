@@ -30,6 +30,7 @@ class Failure:
     description: str
     retry_after: int | None
     remaining: int
+    chat_id: int | None = None
 
 
 @dataclass
@@ -61,10 +62,12 @@ class Faults:
         count: int = 1,
         retry_after: int | None = None,
         description: str | None = None,
+        chat_id: int | None = None,
     ) -> None:
         """Answer the next ``count`` calls of ``method`` ("*": any) with an error, doing nothing.
 
-        A 429 gets ``retry_after`` (default 1) and Telegram's "Too Many Requests" text.
+        A 429 gets ``retry_after`` (default 1) and Telegram's "Too Many Requests" text. With
+        ``chat_id``, only calls to that chat (a bot sending to many at once picks its order).
         """
         if error_code == 429 and retry_after is None:
             retry_after = 1
@@ -73,7 +76,9 @@ class Faults:
                 description = f"Too Many Requests: retry after {retry_after}"
             else:
                 description = DEFAULT_DESCRIPTIONS.get(error_code, "Internal Server Error")
-        self._failures.append(Failure(_key(method), error_code, description, retry_after, count))
+        self._failures.append(
+            Failure(_key(method), error_code, description, retry_after, count, chat_id)
+        )
 
     def delay_next(
         self, method: str, seconds: float, count: int = 1, *, execute_first: bool = True
@@ -96,10 +101,17 @@ class Faults:
         """How many injected faults have not fired yet."""
         return sum(f.remaining for f in self._failures) + sum(d.remaining for d in self._delays)
 
-    def take(self, method: str) -> tuple[Failure | None, Delay | None]:
+    def take(self, method: str, chat_id: object = None) -> tuple[Failure | None, Delay | None]:
         """The failure and delay (if any) that apply to this call, used up by taking them."""
         key = _key(method)
-        failure = next((f for f in self._failures if f.method in (key, "*")), None)
+        failure = next(
+            (
+                f
+                for f in self._failures
+                if f.method in (key, "*") and (f.chat_id is None or str(f.chat_id) == str(chat_id))
+            ),
+            None,
+        )
         if failure is not None:
             failure.remaining -= 1
             if failure.remaining <= 0:

@@ -571,7 +571,8 @@ class Sandbox:
         """Run one method call: injected faults first, then the method; (status, body)."""
         started = time.monotonic()
         record = self._begin(bot, method, params.loggable()) if log else None
-        failure, delay = self.faults.take(method) if faults else (None, None)
+        chat_id = params.raw("chat_id") if "chat_id" in params else None
+        failure, delay = self.faults.take(method, chat_id) if faults else (None, None)
         if delay is not None and not delay.execute_first:
             await self._pause(delay.seconds)
         try:

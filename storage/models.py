@@ -412,8 +412,9 @@ class OutboxRow(Base):
     """One message to one chat, kept until Telegram has it (`bot/outbox.py` says the rules).
 
     `state`: queued → sending (claimed by a sender, `claimed_at`) → sent | unreachable |
-    failed, or cancelled. `payload` is what to send (text, buttons, a file's name and caption),
-    `attachment` the file's bytes when there is one.
+    failed, or cancelled. `payload["parts"]` is what to send, in order (a text with its
+    buttons, a photo, a file's name and caption); `parts_done` how many Telegram has, so a
+    retry goes on from there. `attachment` is the file's bytes when there is one.
     """
 
     __tablename__ = "outbox"
@@ -437,6 +438,7 @@ class OutboxRow(Base):
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    parts_done: Mapped[int] = mapped_column(Integer, default=0)  # a text, then its file
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(String(40))

@@ -33,7 +33,7 @@ class FailChat(BaseRequestMiddleware):
             self.chat_id = int(method.chat_id)
         if isinstance(method, SendMessage) and method.chat_id == self.chat_id and self.left > 0:
             self.left -= 1
-            self.bot.sandbox.faults.fail_next("sendMessage", self.error_code)
+            self.bot.sandbox.faults.fail_next("sendMessage", self.error_code, chat_id=self.chat_id)
         return await make_request(bot, method)
 
 

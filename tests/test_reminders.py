@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import clock, notify
+from bot import clock, outbox
 from bot.services import reminders, signups
 from bot.services.places import default_gazetteer
 from bot.services.workshops import Draft, create
@@ -100,7 +100,7 @@ async def test_reminder_arrives_once_in_the_members_language(sqlite_url: str) ->
 async def test_a_blocked_and_failing_chats_do_not_stop_the_other_reminders(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(notify, "BACKOFF", 0.01)
+    monkeypatch.setattr(outbox, "BACKOFF", 0.01)
     people = ((8301, "Anna"), (8302, "Bo"), (8303, "Cilla"), (8304, "Dirk"), (8305, "Emma"))
     async with running_bot(sqlite_url, reminder_interval=0.2) as bot:
         assert bot.app is not None
@@ -111,7 +111,7 @@ async def test_a_blocked_and_failing_chats_do_not_stop_the_other_reminders(
             await factories.signed_up(session, item, members)
         users = {tid: bot.sandbox.user(tid, name, language_code="nl") for tid, name in people}
         await block_unnoticed(bot, 8302, "Bo")  # the 2nd: blocked, the bot never heard
-        fail_chat(bot, 8303, times=notify.ATTEMPTS)  # the 3rd: 5xx on every try of a pass
+        fail_chat(bot, 8303, times=outbox.ATTEMPTS)  # the 3rd: 5xx on every try of a pass
         fail_chat(bot, 8304, times=1, error_code=400)  # the 4th: a Bad Request, once
         with clock.travel_to(clock.now() + timedelta(hours=10)):  # 20 h before: due
             for tid in (8301, 8303, 8304, 8305):  # the failed two in a later pass

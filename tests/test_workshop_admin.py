@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import notify
+from bot import outbox
 from bot.keyboards import pager
 from bot.services import feedback, roster, signups
 from handlers.workshop_admin import PageCb, paginate, shown_length
@@ -24,7 +24,7 @@ PEOPLE = ((8101, "Anna", "nl"), (8102, "Bo", "en"), (8103, "Cilla", "sv"),
 
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(notify, "BACKOFF", 0.01)
+    monkeypatch.setattr(outbox, "BACKOFF", 0.01)
 
 
 async def five_signed_up(bot: RunningBot) -> int:
@@ -47,7 +47,7 @@ async def test_a_blocked_and_a_failing_chat_do_not_stop_a_move_or_a_cancel(
         item = await five_signed_up(bot)
         users = {tid: bot.sandbox.user(tid, name, language_code=lang) for tid, name, lang in PEOPLE}
         await block_unnoticed(bot, 8102, "Bo")  # the 2nd: blocked, the bot never heard
-        fail_chat(bot, 8103, times=notify.ATTEMPTS)  # the 3rd: 5xx on every try
+        fail_chat(bot, 8103, times=outbox.ATTEMPTS)  # the 3rd: 5xx on every try
         admin = bot.sandbox.user(8100, "Eva", language_code="en")
 
         await admin.send_text(f"/workshop {item} move 2031-05-06 19:30 21:30")

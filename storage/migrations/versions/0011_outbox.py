@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("attachment", sa.LargeBinary(), nullable=True),
         sa.Column("not_before", UTCDateTime(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("parts_done", sa.Integer(), nullable=False),
         sa.Column("claimed_at", UTCDateTime(), nullable=True),
         sa.Column("done_at", UTCDateTime(), nullable=True),
         sa.Column("error", sa.String(40), nullable=True),
