@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -69,7 +69,7 @@ class Letter:
     member_id: int | None = None
 
 
-def _parts(letter: Letter) -> list[dict[str, Any]]:
+def parts_of(letter: Letter) -> list[dict[str, Any]]:
     """The API calls a letter takes, in order: a photo (with the caption when there is no
     text), the text, a file with its caption. The buttons go under the text, or else under
     the first message."""
@@ -93,7 +93,7 @@ def _row(letter: Letter, priority: Priority, broadcast_id: int | None) -> dict[s
         "chat_id": letter.chat_id,
         "member_id": letter.member_id,
         "broadcast_id": broadcast_id,
-        "payload": {"parts": _parts(letter)},
+        "payload": {"parts": parts_of(letter)},
         "attachment": letter.document.data if letter.document is not None else None,
         "attempts": 0,
         "parts_done": 0,
@@ -112,6 +112,22 @@ async def post(
     return await repo.add_many(
         session, [_row(letter, priority, broadcast_id) for letter in letters]
     )
+
+
+async def post_rows(
+    session: AsyncSession,
+    rows: Sequence[Mapping[str, Any]],
+    priority: Priority,
+    *,
+    broadcast_id: int | None = None,
+) -> None:
+    """Keep rows made by the caller (`chat_id`, `member_id`, `payload`): a broadcast's, whose
+    payload names the letter of the broadcast (`{"letter": "nl"}`) instead of holding it."""
+    now = clock.now()
+    fixed = {"priority": int(priority), "state": QUEUED, "broadcast_id": broadcast_id,
+             "attachment": None, "attempts": 0, "parts_done": 0, "created_at": now}  # fmt: skip
+    for start in range(0, len(rows), 5_000):  # keeps each statement's parameters in bounds
+        await repo.insert_many(session, [{**fixed, **row} for row in rows[start : start + 5_000]])
 
 
 class Sender:
@@ -139,6 +155,7 @@ class Sender:
         self._recording: list[Outcome] = []
         self._recorder: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._letters: dict[tuple[int, str], list[dict[str, Any]]] = {}
         self.sent = 0
 
     # -- the background loop -------------------------------------------------------------
@@ -289,7 +306,7 @@ class Sender:
     async def _send(self, row: Claimed) -> Outcome:
         """The row's parts from where the last try stopped; what became of it."""
         sending_as.set(Priority(row.priority))
-        parts: list[dict[str, Any]] = list(row.payload.get("parts", ()))
+        parts = await self._parts(row)
         done = row.parts_done
         try:
             while done < len(parts):
@@ -312,6 +329,20 @@ class Sender:
             log.warning("outbox row %s failed: %s", row.id, type(exc).__name__)
             return Outcome(row.id, repo.FAILED, type(exc).__name__[:40])
         return Outcome(row.id, repo.SENT)
+
+    async def _parts(self, row: Claimed) -> list[dict[str, Any]]:
+        """A row's own parts, or its broadcast's letter in the row's language (read once)."""
+        if "parts" in row.payload or row.broadcast_id is None:
+            return list(row.payload.get("parts", ()))
+        key = (row.broadcast_id, str(row.payload.get("letter")))
+        parts = self._letters.get(key)
+        if parts is None:
+            async with self.sessions() as session:
+                letters = await repo.broadcast_letters(session, row.broadcast_id)
+            for locale, found in letters.items():
+                self._letters[(row.broadcast_id, locale)] = found
+            parts = self._letters.get(key, [])
+        return parts
 
     async def _call(self, row: Claimed, part: dict[str, Any]) -> None:
         markup = part.get("reply_markup")

@@ -396,6 +396,9 @@ class Broadcast(Base):
     media: Mapped[dict[str, str] | None] = mapped_column(JSON)  # {"type": photo, "file_id": …}
     buttons: Mapped[list[dict[str, object]] | None] = mapped_column(JSON)
     audience: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    # Per language, the messages as they go out (`outbox.Letter` parts, buttons translated),
+    # made when it starts: its outbox rows name only their language.
+    letters: Mapped[dict[str, list[dict[str, object]]]] = mapped_column(JSON, default=dict)
     region_code: Mapped[str | None] = mapped_column(String(32))  # a regional organiser's
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     approved_by: Mapped[int | None] = mapped_column(BigInteger)

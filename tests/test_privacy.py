@@ -101,6 +101,7 @@ async def fill(session: AsyncSession) -> None:
         author_id=ME, kind="training", status="done", texts={"nl": "Trainingsdag"},
         default_locale="nl", media={"type": "photo", "file_id": "f1"},
         buttons=[{"signup": workshop.id}], audience={"regions": ["noord"]}, region_code="noord",
+        letters={"nl": [{"text": "Trainingsdag"}]},
         recipients=1, approved_by=ME, send_at=NOW, started_at=NOW, finished_at=NOW,
         progress_chat_id=ME, progress_message_id=7, created_at=NOW,
     )  # fmt: skip

@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import OutboxRow
+from storage.models import Broadcast, OutboxRow
 
 QUEUED, SENDING, SENT = "queued", "sending", "sent"
 UNREACHABLE, FAILED, CANCELLED = "unreachable", "failed", "cancelled"
+HELD = "held"  # a paused broadcast's rows
 FINAL = frozenset({SENT, UNREACHABLE, FAILED, CANCELLED})
 
 
@@ -53,6 +54,18 @@ async def add_many(session: AsyncSession, rows: list[dict[str, Any]]) -> list[in
         insert(OutboxRow).returning(OutboxRow.id, sort_by_parameter_order=True), rows
     )
     return [row[0] for row in result.all()]
+
+
+async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows at once, their ids not needed (a broadcast's tens of thousands)."""
+    if rows:
+        await session.execute(insert(OutboxRow), rows)
+
+
+async def broadcast_letters(session: AsyncSession, broadcast_id: int) -> dict[str, Any]:
+    """A broadcast's letters per language, as its rows name them."""
+    letters = await session.scalar(select(Broadcast.letters).where(Broadcast.id == broadcast_id))
+    return dict(letters or {})
 
 
 async def claim(
@@ -166,7 +179,18 @@ async def cancel(session: AsyncSession, broadcast_id: int, now: datetime) -> int
     """Every row of the broadcast not yet claimed is cancelled: none of them will be sent."""
     result = await session.execute(
         update(OutboxRow)
-        .where(OutboxRow.broadcast_id == broadcast_id, OutboxRow.state == QUEUED)
+        .where(OutboxRow.broadcast_id == broadcast_id, OutboxRow.state.in_((QUEUED, HELD)))
         .values(state=CANCELLED, done_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def hold(session: AsyncSession, broadcast_id: int, held: bool) -> int:
+    """Pause (`held`) or resume a broadcast: its rows not yet claimed wait, or go on."""
+    before, after = (QUEUED, HELD) if held else (HELD, QUEUED)
+    result = await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.broadcast_id == broadcast_id, OutboxRow.state == before)
+        .values(state=after)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("media", sa.JSON(), nullable=True),
         sa.Column("buttons", sa.JSON(), nullable=True),
         sa.Column("audience", sa.JSON(), nullable=False),
+        sa.Column("letters", sa.JSON(), nullable=False),
         sa.Column("region_code", sa.String(32), nullable=True),
         sa.Column("recipients", sa.Integer(), nullable=False),
         sa.Column("approved_by", sa.BigInteger(), nullable=True),
