@@ -23,7 +23,7 @@ from bot.i18n import CatalogueI18n, LocaleMiddleware, create_i18n
 from bot.middlewares.database import SessionMiddleware
 from bot.middlewares.flood import FloodMiddleware
 from bot.middlewares.member import MemberMiddleware
-from bot.outbox import Sender
+from bot.outbox import Sender, window_for
 from bot.scheduler import Scheduler
 from bot.services import catalogue, roles
 from bot.services.signup_desk import SignupDesk
@@ -92,7 +92,7 @@ def create_dispatcher(
         sender = Sender(
             bot,
             sessions,
-            window=max(8, int(send_rate(settings) / 4)),  # a quarter second's sends
+            window=window_for(send_rate(settings)),
             single_process=settings.webhook_workers == 1,  # SQLite always has one
         )
         sender.start()

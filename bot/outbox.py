@@ -130,6 +130,12 @@ async def post_rows(
         await repo.insert_many(session, [{**fixed, **row} for row in rows[start : start + 5_000]])
 
 
+def window_for(rate: float) -> int:
+    """Sends in flight for a rate: enough for 150 ms of sending (three 50 ms round trips),
+    and at least 8."""
+    return max(8, int(rate * 0.15))
+
+
 class Sender:
     """Delivers the outbox: `run` in the background, `deliver_now` for rows a caller waits for.
 
@@ -156,6 +162,15 @@ class Sender:
         self._recorder: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._letters: dict[tuple[int, str], list[dict[str, Any]]] = {}
+        # One of our writes at a time: on SQLite a claim and a record competing for the write
+        # lock would each wait in SQLite's busy handler (sleeps of up to 100 ms), and every
+        # outcome not yet written is a duplicate after a crash.
+        self._writing = asyncio.Lock()
+        # Sends begun whose outcome is not yet written: a crash can duplicate only these, so
+        # they are held to half the window (a few at 30 a second).
+        self._unsettled = 0
+        self.unsettled_most = max(4, self.window // 2)
+        self._settled = asyncio.Condition()
         self.sent = 0
 
     # -- the background loop -------------------------------------------------------------
@@ -195,8 +210,7 @@ class Sender:
             in_flight = {task for task in in_flight if not task.done()}
             free = self.window - len(in_flight)
             if free >= self.window // 2:
-                async with self.sessions() as session:
-                    claimed = await repo.claim(session, clock.now(), free)
+                claimed = await self._claim(free)
                 in_flight.update(self._start(row) for row in claimed)
                 if not in_flight:
                     await self._idle()
@@ -215,6 +229,10 @@ class Sender:
                 last_release = clock.now()
                 async with self.sessions() as session:
                     await repo.release_stale(session, last_release - CLAIM_LEASE)
+
+    async def _claim(self, most: int, ids: Collection[int] | None = None) -> list[Claimed]:
+        async with self._writing, self.sessions() as session:
+            return await repo.claim(session, clock.now(), most, ids)
 
     async def _idle(self) -> None:
         """Nothing ready: wait to be woken, or until a held-back row is due, or a poll."""
@@ -237,8 +255,7 @@ class Sender:
         states: dict[int, str] = {}
         deadline = asyncio.get_running_loop().time() + patience
         while pending:
-            async with self.sessions() as session:
-                claimed = await repo.claim(session, clock.now(), len(pending), pending)
+            claimed = await self._claim(len(pending), pending)
             results = await asyncio.gather(*(self._start(row) for row in claimed))
             await self._flush()
             for outcome in results:
@@ -285,10 +302,17 @@ class Sender:
         if before is not None:
             with contextlib.suppress(BaseException):
                 await asyncio.shield(before)
-        outcome = await self._send(row)
-        if outcome.state == repo.UNREACHABLE and row.member_id is not None:
-            async with self.sessions() as session:
-                await reachability.mark_unreachable(session, row.chat_id)
+        async with self._settled:
+            await self._settled.wait_for(lambda: self._unsettled < self.unsettled_most)
+            self._unsettled += 1
+        try:
+            outcome = await self._send(row)
+            if outcome.state == repo.UNREACHABLE and row.member_id is not None:
+                async with self._writing, self.sessions() as session:
+                    await reachability.mark_unreachable(session, row.chat_id)
+        except BaseException:
+            await self._settle(1)
+            raise
         self._recording.append(outcome)
         if self._recorder is None or self._recorder.done():
             self._recorder = asyncio.create_task(self._flush())
@@ -298,10 +322,16 @@ class Sender:
         """Write the outcomes gathered so far in one transaction: while one write runs, the
         next outcomes gather for the one after (a group commit at 1,000 a second)."""
         while self._recording:
-            batch, self._recording = self._recording, []
-            async with self.sessions() as session:
+            async with self._writing, self.sessions() as session:
+                batch, self._recording = self._recording, []
                 await repo.record(session, batch, clock.now())
+            await self._settle(len(batch))
             self.sent += sum(1 for outcome in batch if outcome.state == repo.SENT)
+
+    async def _settle(self, count: int) -> None:
+        async with self._settled:
+            self._unsettled -= count
+            self._settled.notify_all()
 
     async def _send(self, row: Claimed) -> Outcome:
         """The row's parts from where the last try stopped; what became of it."""

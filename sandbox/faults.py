@@ -6,6 +6,7 @@ never comes in time) without losing or duplicating anything; these let a test ar
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 DEFAULT_DESCRIPTIONS = {
@@ -43,6 +44,20 @@ class Delay:
     remaining: int
 
 
+DROPPED = -1
+"""A failure's error code for a connection closed before the call reached Telegram."""
+
+
+@dataclass
+class Chaos:
+    """Random faults on a share of the calls of some methods, by weight of their kind."""
+
+    share: float
+    methods: frozenset[str]
+    weights: dict[str, float]
+    rng: random.Random
+
+
 def _key(method: str) -> str:
     return method.strip().lower()
 
@@ -53,6 +68,46 @@ class Faults:
     def __init__(self) -> None:
         self._failures: list[Failure] = []
         self._delays: list[Delay] = []
+        self._chaos: Chaos | None = None
+        self.chaos_counts: dict[str, int] = {}
+        """How many faults of each kind chaos has injected ("429", "5xx", "drop")."""
+
+    def chaos(
+        self,
+        share: float,
+        *,
+        methods: tuple[str, ...] = ("sendMessage",),
+        weights: dict[str, float] | None = None,
+        seed: int = 0,
+    ) -> None:
+        """From now on, fail `share` of the calls of `methods` at random (reproducibly, by
+        `seed`): a 429 (retry_after 1), a 500 or 502, or a connection dropped before the call
+        reached Telegram ("drop"), in proportion to `weights`. None of them carries out the
+        call, as with Telegram: a retry cannot duplicate."""
+        self._chaos = Chaos(
+            share,
+            frozenset(_key(m) for m in methods),
+            weights or {"429": 0.1, "5xx": 0.45, "drop": 0.45},
+            random.Random(seed),
+        )
+
+    def calm(self) -> None:
+        """No more random faults."""
+        self._chaos = None
+
+    def _random_failure(self, key: str) -> Failure | None:
+        chaos = self._chaos
+        if chaos is None or key not in chaos.methods or chaos.rng.random() >= chaos.share:
+            return None
+        kinds = list(chaos.weights)
+        kind = chaos.rng.choices(kinds, weights=[chaos.weights[k] for k in kinds])[0]
+        self.chaos_counts[kind] = self.chaos_counts.get(kind, 0) + 1
+        if kind == "429":
+            return Failure(key, 429, "Too Many Requests: retry after 1", 1, 1)
+        if kind == "drop":
+            return Failure(key, DROPPED, "connection dropped", None, 1)
+        code = chaos.rng.choice((500, 502))
+        return Failure(key, code, DEFAULT_DESCRIPTIONS[code], None, 1)
 
     def fail_next(
         self,
@@ -116,6 +171,8 @@ class Faults:
             failure.remaining -= 1
             if failure.remaining <= 0:
                 self._failures.remove(failure)
+        else:
+            failure = self._random_failure(key)
         delay = next((d for d in self._delays if d.method in (key, "*")), None)
         if delay is not None:
             delay.remaining -= 1

@@ -29,7 +29,7 @@ import aiohttp
 from aiohttp import web
 
 from sandbox.clock import now
-from sandbox.faults import Faults
+from sandbox.faults import DROPPED, Faults
 from sandbox.limits import Limits, RateLimiter
 from sandbox.methods import METHODS
 from sandbox.params import Params, read_multipart_reply, read_params
@@ -548,7 +548,13 @@ class Sandbox:
                 record = self._begin(bot, method, {})
             else:
                 record = self._begin(bot, method, params.loggable())
-                status, body = await self._execute(bot, method, params, faults=True, log=False)
+                try:
+                    status, body = await self._execute(bot, method, params, faults=True, log=False)
+                except _Dropped:  # the line went dead before Telegram saw the call
+                    status, description = 499, "dropped"
+                    if request.transport is not None:
+                        request.transport.close()
+                    return web.Response(status=499)
             description = body.get("description")
             await self._travel()  # the answer on its way back
             return web.json_response(body, status=status, dumps=_dumps)
@@ -575,6 +581,8 @@ class Sandbox:
         failure, delay = self.faults.take(method, chat_id) if faults else (None, None)
         if delay is not None and not delay.execute_first:
             await self._pause(delay.seconds)
+        if failure is not None and failure.error_code == DROPPED:
+            raise _Dropped
         try:
             if failure is not None:
                 raise ApiError(
@@ -716,6 +724,10 @@ class Sandbox:
                 raise TimeoutError(f"sandbox not idle after {timeout:g}s: {what}")
             step = 0.01 if reasons else max(0.005, quiet - quiet_for)
             await asyncio.sleep(min(step, max(0.005, deadline - current)))
+
+
+class _Dropped(Exception):
+    """An injected fault: close the connection without an answer (nothing was done)."""
 
 
 def _chat_key(update: Json) -> object:
