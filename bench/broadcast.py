@@ -9,10 +9,16 @@ second), duplicates, and the time until the last one. In the same run, the basel
 recipients sent by the recipe in aiogram's documentation (a loop that sends, then sleeps 0.05
 s; a 429 waited out and sent again), as its own process.
 
+While it goes out (from 5 s in), ten members who are not among the recipients each write /help
+and tap a workshop's *Sign up* button: the time from their message to the bot's reply, and from
+the press to the answer of the tap (the sign-up's outcome), p50 and the worst; the target is
+under 2 s (Priority: a member's own answer before the broadcast).
+
 Set-ups: SQLite and PostgreSQL at Telegram's 30 a second; with --paid, also at
 BROADCAST_RATE=1000 against the sandbox's paid-broadcast limit (1,000 a second). Exits 1 when
 a target fails: ≥ 28.5 a second (95 % of 30), no 429 after the first second, ≥ 2.5x the
-baseline; ≥ 950 a second when paid; every recipient exactly once.
+baseline; ≥ 950 a second when paid; every recipient exactly once; the members' own answers
+within 2 s.
 
     python bench/broadcast.py [--recipients 5000] [--rtt 0.05] [--paid] [--skip-postgres]
         [--skip-baseline] [--baseline-recipients N]
@@ -24,6 +30,7 @@ import argparse
 import asyncio
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -36,16 +43,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import insert
 
 from bench.crowd import bot_env, process, wait_for
-from bench.harness import throwaway_postgres
+from bench.harness import seed_crowd, throwaway_postgres
 from bot import outbox
 from bot.app import build_app
 from bot.services import broadcasts
 from bot.services.roles import ALL_REGIONS
 from bot.settings import SANDBOX_TOKEN, Settings
-from sandbox import Limits, Sandbox
+from handlers.workshops import SignupCb
+from sandbox import InlineButton, Limits, Sandbox
 from storage.models import Broadcast, Member
 
 FIRST_ID = 7_000_000
+PROBE_ID, PROBES = 7_900_000, 10
 LOCALES = ("nl", "en", "sv")
 TEXTS = {
     "nl": "<b>Trainingsdag</b> in Utrecht op zaterdag: schrijf je in!",
@@ -90,14 +99,27 @@ class Result:
     refused: int
     refused_late: int
     seconds: float
+    replies: list[float] | None = None  # seconds from a member's /help to the reply
+    taps: list[float] | None = None  # seconds from a press to its answer
 
     def line(self) -> str:
-        return (
+        text = (
             f"{self.name}: {self.delivered}/{self.recipients} delivered, "
             f"{self.per_second:.1f} messages/s sustained, {self.seconds:.1f} s in all, "
             f"429s {self.refused} ({self.refused_late} after the first second), "
             f"duplicates {self.duplicates}"
         )
+        for label, values in (("replies to /help", self.replies), ("sign-up taps", self.taps)):
+            if values:
+                text += (
+                    f"\n  meanwhile, {len(values)} {label}: p50 "
+                    f"{statistics.median(values) * 1000:.0f} ms, worst {max(values) * 1000:.0f} ms"
+                )
+        return text
+
+    @property
+    def slowest_answer(self) -> float:
+        return max([*(self.replies or ()), *(self.taps or ())], default=0.0)
 
 
 def measure(sandbox: Sandbox, name: str, recipients: int, began: float) -> Result:
@@ -109,19 +131,46 @@ def measure(sandbox: Sandbox, name: str, recipients: int, began: float) -> Resul
     per_chat = Counter(int(r.params["chat_id"]) for r in ok)
     times = sorted(r.time for r in ok)
     span = times[-1] - times[0] if len(times) > 1 else 0.0
+    # The rate is the bot's: every message it sent meanwhile counts (the probes' replies too).
+    sent = sum(1 for r in sends if r.status == 200 and times and times[0] <= r.time <= times[-1])
     return Result(
         name=name,
         recipients=recipients,
         delivered=len(per_chat),
         duplicates=sum(n - 1 for n in per_chat.values()),
-        per_second=(len(times) - 1) / span if span else 0.0,
+        per_second=(sent - 1) / span if span else 0.0,
         refused=len(refused),
         refused_late=sum(1 for r in refused if times and r.time > times[0] + 1),
         seconds=(times[-1] - began) if times else 0.0,
     )
 
 
-async def seed(url: str, recipients: int) -> None:
+async def probe(sandbox: Sandbox, workshop_id: int) -> tuple[list[float], list[float]]:
+    """Members outside the audience write to the bot and tap *Sign up*, one every half
+    second: how long each waits for the bot's reply and for the answer to the tap."""
+    await asyncio.sleep(5.0)
+    data = SignupCb(workshop_id=workshop_id).pack()
+    bot = sandbox.bot()
+    replies: list[float] = []
+    presses: list[str] = []
+    for i in range(PROBES):
+        user = sandbox.user(PROBE_ID + i, "Proef", language_code="nl")
+        user.drain()
+        began = time.monotonic()
+        await user.send_text("/help")
+        await user.next(timeout=30)
+        replies.append(time.monotonic() - began)
+        placed = user.place_bot_message("Workshop", [[InlineButton("✅ Aanmelden", data)]])
+        presses.append(await user.press(data, message=placed))
+        await asyncio.sleep(0.5)
+    records = [bot.callback_queries[i] for i in presses]
+    await wait_for(lambda: all(r.answered for r in records), 30, "every probe tap answered")
+    taps = [r.answered_at - r.created for r in records if r.answered_at is not None]
+    return replies, taps
+
+
+async def seed(url: str, recipients: int) -> int:
+    """The recipients, and a workshop (with the probing members, outside the audience)."""
     settings = Settings(_env_file=None, bot_token=SANDBOX_TOKEN, database_url=url, admin_ids="")  # type: ignore[call-arg]
     app = await build_app(settings)
     try:
@@ -135,6 +184,7 @@ async def seed(url: str, recipients: int) -> None:
                 ],
             )  # fmt: skip
             await session.commit()
+            return await seed_crowd(session, PROBES, 5, PROBE_ID, "Proefworkshop")
     finally:
         await app.close()
 
@@ -163,7 +213,7 @@ async def confirm(url: str) -> tuple[int, float]:
 async def through_the_bot(
     url: str, recipients: int, rtt: float, rate: float, limits: Limits, folder: Path, name: str
 ) -> Result:
-    await seed(url, recipients)
+    workshop_id = await seed(url, recipients)
     async with Sandbox(default_token=SANDBOX_TOKEN, limits=limits, rtt=rtt) as sandbox:
         for i in range(recipients):
             sandbox.user(FIRST_ID + i, "Lid", language_code=LOCALES[i % 3])
@@ -173,6 +223,7 @@ async def through_the_bot(
             began = time.time()
             count, writing = await confirm(url)
             assert count == recipients, (count, recipients)
+            probing = asyncio.create_task(probe(sandbox, workshop_id))
             chats = range(FIRST_ID, FIRST_ID + recipients)
             await wait_for(
                 lambda: proc.returncode is not None or all(sandbox.sent[c] for c in chats),
@@ -182,6 +233,7 @@ async def through_the_bot(
             await asyncio.sleep(1.0)  # anything sent twice would show now
             result = measure(sandbox, f"{name} ({count} rows written in {writing:.2f} s)",
                              recipients, began)  # fmt: skip
+            result.replies, result.taps = await probing
     return result
 
 
@@ -237,6 +289,9 @@ async def main(args: argparse.Namespace) -> int:
                     failures.append(f"{name}: {result.per_second:.1f}/s < {target}")
                 if result.refused_late:
                     failures.append(f"{name}: {result.refused_late} 429s after the first second")
+                if result.slowest_answer >= 2.0:
+                    failures.append(f"{name}: a member's own answer took "
+                                    f"{result.slowest_answer:.1f} s")  # fmt: skip
                 if result.delivered != args.recipients or result.duplicates:
                     failures.append(f"{name}: delivered {result.delivered}, "
                                     f"duplicates {result.duplicates}")  # fmt: skip

@@ -189,6 +189,7 @@ class Sender:
         await self._flush()
         if _senders.get(self.bot) is self:
             del _senders[self.bot]
+        log.info("outbox sender stopping; it sent %s messages", self.sent)
 
     def wake(self) -> None:
         """Something was posted: look now rather than at the next poll."""

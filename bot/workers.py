@@ -103,7 +103,7 @@ async def supervise(settings: Settings, workers: int, log_level: str) -> int:
         app = await build_app(settings, migrate=False)  # the catalogue, once, before the workers
         try:
             for number in range(1, workers + 1):
-                children.append(await _spawn(number, log_level))
+                children.append(await _spawn(number, workers, log_level))
             if not await _all_ready(children, stop):
                 return 0 if stop.is_set() else 1
             # nothing more is expected on the workers' stdout; never let a pipe fill up
@@ -123,7 +123,9 @@ async def supervise(settings: Settings, workers: int, log_level: str) -> int:
             task.cancel()
 
 
-async def _spawn(number: int, log_level: str) -> asyncio.subprocess.Process:
+async def _spawn(number: int, workers: int, log_level: str) -> asyncio.subprocess.Process:
+    """Worker `number` of `workers`: it knows how many there are (WEBHOOK_WORKERS), so that
+    it keeps its share of the bot's sending rate (`bot.app.send_rate`)."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -134,6 +136,7 @@ async def _spawn(number: int, log_level: str) -> asyncio.subprocess.Process:
         "--worker",
         str(number),
         stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "WEBHOOK_WORKERS": str(workers)},
     )
 
 

@@ -12,11 +12,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert
 
+from bot import outbox
+from bot.services import broadcasts
+from bot.services.roles import ALL_REGIONS
 from bot.settings import SANDBOX_TOKEN
 from sandbox import Limits, Sandbox
-from storage.engine import create_engine
+from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade
+from storage.models import Member
 from tests.conftest import REDIS_URL, create_pg_database, drop_pg_database, unavailable
 from tests.test_cli import LEDENBOT, clean_env, run_cli
 
@@ -24,6 +29,7 @@ pytestmark = pytest.mark.e2e
 
 SECRET = "a-long-s3cret-token-for-tests"
 STOPPING = re.compile(r"webhook worker (\d) \(pid (\d+)\) stopping; it handled (\d+) updates")
+SENDER = re.compile(r"outbox sender stopping; it sent (\d+) messages")
 LISTENING = re.compile(r"webhook worker (\d) \(pid (\d+)\) listening")
 
 
@@ -182,3 +188,43 @@ async def test_a_worker_that_dies_stops_the_others(two_workers: tuple[Sandbox, W
     assert any("exited with code -9; stopping the others" in line for line in workers.log)
     with pytest.raises(ProcessLookupError):
         os.kill(int(second), 0)
+
+
+async def test_two_workers_share_a_broadcast_within_the_bots_limit(
+    two_workers: tuple[Sandbox, Workers], pg_url: str
+) -> None:
+    """Each worker's sender claims rows the other does not hold (SKIP LOCKED) and keeps half
+    the bot's rate: every member once, and Telegram (30 a second) never refuses."""
+    sandbox, workers = two_workers
+    first, count = 9_700_000, 300
+    engine = create_engine(pg_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            await session.execute(
+                insert(Member),
+                [{"telegram_id": first + i, "locale": "nl", "kind": "member",
+                  "onboarding_step": "done", "region_code": "zuid"} for i in range(count)],
+            )  # fmt: skip
+            await session.commit()
+            for i in range(count):
+                sandbox.user(first + i, "Lid", language_code="nl")
+            made = await broadcasts.create(
+                session, 1, broadcasts.Draft({"nl": "Trainingsdag!"}, "nl"),
+                broadcasts.Audience(regions=("zuid",)), ALL_REGIONS,
+            )  # fmt: skip
+            await broadcasts.start(
+                session, made, lambda b, locale: outbox.Letter(0, b.texts[locale]), ["nl"]
+            )
+    finally:
+        await engine.dispose()
+    for _ in range(600):
+        if all(sandbox.sent[first + i] for i in range(count)):
+            break
+        await asyncio.sleep(0.1)
+    assert [sandbox.sent[first + i] for i in range(count)] == [1] * count
+    assert sandbox.rate_limited.total() == 0
+    workers.proc.send_signal(signal.SIGTERM)
+    assert await workers.exit_code() == 0
+    sent = [int(n) for (n,) in workers.matches(SENDER)]
+    assert len(sent) == 2 and sum(sent) == count, "".join(workers.log[-20:])
+    assert all(n > 0 for n in sent), sent  # both took a share
