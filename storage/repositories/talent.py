@@ -22,7 +22,9 @@ BOX_ATTEMPTS = 3  # boxes tried before reading the page without one
 SIZES_FOR = 60.0  # seconds a region's or a skill's size is remembered for choosing a plan
 BOX_MARGIN = 1.001  # the box in degrees, a little wider than the radius: rounding
 CELL = 0.1  # degrees: the squares in which a region's members are counted, to size a box
-RANK_ALL = 300  # SQLite, near a place in a region: up to this many matches ranked in one pass
+# SQLite, near a place in a region: a skill with up to this many talent rows (in all regions)
+# is ranked in one pass; past it, counting stops at the cap and only the page's level is ranked.
+RANK_ALL = 6000
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,19 +197,22 @@ async def page(
 
     The total is exact up to `count_to` (at least the page's end); past it, it is
     `count_to + 1` ("more than"): an exact count of a common skill reads every match, and
-    the page needs only the nearest. On SQLite, near a place, in a region, with more than
-    RANK_ALL matches, only the page's level is ranked (see _page_near). Otherwise every match
-    is ranked, and counted by a window in the same pass.
+    the page needs only the nearest. On SQLite, near a place, in a region, for a skill with
+    more than RANK_ALL talent rows, only the page's level is ranked (see _page_near).
+    Otherwise every match is ranked, and counted by a window in the same pass.
     """
     count_to = max(count_to, offset + limit)
     from_members = await _from_members(session, skill_id, regions)
-    if near is not None and regions is not None and _sqlite(session):
-        query = _base(skill_id, regions, from_members)
-        total = await _count(session, query, count_to + 1)
-        if total > RANK_ALL:
-            return await _page_near(
-                session, skill_id, regions, from_members, near, (offset, limit), total
-            )
+    if (
+        near is not None
+        and regions is not None
+        and _sqlite(session)
+        and await _talents(session, skill_id) > RANK_ALL
+    ):
+        total = await _count(session, _base(skill_id, regions, from_members), count_to + 1)
+        return await _page_near(
+            session, skill_id, regions, from_members, near, (offset, limit), total
+        )
     keys = [_rank().label("rank")]
     if near is not None:
         keys.append(_far(near).label("far"))  # once; unplaced last
