@@ -272,19 +272,23 @@ def feedback_keyboard(workshop_id: int) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def pager(page: int, pages: int, data: Callable[[int], CallbackData]) -> list[InlineKeyboardButton]:
+def pager(
+    page: int, pages: int, data: Callable[[int], CallbackData], more: bool = False
+) -> list[InlineKeyboardButton]:
     """The one row of page buttons every paged list uses: ◀️, "2/5", ▶️ (pages count from 0).
 
     `data(n)` is the callback data that opens page n; the middle button re-opens the page
-    shown (a refresh). One page needs no buttons: an empty row.
+    shown (a refresh). One page needs no buttons: an empty row. `more`: a list counted only
+    so far ("2/200+"), with pages after the last one counted.
     """
-    if pages <= 1:
+    if pages <= 1 and not more:
         return []
     page = max(0, min(page, pages - 1))
     row = []
     if page > 0:
         row.append(InlineKeyboardButton(text="◀️", callback_data=data(page - 1).pack()))
-    row.append(InlineKeyboardButton(text=f"{page + 1}/{pages}", callback_data=data(page).pack()))
-    if page + 1 < pages:
+    label = f"{page + 1}/{pages}" + ("+" if more else "")
+    row.append(InlineKeyboardButton(text=label, callback_data=data(page).pack()))
+    if page + 1 < pages or more:
         row.append(InlineKeyboardButton(text="▶️", callback_data=data(page + 1).pack()))
     return row

@@ -13,9 +13,10 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InaccessibleMessage, Message
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
@@ -153,13 +154,7 @@ async def render(session: AsyncSession, results: Results, locale: str) -> tuple[
     if results.total == 0:
         return head + "\n" + _("Nobody found (yet)."), None
     first, last = results.offset + 1, results.offset + len(results.hits)
-    lines = [
-        head,
-        _("{total} found, showing {first}–{last}").format(
-            total=results.total, first=first, last=last
-        ),
-        "",
-    ]
+    lines = [head, _found(results, first, last, locale), ""]
     kb = InlineKeyboardBuilder()
     for n, hit in enumerate(results.hits, start=first):
         row = hit.row
@@ -196,10 +191,31 @@ async def render(session: AsyncSession, results: Results, locale: str) -> tuple[
             place_id=place_id,
             offset=n * talent.PAGE_SIZE,
         ),
+        more=results.more,
     )
     if nav:
         kb.row(*nav)
     return "\n".join(lines), kb.as_markup()
+
+
+def _found(results: Results, first: int, last: int, locale: str) -> str:
+    """How many were found: exact, or past the count's cap "more than 1,000" (the nearest page
+    is what an organiser needs; the exact supply per skill is for reports)."""
+    if results.more:
+        return ngettext(
+            "More than {total} found, showing {first}–{last}",
+            "More than {total} found, showing {first}–{last}",
+            results.total,
+        ).format(
+            total=format_decimal(results.total, locale=locale),
+            first=format_decimal(first, locale=locale),
+            last=format_decimal(last, locale=locale),
+        )
+    return _("{total} found, showing {first}–{last}").format(
+        total=format_decimal(results.total, locale=locale),
+        first=format_decimal(first, locale=locale),
+        last=format_decimal(last, locale=locale),
+    )
 
 
 def _contact(row: talent.Row) -> str:

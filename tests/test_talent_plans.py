@@ -71,11 +71,17 @@ async def test_every_page_alike_whichever_side_drives(
             return chosen
 
         monkeypatch.setattr(talent, "_from_members", choose)
+        # Driven by the members, near a place: from a box, however few match; otherwise
+        # every match ranked.
+        monkeypatch.setattr(talent, "RANK_ALL", -1 if from_members else 10**9)
         pages[from_members] = [
-            await talent.page(session, skill_id, region, near, offset, 5)
+            await talent.page(session, skill_id, region, near, offset, 5, count_to)
             for region in ([regions[0]], regions)
-            for offset in range(0, 240, 3)
+            # Counted exactly, and no further than 40 ("more than 40" on the first pages).
+            for offset, count_to in [(n, 1000) for n in range(0, 240, 3)]
+            + [(n, 40) for n in range(0, 60, 3)]
         ]
     assert pages[True] == pages[False]
     totals = {total for _rows, total in pages[False]}
-    assert max(totals) > 20 and 0 in totals  # real pages, and pages past the end
+    assert max(totals) > 41 and 0 in totals  # real pages, and pages past the end
+    assert 41 in totals  # "more than 40"

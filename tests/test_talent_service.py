@@ -6,15 +6,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import clock
+from bot.i18n import create_i18n
 from bot.services import catalogue, profile, talent
 from bot.services.places import default_gazetteer
 from bot.services.profile import Level, SkillKind
 from bot.services.roles import Grant, RoleName
-from storage.models import AuditEntry, ContactRequest, Member
+from handlers.talent import render
+from storage.models import AuditEntry, ContactRequest, Member, MemberSkill
 from tests import factories
 
 ADMIN = frozenset({Grant(RoleName.ADMIN)})
@@ -124,6 +126,82 @@ async def test_pages_and_one_audit_entry_per_search(session: AsyncSession, debat
     assert [(a.actor_id, a.action, a.query, a.results) for a in audit] == [
         (7, "search", "debatteren west", 12)
     ]
+
+
+async def crowd(session: AsyncSession, skill_id: int, n: int) -> list[int]:
+    """n findable teachers of the skill in Utrecht (west), inserted at once."""
+    utrecht = default_gazetteer().search("Utrecht")[0].place
+    await session.execute(
+        insert(Member),
+        [
+            {"telegram_id": 700_000 + i, "locale": "nl", "kind": "member",
+             "first_name": f"Lid{i}", "place_id": utrecht.id, "town": utrecht.name,
+             "latitude": utrecht.lat, "longitude": utrecht.lon, "region_code": "west",
+             "onboarding_step": "done", "findable": True}
+            for i in range(n)
+        ],
+    )  # fmt: skip
+    ids = list(
+        await session.scalars(
+            select(Member.id).where(Member.telegram_id >= 700_000).order_by(Member.id)
+        )
+    )
+    await session.execute(
+        insert(MemberSkill),
+        [
+            {"member_id": m, "skill_id": skill_id, "typed_text": "debatteren", "kind": "talent",
+             "level": "teach", "status": "ok"}
+            for m in ids
+        ],
+    )  # fmt: skip
+    await session.commit()
+    return ids
+
+
+@pytest.mark.parametrize("region", ["west", None])
+async def test_a_count_past_a_thousand_reads_more_than_a_thousand(
+    session: AsyncSession, debating: int, region: str | None
+) -> None:
+    """Counting stops past COUNT_CAP: the organiser reads "more than 1,000", in their own
+    language, with the same first page; at the cap itself the count is exact."""
+    ids = await crowd(session, debating, talent.COUNT_CAP + 1)
+    utrecht = default_gazetteer().search("Utrecht")[0].place
+    i18n = create_i18n("nl")
+
+    async def shown(lang: str) -> tuple[list[str], list[str]]:
+        results = await talent.search(
+            session, actor_id=7, grants=ADMIN, skill_id=debating, region=region,
+            near=utrecht, query_text="debatteren",
+        )  # fmt: skip
+        assert [h.row.member_id for h in results.hits] == ids[:5]  # ties: by member id
+        with i18n.context(), i18n.use_locale(lang):
+            text, markup = await render(session, results, lang)
+        buttons = [b.text for row in markup.inline_keyboard for b in row]  # type: ignore[attr-defined]
+        return text.splitlines(), buttons
+
+    more = {
+        "en": "More than 1,000 found, showing 1–5",
+        "nl": "Meer dan 1.000 gevonden, 1–5 getoond",
+        "sv": "Fler än 1\u00a0000 hittade, visar 1–5",
+    }
+    for lang, line in more.items():
+        lines, buttons = await shown(lang)
+        assert lines[1] == line
+        assert buttons[-2:] == ["1/200+", "▶️"]
+    audit = (await session.scalars(select(AuditEntry.results))).all()
+    assert set(audit) == {1001}  # "more than 1,000"
+
+    await session.execute(update(Member).where(Member.id == ids[-1]).values(findable=False))
+    await session.commit()
+    exact = {
+        "en": "1,000 found, showing 1–5",
+        "nl": "1.000 gevonden, 1–5 getoond",
+        "sv": "1\u00a0000 hittade, visar 1–5",
+    }
+    for lang, line in exact.items():
+        lines, buttons = await shown(lang)
+        assert lines[1] == line
+        assert buttons[-2:] == ["1/200", "▶️"]
 
 
 async def test_contact_requests_are_answered_once(

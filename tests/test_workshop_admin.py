@@ -161,6 +161,9 @@ def test_the_pager_offers_only_the_pages_there_are() -> None:
     assert [b.text for b in pager(1, 3, data)] == ["◀️", "2/3", "▶️"]
     assert [b.text for b in pager(9, 3, data)] == ["◀️", "3/3"]
     assert all(len(b.callback_data or "") <= 64 for b in pager(1, 3, data))
+    # A list counted only so far: its last counted page still leads on.
+    assert [b.text for b in pager(2, 3, data, more=True)] == ["◀️", "3/3+", "▶️"]
+    assert [b.text for b in pager(0, 1, data, more=True)] == ["1/1+", "▶️"]
 
 
 async def test_the_roster_lists_places_then_the_queue_without_the_cancelled(

@@ -25,6 +25,9 @@ from storage.repositories.regions import Configured
 from storage.repositories.talent import Row
 
 PAGE_SIZE = 5
+# Matches are counted exactly up to this many ("more than 1,000 found" past it): an organiser
+# needs the nearest first page, and an exact count of a common skill reads every match.
+COUNT_CAP = 1000
 # After a "no", the same organiser waits this long before asking that member again.
 DECLINE_PAUSE = timedelta(days=90)
 DEFAULT_PER_DAY = 20  # the CONTACT_REQUESTS_PER_DAY setting's default
@@ -128,9 +131,16 @@ class Results:
     skill_id: int
     region: str | None
     near: Place | None
-    total: int
+    total: int  # exact, or with `more` the count it stopped at
     offset: int
     hits: list[Hit]
+    more: bool = False  # more than `total` found
+
+
+def counted_to(offset: int) -> int:
+    """How far a page's matches are counted: COUNT_CAP, or the next multiple of it that lies
+    past the page, so that "more" always means there is a next page to go to."""
+    return max(COUNT_CAP * (offset // COUNT_CAP + 1), offset + PAGE_SIZE)
 
 
 def _allowed_regions(scope: Scope, region: str | None) -> frozenset[str] | None:
@@ -163,9 +173,12 @@ async def search(
     allowed = _allowed_regions(scope, region)
     offset = max(0, offset)
     point = (near.lat, near.lon) if near else None
-    rows, total = await talent.page(session, skill_id, allowed, point, offset, PAGE_SIZE)
+    count_to = counted_to(offset)
+    rows, total = await talent.page(session, skill_id, allowed, point, offset, PAGE_SIZE, count_to)
     if not rows and offset > 0:  # paged past the end (the list shrank): count it afresh
-        _none, total = await talent.page(session, skill_id, allowed, point, 0, 1)
+        _none, total = await talent.page(session, skill_id, allowed, point, 0, 1, count_to)
+    more = total > count_to
+    total = min(total, count_to)
     hits = [
         Hit(
             r,
@@ -176,11 +189,12 @@ async def search(
         for r in rows
     ]
     if (offset == 0) if new_search is None else new_search:
+        counted = total + 1 if more else total  # 1,001: "more than 1,000"
         contacts.audit(
-            session, actor_id, "search", query_text or f"skill:{skill_id}", region, total
+            session, actor_id, "search", query_text or f"skill:{skill_id}", region, counted
         )
         await session.commit()
-    return Results(skill_id, region, near, total, offset, hits)
+    return Results(skill_id, region, near, total, offset, hits, more)
 
 
 async def request_contact(

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -18,10 +18,13 @@ from storage.models import Member, MemberSkill
 
 KM_PER_DEGREE = 111.2
 UNPLACED = 1e18  # km²: members without a place rank after every placed one
-BOX_STEP_KM = 10.0  # the first box near a place: this far past the level's nearest match
 BOX_ATTEMPTS = 3  # boxes tried before reading the page without one
 SIZES_FOR = 60.0  # seconds a region's or a skill's size is remembered for choosing a plan
 BOX_MARGIN = 1.001  # the box in degrees, a little wider than the radius: rounding
+CELL = 0.1  # degrees: the squares in which a region's members are counted, to size a box
+# SQLite, near a place in a region: a skill with up to this many talent rows (in all regions)
+# is ranked in one pass; past it, counting stops at the cap and only the page's level is ranked.
+RANK_ALL = 6000
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,15 @@ def _rank() -> ColumnElement[int]:
     return case((MemberSkill.level == "teach", 0), (MemberSkill.level == "experienced", 1), else_=2)
 
 
+def _in_levels(ranks: Collection[int]) -> ColumnElement[bool]:
+    """`_rank()` in `ranks`, said so that an index on the level can seek to the first two."""
+    named = {0: "teach", 1: "experienced"}
+    said = [MemberSkill.level == named[r] for r in ranks if r in named]
+    if 2 in ranks:
+        said.append(or_(MemberSkill.level.is_(None), MemberSkill.level.not_in(named.values())))
+    return or_(*said)
+
+
 def _far(near: tuple[float, float]) -> ColumnElement[float]:
     """Squared km on a flat projection around `near`; members without a place: UNPLACED."""
     lat, lon = near
@@ -98,20 +110,18 @@ async def _from_members(
 
     The two sizes are remembered for a minute: they only choose the plan, never the result.
     """
-    if regions is None or session.get_bind().dialect.name != "sqlite":
+    if regions is None or not _sqlite(session):
         return False
-    in_region = await _size(
+    (in_region,) = await _remembered(
         session,
         ("region", *sorted(regions)),
-        select(func.count())
-        .select_from(Member)
-        .where(
-            Member.region_code.in_(regions),
-            Member.findable.is_(True),
-            Member.unreachable_since.is_(None),
-        ),
+        select(func.count()).select_from(Member).where(*_findable_in(regions)),
     )
-    talents = await _size(
+    return await _talents(session, skill_id) > int(in_region or 0)
+
+
+async def _talents(session: AsyncSession, skill_id: int) -> int:
+    (talents,) = await _remembered(
         session,
         ("skill", skill_id),
         select(func.count()).where(
@@ -120,23 +130,54 @@ async def _from_members(
             MemberSkill.status == "ok",
         ),
     )
-    return talents > in_region
+    return int(talents or 0)
 
 
-_sizes: dict[tuple[Any, ...], tuple[float, int]] = {}
+async def _share(session: AsyncSession, skill_id: int) -> float:
+    """About what share of any members list this talent at one level: sizes a first box."""
+    (everyone,) = await _remembered(session, ("members",), select(func.count(Member.id)))
+    return await _talents(session, skill_id) / max(int(everyone or 0), 1) / 3
 
 
-async def _size(session: AsyncSession, key: tuple[Any, ...], count: Select[Any]) -> int:
+def _sqlite(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _findable_in(regions: Collection[str]) -> list[ColumnElement[bool]]:
+    return [
+        Member.region_code.in_(regions),
+        Member.findable.is_(True),
+        Member.unreachable_since.is_(None),
+    ]
+
+
+_remembering: dict[tuple[Any, ...], tuple[float, Any]] = {}
+
+
+async def _remembered(
+    session: AsyncSession, key: tuple[Any, ...], query: Select[Any], one: bool = True
+) -> Any:
+    """The query's one row (or its rows), read at most once a minute: for sizes that only
+    choose a plan or where to start looking, never what is found."""
     key = (str(session.get_bind().url), *key)
     now = time.monotonic()
-    known = _sizes.get(key)
+    known = _remembering.get(key)
     if known is not None and now - known[0] < SIZES_FOR:
         return known[1]
-    if len(_sizes) > 10_000:
-        _sizes.clear()
-    size = int(await session.scalar(count) or 0)
-    _sizes[key] = (now, size)
-    return size
+    if len(_remembering) > 10_000:
+        _remembering.clear()
+    result = await session.execute(query)
+    row = result.one() if one else list(result.all())
+    _remembering[key] = (now, row)
+    return row
+
+
+async def _count(session: AsyncSession, query: Select[Any], most: int) -> int:
+    """The query's rows, counted no further than `most`: it stops reading there."""
+    if most <= 0:
+        return 0
+    capped = query.with_only_columns(literal(1)).limit(most).subquery()
+    return int(await session.scalar(select(func.count()).select_from(capped)) or 0)
 
 
 async def page(
@@ -146,6 +187,7 @@ async def page(
     near: tuple[float, float] | None,
     offset: int,
     limit: int,
+    count_to: int,
 ) -> tuple[list[Row], int]:
     """Teachers first, then the experienced, then the rest; nearest first within a level.
 
@@ -153,13 +195,24 @@ async def page(
     PostgreSQL rank alike); the handler shows the exact haversine distance. Ranking reads
     only what the indexes hold (0009, 0010); the page's few members are then read in full.
 
-    Near a place, one pass counts the matches per level, and the page is read from a box
-    around the place (widened until it surely holds the page). Otherwise the total comes
-    from a window count in the same pass as the page.
+    The total is exact up to `count_to` (at least the page's end); past it, it is
+    `count_to + 1` ("more than"): an exact count of a common skill reads every match, and
+    the page needs only the nearest. On SQLite, near a place, in a region, for a skill with
+    more than RANK_ALL talent rows, only the page's level is ranked (see _page_near).
+    Otherwise every match is ranked, and counted by a window in the same pass.
     """
+    count_to = max(count_to, offset + limit)
     from_members = await _from_members(session, skill_id, regions)
-    if near is not None and from_members and regions is not None:
-        return await _page_near(session, skill_id, regions, near, offset, limit)
+    if (
+        near is not None
+        and regions is not None
+        and _sqlite(session)
+        and await _talents(session, skill_id) > RANK_ALL
+    ):
+        total = await _count(session, _base(skill_id, regions, from_members), count_to + 1)
+        return await _page_near(
+            session, skill_id, regions, from_members, near, (offset, limit), total
+        )
     keys = [_rank().label("rank")]
     if near is not None:
         keys.append(_far(near).label("far"))  # once; unplaced last
@@ -173,56 +226,52 @@ async def page(
     )
     rows = await _read(session, ranked)
     total = int(rows[0][13]) if rows else 0
-    return _hits(rows), total
+    return _hits(rows), min(total, count_to + 1)
 
 
 async def _page_near(
     session: AsyncSession,
     skill_id: int,
-    regions: Collection[str] | None,
+    regions: Collection[str],
+    from_members: bool,
     near: tuple[float, float],
-    offset: int,
-    limit: int,
+    window: tuple[int, int],
+    total: int,
 ) -> tuple[list[Row], int]:
-    """A common skill in a region, on SQLite: walking the region's members (in member id
-    order, index only) to count the matches, then reading the page from a box around the
-    place, costs less than ranking every match."""
+    """Many matches in a region, on SQLite: counting only as far as the page's levels need,
+    then ranking only the page's level (for a common skill: only its members in a box around
+    the place, index only) costs less than ranking every match. PostgreSQL ranks every
+    match in one hash join, which costs it about what this count alone would."""
     rank, far = _rank(), _far(near)
-    from_members = True
-    # One row of sums rather than a GROUP BY (no sort of the matches), and the nearest match
-    # of each level (the distance reckoned once a row, in its own level's branch).
-    counted = _base(skill_id, regions, from_members).with_only_columns(
-        func.count(),
-        func.sum(case((MemberSkill.level == "teach", 1), else_=0)),
-        func.sum(case((MemberSkill.level == "experienced", 1), else_=0)),
-        func.min(case((rank == 0, far))),
-        func.min(case((rank == 1, far))),
-        func.min(case((rank == 2, far))),
-    )
-    everyone, teach, experienced, *nearest = (await session.execute(counted)).one()
-    teach, experienced = int(teach or 0), int(experienced or 0)
-    levels = [(0, teach), (1, experienced), (2, int(everyone) - teach - experienced)]
-    total = sum(count for _level, count in levels)
+    offset, limit = window
     if offset >= total:
         return [], 0
+    query = _base(skill_id, regions, from_members)
+    end = min(offset + limit, total)
     wanted: list[int] = []  # the levels the page reaches into
     before = 0  # the matches in the levels before the first of them
     start = 0
-    for level, count in levels:
-        if start + count > offset and start < offset + limit:
+    for level in (0, 1, 2):
+        if start >= end:
+            break
+        # Counted no further than the page's end: a level that reaches past it ends the walk.
+        count = await _count(session, query.where(_in_levels([level])), end - start)
+        if start + count > offset:
             before = start if not wanted else before
             wanted.append(level)
         start += count
-    query = _base(skill_id, regions, from_members).where(rank.in_(wanted))
-    if len(wanted) == 1:
-        # Within one level: the page read from a box around the place is the true page when
-        # its last member lies within the box's radius, for every member outside that radius
-        # ranks after them. The first box reaches a little past the level's nearest match; a
-        # full page beyond the radius gives the radius that surely holds it; a short page, a
-        # wider box; at last no box.
-        need = min(limit, total - offset)
-        radius = math.sqrt(nearest[wanted[0]]) + BOX_STEP_KM
-        for _attempt in range(BOX_ATTEMPTS if nearest[wanted[0]] < UNPLACED else 0):
+    query = query.where(_in_levels(wanted))
+    cells = await _cells(session, regions) if len(wanted) == 1 and from_members else []
+    if cells:
+        # A skill more common than the region's members, within one level: the page read from
+        # a box around the place is the true page when its last member lies within the box's
+        # radius, for every member outside that radius ranks after them. The first box is
+        # sized from where the region's members live; a full page beyond the radius gives
+        # the radius that surely holds it; a short page, a wider box; at last no box. (A
+        # rarer skill ranks just the page's level, found through the index.)
+        need = end - offset
+        radius = _first_radius(near, cells, await _share(session, skill_id), need)
+        for _attempt in range(BOX_ATTEMPTS):
             rows = await _read(
                 session, _ranked(_boxed(query, near, radius), rank, far, offset - before, limit)
             )
@@ -234,6 +283,47 @@ async def _page_near(
                 radius *= 4
     rows = await _read(session, _ranked(query, rank, far, offset - before, limit))
     return _hits(rows), total if rows else 0
+
+
+async def _cells(session: AsyncSession, regions: Collection[str]) -> list[tuple[int, int, int]]:
+    """How many of the region's findable members live in each CELL° square (remembered a
+    minute: it only says how wide the first box is)."""
+    # round(x - 0.5): floor on both databases (SQLite may lack floor); at a cell's very edge
+    # it may pick the neighbour, which only nudges a guess.
+    lat_cell = func.round(Member.latitude / CELL - 0.5)
+    lon_cell = func.round(Member.longitude / CELL - 0.5)
+    rows = await _remembered(
+        session,
+        ("cells", *sorted(regions)),
+        select(lat_cell, lon_cell, func.count())
+        .where(*_findable_in(regions), Member.latitude.is_not(None))
+        .group_by(lat_cell, lon_cell),
+        one=False,
+    )
+    return [(int(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+
+def _first_radius(
+    near: tuple[float, float], cells: list[tuple[int, int, int]], share: float, need: int
+) -> float:
+    """A radius whose box likely holds the page: the nearest cells whose members, at the
+    share of them expected to match, make twice the page. Only a first guess: the box's
+    page is checked, and a wrong guess costs a second box."""
+    lat, lon = near
+    shrink = math.cos(math.radians(lat))
+    reach: list[tuple[float, int]] = []
+    for lat_i, lon_i, count in cells:
+        # The cell's farthest corner: every member of the cell lies within this distance.
+        dy = max(abs(lat_i * CELL - lat), abs((lat_i + 1) * CELL - lat)) * KM_PER_DEGREE
+        dx = max(abs(lon_i * CELL - lon), abs((lon_i + 1) * CELL - lon)) * KM_PER_DEGREE * shrink
+        reach.append((math.hypot(dx, dy), count))
+    reach.sort()
+    expected = 0.0
+    for distance, count in reach:
+        expected += count * share
+        if expected >= 2 * need:
+            return distance
+    return reach[-1][0]
 
 
 def _boxed(query: Select[Any], near: tuple[float, float], radius: float) -> Select[Any]:
