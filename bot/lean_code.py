@@ -1,12 +1,12 @@
-"""Load SQLAlchemy and aiogram without their functions' docstrings, as `python -OO` would,
-but keeping `assert` and touching nothing else.
+"""Load SQLAlchemy, aiogram and a few more libraries without the docstrings of their
+functions and classes, as `python -OO` would, but keeping `assert` and touching nothing else.
 
-Their docstrings are API documentation (SQLAlchemy's alone 1.6 MiB, aiogram's Bot methods
-0.9 MiB) that a running bot never reads, yet each string stays in memory for the life of the
-process. `-OO` is not an option for a console script, and it would drop asserts too. Both
-libraries run under `-OO`, so a function without its docstring is a case they support; but
-SQLAlchemy rewrites the docstrings of its event hooks while importing and asserts one is
-there, so modules named `events` keep theirs.
+Their docstrings are API documentation (SQLAlchemy's alone 2 MiB, aiogram's 1.1 MiB) that a
+running bot never reads, yet each string stays in memory for the life of the process. `-OO`
+is not an option for a console script, and it would drop asserts too. These libraries run
+under `-OO`, so code without its docstrings is a case they support; but SQLAlchemy rewrites
+the docstrings of its event hooks while importing and asserts one is there, so modules named
+`events` keep theirs. Module docstrings stay (`ledenbot --help` shows one).
 
 Imported first by bot.cli and bot.app, before either library. Only on Python 3.11 and 3.12,
 where a function's docstring (or None) is always its first constant.
@@ -20,40 +20,61 @@ from collections.abc import Sequence
 from importlib.machinery import ModuleSpec, PathFinder, SourceFileLoader
 from types import CodeType, ModuleType
 
-PACKAGES = frozenset({"sqlalchemy", "aiogram"})
+PACKAGES = frozenset({"sqlalchemy", "aiogram", "aiohttp", "pydantic", "pydantic_core", "babel"})
 
 _CO_OPTIMIZED = 0x0001  # a function's code; a module's or a class body's lacks it
-# Instructions that read co_consts[0] look like (opcode, 0) not preceded by EXTENDED_ARG.
-_READS_FIRST_CONST = [bytes((op, 0)) for op in dis.hasconst]
+_HAS_CONST = tuple(dis.hasconst)
 _EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
+_LOAD_CONST = dis.opmap["LOAD_CONST"]
+_STORE_NAME = dis.opmap["STORE_NAME"]
 
 
-def _reads_first_const(code: CodeType) -> bool:
-    raw = code.co_code
-    for pattern in _READS_FIRST_CONST:
-        at = raw.find(pattern)
+def _const_loads(code: CodeType, index: int) -> int:
+    """How many instructions read co_consts[index] (below 256: no EXTENDED_ARG)."""
+    raw, count = code.co_code, 0
+    for op in _HAS_CONST:
+        at = raw.find(bytes((op, index)))
         while at >= 0:
             if at % 2 == 0 and (at == 0 or raw[at - 2] != _EXTENDED_ARG):
-                return True
-            at = raw.find(pattern, at + 1)
-    return False
+                count += 1
+            at = raw.find(bytes((op, index)), at + 1)
+    return count
+
+
+def _docstring_index(code: CodeType) -> int | None:
+    """Where the docstring of a function or a class body is among its constants."""
+    if code.co_flags & _CO_OPTIMIZED:
+        # lambdas and comprehensions have none; a function's is first, unless it is None
+        if code.co_name.startswith("<") or not code.co_consts:
+            return None
+        index = 0
+        loads = 0  # the function's code does not load its docstring
+    elif code.co_name != "<module>" and "__doc__" in code.co_names:
+        name = code.co_names.index("__doc__")  # a class body: LOAD_CONST k, STORE_NAME __doc__
+        at = code.co_code.find(bytes((_STORE_NAME, name))) if name < 256 else -1
+        if at < 2 or at % 2 or code.co_code[at - 2] != _LOAD_CONST:
+            return None
+        index = code.co_code[at - 1]
+        loads = 1
+        if at >= 4 and code.co_code[at - 4] == _EXTENDED_ARG:
+            return None
+    else:
+        return None
+    if not isinstance(code.co_consts[index], str) or _const_loads(code, index) != loads:
+        return None
+    return index
 
 
 def without_docstrings(code: CodeType) -> CodeType:
-    """The same code with each function's docstring constant replaced by None (unless the
-    body itself loads that string)."""
-    consts = tuple(without_docstrings(c) if isinstance(c, CodeType) else c for c in code.co_consts)
-    if (
-        code.co_flags & _CO_OPTIMIZED
-        and not code.co_name.startswith("<")  # lambdas, comprehensions
-        and consts
-        and isinstance(consts[0], str)
-        and not _reads_first_const(code)
-    ):
-        consts = (None, *consts[1:])
+    """The same code with the docstrings of its functions and classes replaced by None,
+    unless the code also reads that string for something else."""
+    consts = [without_docstrings(c) if isinstance(c, CodeType) else c for c in code.co_consts]
+    index = _docstring_index(code)
+    if index is not None:
+        consts[index] = None
     if all(a is b for a, b in zip(consts, code.co_consts, strict=True)):
         return code
-    return code.replace(co_consts=consts)
+    return code.replace(co_consts=tuple(consts))
 
 
 class _Loader(SourceFileLoader):

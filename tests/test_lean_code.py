@@ -28,11 +28,18 @@ SOURCE = textwrap.dedent(
         return lambda: "lambda"
 
     class Thing:
-        """A class keeps its docstring."""
+        """Gone too."""
+
+        label = "thing"
 
         def method(self):
             """Gone."""
             return "method"
+
+    class Echo:
+        """echo"""
+
+        said = "echo"
     '''
 )
 
@@ -41,13 +48,14 @@ SOURCE = textwrap.dedent(
 def test_functions_lose_their_docstrings_and_nothing_else() -> None:
     namespace: dict[str, object] = {}
     exec(without_docstrings(compile(SOURCE, "<test>", "exec")), namespace)
-    plain, reads, coroutine, thing = (
-        namespace[n] for n in ("plain", "reads_its_docstring", "coroutine", "Thing")
+    plain, reads, coroutine, thing, echo = (
+        namespace[n] for n in ("plain", "reads_its_docstring", "coroutine", "Thing", "Echo")
     )
     assert plain.__doc__ is None and plain("a") == ["b"]  # type: ignore[attr-defined,operator]
     assert reads.__doc__ == "same" and reads() == "same"  # type: ignore[attr-defined,operator]
     assert coroutine.__doc__ is None  # type: ignore[attr-defined]
-    assert thing.__doc__ == "A class keeps its docstring."  # type: ignore[attr-defined]
+    assert thing.__doc__ is None and thing.label == "thing"  # type: ignore[attr-defined]
+    assert echo.__doc__ == "echo" and echo.said == "echo"  # type: ignore[attr-defined]
     assert thing.method.__doc__ is None and thing().method() == "method"  # type: ignore[attr-defined,operator]
 
 
@@ -59,7 +67,7 @@ engine = sqlalchemy.create_engine("sqlite://")
 with Session(engine) as session:
     assert session.scalar(sqlalchemy.text("select 1")) == 1
 hook = MapperEvents.before_insert
-print(relationship.__doc__, aiogram.Bot.send_message.__doc__, bool(hook.__doc__))
+print(relationship.__doc__, aiogram.Bot.send_message.__doc__, Session.__doc__, bool(hook.__doc__))
 """
 
 
@@ -68,4 +76,9 @@ def test_the_bot_loads_sqlalchemy_and_aiogram_lean() -> None:
     out = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
-    assert out.split() == ["None", "None", "True"]  # event hooks keep theirs (see bot.lean_code)
+    assert out.split() == [
+        "None",
+        "None",
+        "None",
+        "True",
+    ]  # event hooks keep theirs (see bot.lean_code)
