@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import bot.lean_code  # noqa: F401  before SQLAlchemy and aiogram: see its docstring
+
+# isort: split
 import argparse
 import asyncio
 import logging
@@ -11,9 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-import bot.lean_code  # noqa: F401  before SQLAlchemy and aiogram: see its docstring
-
-# isort: split
 from bot.settings import SANDBOX_TOKEN, Settings, load_settings
 
 if TYPE_CHECKING:

@@ -1,15 +1,18 @@
-"""Load SQLAlchemy, aiogram and a few more libraries without the docstrings of their
-functions and classes, as `python -OO` would, but keeping `assert` and touching nothing else.
+"""Load the libraries (SQLAlchemy, aiogram, pydantic, the standard library's modules not yet
+loaded, ...) without the docstrings of their functions and classes, as `python -OO` would,
+but keeping `assert` and touching nothing else.
 
 Their docstrings are API documentation (SQLAlchemy's alone 2 MiB, aiogram's 1.1 MiB) that a
 running bot never reads, yet each string stays in memory for the life of the process. `-OO`
-is not an option for a console script, and it would drop asserts too. These libraries run
-under `-OO`, so code without its docstrings is a case they support; but SQLAlchemy rewrites
-the docstrings of its event hooks while importing and asserts one is there, so modules named
-`events` keep theirs. Module docstrings stay (`ledenbot --help` shows one).
+is not an option for a console script, and it would drop asserts too. The standard library
+and these libraries run under `-OO`, so code without its docstrings is a case they support;
+but SQLAlchemy rewrites the docstrings of its event hooks while importing and asserts one is
+there, so modules named `events` keep theirs. So do module docstrings (`ledenbot --help`
+shows one), our own code, and Alembic with its templates (loaded only to migrate; Alembic's
+command line reads its commands' docstrings).
 
-Imported first by bot.cli and bot.app, before either library. Only on Python 3.11 and 3.12,
-where a function's docstring (or None) is always its first constant.
+Imported first by bot.cli and bot.app. Only on Python 3.11 and 3.12, where a function's
+docstring (or None) is always its first constant.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ from collections.abc import Sequence
 from importlib.machinery import ModuleSpec, PathFinder, SourceFileLoader
 from types import CodeType, ModuleType
 
-PACKAGES = frozenset({"sqlalchemy", "aiogram", "aiohttp", "pydantic", "pydantic_core", "babel"})
+# Packages that keep their docstrings: ours, and Alembic with what it loads.
+KEEP = frozenset(
+    {"bot", "handlers", "storage", "sandbox", "tests", "bench", "scripts", "alembic", "mako"}
+)
 
 _CO_OPTIMIZED = 0x0001  # a function's code; a module's or a class body's lacks it
 _HAS_CONST = tuple(dis.hasconst)
@@ -89,7 +95,7 @@ class _Finder:
     def find_spec(
         name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
-        if name.partition(".")[0] not in PACKAGES or name.rpartition(".")[2] == "events":
+        if name.partition(".")[0] in KEEP or name.rpartition(".")[2] == "events":
             return None
         spec = PathFinder.find_spec(name, path, target)
         if spec is not None and type(spec.loader) is SourceFileLoader:
