@@ -74,13 +74,18 @@ def _docstring_index(code: CodeType) -> int | None:
 def without_docstrings(code: CodeType) -> CodeType:
     """The same code with the docstrings of its functions and classes replaced by None,
     unless the code also reads that string for something else."""
-    consts = [without_docstrings(c) if isinstance(c, CodeType) else c for c in code.co_consts]
+    consts: list[object] | None = None  # a copy, once something changes
+    for i, const in enumerate(code.co_consts):
+        if type(const) is CodeType:
+            lean = without_docstrings(const)
+            if lean is not const:
+                consts = consts or list(code.co_consts)
+                consts[i] = lean
     index = _docstring_index(code)
     if index is not None:
+        consts = consts or list(code.co_consts)
         consts[index] = None
-    if all(a is b for a, b in zip(consts, code.co_consts, strict=True)):
-        return code
-    return code.replace(co_consts=tuple(consts))
+    return code if consts is None else code.replace(co_consts=tuple(consts))
 
 
 class _Loader(SourceFileLoader):
