@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import bot.lean_code
+
+# isort: split
 import bot.frozen_heap  # noqa: F401  before aiogram: see its docstring
 
 # isort: split

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import bot.lean_code  # noqa: F401  before SQLAlchemy and aiogram: see its docstring
+
+# isort: split
 import argparse
 import asyncio
 import logging

@@ -2,12 +2,17 @@
 
 The .po files are the only source; compiling them when the bot starts (a few milliseconds)
 means no build step, no stale .mo files and nothing to forget after editing a translation.
+They are read by a few lines of ours rather than Babel's catalogue classes: those cost 0.4
+MiB of idle memory (their modules and what compiling three catalogues leaves behind) for what
+is a key-value file. tests/test_i18n.py checks that both compile the same catalogues.
 """
 
 from __future__ import annotations
 
 import gettext
 import io
+import re
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,8 +20,6 @@ from typing import Any
 
 from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 
 from bot.settings import SUPPORTED_LOCALES
 
@@ -24,14 +27,93 @@ DOMAIN = "ledenbot"
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English", "sv": "Svenska"}
 
+_KEYWORD = re.compile(r'^(msgctxt|msgid_plural|msgid|msgstr(?:\[(\d+)\])?)\s+(".*")\s*$')
+_ESCAPE = re.compile(r'\\([\\trn"])')
+_ESCAPED = {"n": "\n", "t": "\t", "r": "\r"}
+
+
+def _unquote(quoted: str) -> str:
+    return _ESCAPE.sub(lambda m: _ESCAPED.get(m[1], m[1]), quoted.strip()[1:-1])
+
+
+def read_po(po_path: Path) -> dict[bytes, bytes]:
+    """A .po file's messages as a .mo file holds them, with what Babel's compiler keeps:
+    the header, and every translated message that is neither fuzzy nor obsolete (`#~`);
+    an untranslated plural form falls back to the English one."""
+    messages: dict[bytes, bytes] = {}
+    entry: dict[str, Any] = {}
+    fuzzy = False
+    last = ""
+
+    def flush() -> None:
+        nonlocal entry, fuzzy
+        if "msgid" in entry:
+            msgid = entry["msgid"]
+            if "msgid_plural" in entry:
+                forms = entry.get("msgstr", {})
+                key = f"{msgid}\x00{entry['msgid_plural']}"
+                value = "\x00".join(
+                    forms.get(n) or (msgid, entry["msgid_plural"])[min(n, 1)]
+                    for n in range(max(forms, default=1) + 1)
+                )
+            else:
+                key, value = msgid, entry.get("msgstr", "")
+            if "msgctxt" in entry:
+                key = f"{entry['msgctxt']}\x04{key}"
+            if msgid == "" or (value and not fuzzy):
+                messages[key.encode()] = value.encode()
+        entry, fuzzy = {}, False
+
+    for line in po_path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line.startswith("#"):
+            if line.startswith("#,") and "fuzzy" in line[2:].replace(",", " ").split():
+                if "msgstr" in entry:
+                    flush()
+                fuzzy = True
+            continue
+        if line.startswith('"'):  # continues the string before
+            if last == "msgstr" and isinstance(entry.get("msgstr"), dict):
+                forms = entry["msgstr"]
+                forms[max(forms)] += _unquote(line)
+            elif last:
+                entry[last] += _unquote(line)
+            continue
+        found = _KEYWORD.match(line)
+        if found is None:
+            continue
+        keyword, index, quoted = found.groups()
+        if keyword in ("msgctxt", "msgid") and "msgstr" in entry:
+            flush()
+        if index is not None:
+            entry.setdefault("msgstr", {})[int(index)] = _unquote(quoted)
+            last = "msgstr"
+        else:
+            last = keyword
+            entry[keyword] = _unquote(quoted)
+    flush()
+    return messages
+
+
+def mo_bytes(messages: dict[bytes, bytes]) -> bytes:
+    """The GNU .mo file for `messages`: a header, two tables of (length, offset), the
+    strings."""
+    keys = sorted(messages)
+    ids, strs, table_ids, table_strs = b"", b"", [], []
+    start_ids = 7 * 4 + 16 * len(keys)
+    start_strs = start_ids + sum(len(k) + 1 for k in keys)
+    for key in keys:
+        table_ids += [len(key), start_ids + len(ids)]
+        table_strs += [len(messages[key]), start_strs + len(strs)]
+        ids += key + b"\x00"
+        strs += messages[key] + b"\x00"
+    header = struct.pack("<7I", 0x950412DE, 0, len(keys), 28, 28 + 8 * len(keys), 0, 0)
+    tables = struct.pack(f"<{4 * len(keys)}I", *table_ids, *table_strs)
+    return header + tables + ids + strs
+
 
 def compile_catalogue(po_path: Path) -> gettext.GNUTranslations:
-    with po_path.open("rb") as fh:
-        catalog = read_po(fh, locale=po_path.parent.parent.name)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
+    return gettext.GNUTranslations(io.BytesIO(mo_bytes(read_po(po_path))))
 
 
 class CatalogueI18n(I18n):
