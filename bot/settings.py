@@ -1,22 +1,15 @@
-"""Runtime configuration, read from the environment and `.env`, checked once at start.
-
-A plain pydantic model fed by a few lines of our own rather than pydantic-settings: that
-package imports every source it supports (cloud secret stores, CLI, TOML, YAML) and costs
-1 MiB of idle memory for two we use. Names match case-insensitively; keyword arguments beat
-environment variables, which beat `.env`, which beats the defaults.
-"""
+"""Runtime configuration, read from the environment and `.env`, checked once at start."""
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from functools import cached_property
-from pathlib import Path
-from typing import Any
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -25,35 +18,16 @@ TELEGRAM_API_URL = "https://api.telegram.org"
 SANDBOX_TOKEN = "100000:sandbox"
 
 
-def _environment(names: set[str], env_file: str | Path | None) -> dict[str, str]:
-    """The variables named like a setting, from `env_file` and then the environment."""
-    found: dict[str, str] = {}
-    if env_file is not None and Path(env_file).is_file():
-        from dotenv import dotenv_values
-
-        for key, value in dotenv_values(env_file, encoding="utf-8").items():
-            if value is not None and key.lower() in names:
-                found[key.lower()] = value
-    for key, value in os.environ.items():
-        if key.lower() in names:
-            found[key.lower()] = value
-    return found
-
-
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """Every knob an operator may turn; names are a stable interface (see README)."""
 
-    model_config = ConfigDict(extra="ignore", validate_default=True)
-
-    def __init__(self, _env_file: str | Path | None = ".env", **values: Any) -> None:
-        names = set(type(self).model_fields)
-        super().__init__(**{**_environment(names, _env_file), **values})
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     bot_token: str = ""
     bot_api_url: str = TELEGRAM_API_URL
     database_url: str = "sqlite+aiosqlite:///ledenbot.db"
     redis_url: str | None = None
-    admin_ids: frozenset[int] = Field(default_factory=frozenset)
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
     default_locale: str = "nl"
     timezone: str = "Europe/Amsterdam"
     webhook_url: str | None = None
