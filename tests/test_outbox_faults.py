@@ -124,11 +124,8 @@ async def test_no_one_lost_and_few_doubled_through_chaos_and_two_kills(
     assert all(sandbox.sent[tid] == 0 for tid in blocked)
     assert sum(sandbox.faults.chaos_counts.values()) >= COUNT // 20  # the chaos was real
     async with sessions() as session:
-        states = dict(
-            (await session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state)))
-            .tuples()
-            .all()
-        )
+        by_state = select(OutboxRow.state, func.count()).group_by(OutboxRow.state)
+        states = {state: count for state, count in (await session.execute(by_state)).all()}
         unreachable = await session.scalar(
             select(func.count()).where(Member.unreachable_since.is_not(None))
         )
