@@ -53,6 +53,8 @@ ATTEMPTS = 4
 BACKOFF = 0.5  # seconds before the second attempt after a 5xx or a timeout; doubled each time
 CLAIM_LEASE = timedelta(seconds=60)  # a claim older than this belongs to a sender that died
 IDLE_POLL = 1.0  # seconds between looks at the outbox when nobody wakes the sender
+KEPT = timedelta(days=14)  # a personal message's row, once done: then it is deleted
+PRUNE_EVERY = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,8 +208,15 @@ class Sender:
         if released:
             log.info("outbox: %s messages in flight at the last stop go out again", released)
         in_flight: set[asyncio.Task[Outcome]] = set()
-        last_release = now
+        last_release, last_prune = now, now - PRUNE_EVERY
         while True:
+            if clock.now() - last_prune >= PRUNE_EVERY:
+                last_prune = clock.now()
+                async with self._writing, self.sessions() as session:
+                    pruned = await repo.prune(session, last_prune - KEPT)
+                if pruned:
+                    log.info("outbox: %s messages done before %s days ago forgotten",
+                             pruned, KEPT.days)  # fmt: skip
             in_flight = {task for task in in_flight if not task.done()}
             free = self.window - len(in_flight)
             if free >= self.window // 2:

@@ -5,6 +5,7 @@ each failure ends where it should (403 unreachable, 400 failed at once, 5xx retr
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from aiogram.types import BufferedInputFile
@@ -133,3 +134,31 @@ async def test_a_notice_overtakes_a_broadcast_and_a_chat_keeps_its_order(sqlite_
         assert [m.text or m.caption for m in mine] == ["Je bent doorgeschoven!", "Agenda"]
         await _until_done(bot, 42)
         assert bot.sandbox.rate_limited.total() == 0  # Telegram never had to refuse
+
+
+async def test_personal_messages_are_forgotten_two_weeks_after(database_url: str) -> None:
+    async with running_bot(database_url) as bot:
+        assert bot.app is not None
+        members = await _members(bot, [9431])
+        sender = outbox.sender_for(bot.app.bot, bot.app.sessions)
+        await sender.stop()
+        now = clock.now()
+        async with bot.app.sessions() as session:
+            ids = await outbox.post(
+                session,
+                [outbox.Letter(9431, f"Bericht {n}", member_id=members[9431]) for n in range(3)],
+                Priority.PERSONAL,
+            )
+            rows = {r.id: r for r in await session.scalars(select(OutboxRow))}
+            for row_id, days in zip(ids, (15, 13, 0), strict=True):
+                rows[row_id].state = "sent"
+                rows[row_id].done_at = now - timedelta(days=days)
+            await session.commit()
+        sender.start()  # its first pass forgets what is older than two weeks
+        for _ in range(100):
+            async with bot.app.sessions() as session:
+                left = list(await session.scalars(select(OutboxRow.id).order_by(OutboxRow.id)))
+            if len(left) < 3:
+                break
+            await asyncio.sleep(0.05)
+        assert left == ids[1:]

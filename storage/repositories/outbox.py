@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Broadcast, OutboxRow
@@ -144,6 +144,20 @@ async def release_stale(session: AsyncSession, claimed_before: datetime) -> int:
         update(OutboxRow)
         .where(OutboxRow.state == SENDING, OutboxRow.claimed_at < claimed_before)
         .values(state=QUEUED, claimed_at=None)
+    )
+    await session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def prune(session: AsyncSession, done_before: datetime) -> int:
+    """Forget personal messages done before then: their rows hold what was said. A
+    broadcast's rows stay (they name only a language) for its figures."""
+    result = await session.execute(
+        delete(OutboxRow).where(
+            OutboxRow.broadcast_id.is_(None),
+            OutboxRow.state.in_(list(FINAL)),
+            OutboxRow.done_at < done_before,
+        )
     )
     await session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
