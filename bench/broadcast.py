@@ -20,7 +20,8 @@ a target fails: ≥ 28.5 a second (95 % of 30), no 429 after the first second, �
 baseline; ≥ 950 a second when paid; every recipient exactly once; the members' own answers
 within 2 s.
 
-    python bench/broadcast.py [--recipients 5000] [--rtt 0.05] [--paid] [--skip-postgres]
+    python bench/broadcast.py [--recipients 5000] [--rtt 0.05] [--paid | --only-paid]
+        [--skip-postgres]
         [--skip-baseline] [--baseline-recipients N]
 """
 
@@ -267,7 +268,9 @@ async def main(args: argparse.Namespace) -> int:
             base = await baseline(args.baseline_recipients or args.recipients, args.rtt, folder)
             print(base.line(), flush=True)
         setups: list[tuple[str, float, Limits]] = [("30/s", 30.0, Limits())]
-        if args.paid:
+        if args.only_paid:
+            setups.clear()
+        if args.paid or args.only_paid:
             setups.append(("paid 1,000/s", 1000.0, PAID))
         databases = ["SQLite"] + ([] if args.skip_postgres else ["PostgreSQL"])
         for database in databases:
@@ -311,6 +314,7 @@ if __name__ == "__main__":
     parser.add_argument("--baseline-recipients", type=int, default=0)
     parser.add_argument("--rtt", type=float, default=0.05)
     parser.add_argument("--paid", action="store_true")
+    parser.add_argument("--only-paid", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-baseline", action="store_true")
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -133,9 +133,9 @@ async def post_rows(
 
 
 def window_for(rate: float) -> int:
-    """Sends in flight for a rate: enough for 150 ms of sending (three 50 ms round trips),
-    and at least 8."""
-    return max(8, int(rate * 0.15))
+    """Sends claimed at once for a rate: 200 ms of sending (a 50 ms round trip, the wait for
+    a token and the write of the outcome), and at least 8."""
+    return max(8, int(rate * 0.2))
 
 
 class Sender:
@@ -169,9 +169,9 @@ class Sender:
         # outcome not yet written is a duplicate after a crash.
         self._writing = asyncio.Lock()
         # Sends begun whose outcome is not yet written: a crash can duplicate only these, so
-        # they are held to half the window (a few at 30 a second).
+        # they are held to the window, even while the writes lag (8 at 30 a second).
         self._unsettled = 0
-        self.unsettled_most = max(4, self.window // 2)
+        self.unsettled_most = self.window
         self._settled = asyncio.Condition()
         self.sent = 0
 
