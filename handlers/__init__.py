@@ -7,6 +7,7 @@ from aiogram import Router
 from handlers import (
     admin,
     attendance,
+    broadcasts,
     catalogue,
     errors,
     fallback,
@@ -39,6 +40,7 @@ def root_router() -> Router:
         start.build_router(),
         help.build_router(),
         language.build_router(),
+        broadcasts.build_router(),
         admin.build_router(),
         talent.build_router(),
         feedback.build_router(),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Broadcast, Member, MemberSkill, Signup, TrackPlace
+from storage.models import Broadcast, Member, MemberSkill, OutboxRow, Role, Signup, TrackPlace
 
 KINDS = ("training", "news")  # of announcement: a member may mute each
 
@@ -118,3 +119,55 @@ async def history(
         query = query.where(Broadcast.region_code.in_(list(regions)))
     query = query.order_by(Broadcast.id.desc()).offset(offset).limit(limit)
     return list(await session.scalars(query))
+
+
+async def with_status(session: AsyncSession, statuses: Collection[str]) -> list[Broadcast]:
+    """Broadcasts in these states, oldest first (the live ones, the scheduled ones)."""
+    query = select(Broadcast).where(Broadcast.status.in_(list(statuses))).order_by(Broadcast.id)
+    return list(await session.scalars(query))
+
+
+async def due(session: AsyncSession, now: datetime) -> list[int]:
+    """Scheduled broadcasts whose time has come."""
+    query = select(Broadcast.id).where(Broadcast.status == "scheduled", Broadcast.send_at <= now)
+    return list(await session.scalars(query.order_by(Broadcast.id)))
+
+
+async def signups_after(session: AsyncSession, broadcast: Broadcast, workshop_id: int) -> int:
+    """Recipients who took a place (or a waiting place) for `workshop_id` after it started."""
+    if broadcast.started_at is None:
+        return 0
+    received = select(OutboxRow.member_id).where(
+        OutboxRow.broadcast_id == broadcast.id, OutboxRow.state == "sent"
+    )
+    query = select(func.count()).where(
+        Signup.workshop_id == workshop_id,
+        Signup.status.in_(("confirmed", "waiting")),
+        Signup.created_at >= broadcast.started_at,
+        Signup.member_id.in_(received),
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def approvers(session: AsyncSession, regions: Collection[str] | None) -> list[int]:
+    """Telegram ids of those granted a role that may approve a broadcast to `regions` (None:
+    national): admins, national organisers, and organisers of every one of the regions."""
+    rows = (await session.execute(select(Role.telegram_id, Role.role, Role.region_code))).all()
+    held: dict[int, set[str | None]] = {}
+    found: set[int] = set()
+    for telegram_id, role, region in rows:
+        if role == "admin":
+            found.add(telegram_id)
+        elif role == "organiser":
+            held.setdefault(telegram_id, set()).add(region)
+    for telegram_id, own in held.items():
+        if None in own or (regions and set(regions) <= own):
+            found.add(telegram_id)
+    return sorted(found)
+
+
+async def author_names(session: AsyncSession, telegram_ids: Collection[int]) -> dict[int, str]:
+    query = select(Member.telegram_id, Member.first_name).where(
+        Member.telegram_id.in_(list(telegram_ids))
+    )
+    return {row[0]: row[1] or f"#{row[0]}" for row in (await session.execute(query)).all()}
