@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import broadcast_views as views
 from bot import clock
+from bot.budget import Priority, sending_as
 from bot.formatting import TEXT_LIMIT, short_when
 from bot.i18n import LANGUAGE_NAMES
 from bot.keyboards import pager
@@ -533,19 +534,20 @@ async def _preview(
 ) -> None:  # fmt: skip
     """The letter exactly as members get it, in each language written, then the count."""
     locale = i18n.current_locale
-    for code in SUPPORTED_LOCALES:
-        if code not in broadcast.texts:
-            continue
-        await bot.send_message(
-            chat_id, "👁 " + _("Preview: {language}").format(language=LANGUAGE_NAMES[code])
-        )
+    written = [code for code in SUPPORTED_LOCALES if code in broadcast.texts]
+    sending_as.set(Priority.PERSONAL)  # several messages at once: spaced as Telegram wants
+    for code in written:
         with i18n.use_locale(code):
             letter = views.letter(broadcast, code)
         await views.send_letter(bot, chat_id, letter)
     audience = broadcasts.audience_of(broadcast)
     named = await broadcasts.names(session, audience, locale)
     reach = await broadcasts.reach(session, audience, broadcast.kind, scope)
+    languages = ", ".join(LANGUAGE_NAMES[code] for code in written)
     lines = [
+        "👁 "
+        + _("Above: the announcement as members get it ({languages}).").format(languages=languages),
+        "",
         views.kind_label(broadcast.kind),
         *views.audience_lines(audience, named),
         "",
@@ -843,37 +845,50 @@ async def on_approve_command(
             _("Which announcement? Send /goedkeuren and its number, like /goedkeuren 12.")
         )
         return
-    text = await _approve(bot, session, int(arg), message.chat.id, scope, i18n, settings)
+    text, approved = await _approve(session, int(arg), message.chat.id, scope, i18n, settings)
     await message.answer(text)
+    if approved is not None:
+        await _progress_to_author(bot, session, approved, i18n, settings)
 
 
 async def _approve(
-    bot: Bot, session: AsyncSession, broadcast_id: int, approver: int, scope: Scope,
-    i18n: I18n, settings: Settings,
-) -> str:  # fmt: skip
-    """Approve, and say what came of it; the author gets the live progress message."""
+    session: AsyncSession, broadcast_id: int, approver: int, scope: Scope, i18n: I18n,
+    settings: Settings,
+) -> tuple[str, Broadcast | None]:  # fmt: skip
+    """Approve, and say what came of it (with the broadcast when it started)."""
     try:
         broadcast = await broadcasts.approve(
             session, broadcast_id, approver, scope, views.renderer(i18n), SUPPORTED_LOCALES
         )
     except NotYours as refused:
         if refused.status == "author":
-            return _("You wrote this announcement: another organiser or an admin must approve it.")
-        return _("You cannot approve that announcement.")
+            text = _("You wrote this announcement: another organiser or an admin must approve it.")
+            return text, None
+        return _("You cannot approve that announcement."), None
     except BroadcastError as error:
-        return _("Announcement #{id} is not waiting for approval (it is {status}).").format(
+        text = _("Announcement #{id} is not waiting for approval (it is {status}).").format(
             id=broadcast_id, status=views.status_label(error.status)
         )
+        return text, None
     log.info("broadcast %s approved by %s", broadcast_id, approver)
-    if broadcast.status == "sending" and broadcast.author_id:
-        author_locale = await broadcasts.locale_of(
-            session, broadcast.author_id, settings.default_locale
+    if broadcast.status == "sending":
+        return _("Approved: announcement #{id} is going out now.").format(id=broadcast_id), (
+            broadcast
         )
-        with i18n.use_locale(author_locale):
-            await send_progress(bot, session, broadcast, broadcast.author_id, author_locale)
-        return _("Approved: announcement #{id} is going out now.").format(id=broadcast_id)
     when = short_when(broadcast.send_at, i18n.current_locale, settings.tz)  # type: ignore[arg-type]
-    return _("Approved: announcement #{id} goes out on {when}.").format(id=broadcast_id, when=when)
+    text = _("Approved: announcement #{id} goes out on {when}.").format(id=broadcast_id, when=when)
+    return text, None
+
+
+async def _progress_to_author(
+    bot: Bot, session: AsyncSession, broadcast: Broadcast, i18n: I18n, settings: Settings
+) -> None:
+    """The author gets the live progress message of their approved broadcast."""
+    if not broadcast.author_id:
+        return
+    locale = await broadcasts.locale_of(session, broadcast.author_id, settings.default_locale)
+    with i18n.use_locale(locale):
+        await send_progress(bot, session, broadcast, broadcast.author_id, locale)
 
 
 async def on_control(
@@ -890,10 +905,12 @@ async def on_control(
     scope = roles.organiser_scope(grants)
     action = callback_data.action
     if action == "approve" and scope is not None:
-        text = await _approve(
-            bot, session, callback_data.broadcast_id, callback.from_user.id, scope, i18n, settings
+        text, approved = await _approve(
+            session, callback_data.broadcast_id, callback.from_user.id, scope, i18n, settings
         )
         await callback.answer(text[:200], show_alert=True)
+        if approved is not None:
+            await _progress_to_author(bot, session, approved, i18n, settings)
         return
     try:
         broadcast = await broadcasts.handled(session, callback_data.broadcast_id, scope)

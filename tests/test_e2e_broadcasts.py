@@ -6,6 +6,7 @@ progress message with pause and cancel; a regional organiser held to their regio
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -13,8 +14,9 @@ from sqlalchemy import func, select
 
 from bot.services.onboarding import Kind
 from bot.services.roles import RoleName
+from sandbox.limits import Limits
 from sandbox.users import SandboxUser
-from storage.models import Member, Signup
+from storage.models import Broadcast, Member, OutboxRow, Signup
 from tests import factories
 from tests.botrunner import RunningBot, running_bot, t
 
@@ -34,6 +36,17 @@ NO_WORKSHOP = "There is no upcoming workshop with that number in your region. Se
 BAD_LINK = (
     "Please send a label of at most 40 characters and an https link, like: Programme "
     "https://example.org/programme"
+)
+PREVIEWED = "Above: the announcement as members get it ({languages})."
+OVER = "More than {limit}: a second organiser or an admin must approve it first."
+ASKED = (
+    "It goes to {count} members: a second organiser or an admin must approve it. I have "
+    "asked them; it goes out once one of them says yes."
+)
+SELF_APPROVAL = "You wrote this announcement: another organiser or an admin must approve it."
+APPROVE = (
+    "{name} asks to send announcement #{id} to {count} members. Approve it here or with "
+    "/goedkeuren {id}. It is this one:"
 )
 VERSIONS = (
     "Versions per language: members get the one in their language, the others the {default} "
@@ -125,15 +138,14 @@ async def test_compose_preview_send_sign_up_and_opt_out(database_url: str) -> No
         assert t("nl", "Reaches {count} members.", count=3) in view.text  # Anna, Eric, Sanna
 
         await bram.press("👁 " + t("nl", "Preview"))
-        await bram.expect_text(t("nl", "Preview: {language}", language="Nederlands"))
         dutch = await bram.expect_text("Trainingsdag in Zwolle")
         assert dutch.button_texts == [
             "✅ " + t("nl", "Sign me up"), "Programma", "🔕 " + t("nl", "No more of these"),
         ]  # fmt: skip
-        await bram.expect_text(t("nl", "Preview: {language}", language="English"))
         english = await bram.expect_text("Training day in Zwolle")
         assert english.button_texts[0] == "✅ " + t("en", "Sign me up")
         summary = await bram.expect_text(t("nl", "Reaches {count} members.", count=3))
+        assert t("nl", PREVIEWED, languages="Nederlands, English") in summary.text
         await bram.press("✅ " + t("nl", "Send now"), message=summary)
         progress = await bram.expect_text(t("nl", "Sent: {sent}", sent=0, partial=True))
         assert "⏸ " + t("nl", "Pause") in progress.button_texts
@@ -211,3 +223,149 @@ async def test_compose_preview_send_sign_up_and_opt_out(database_url: str) -> No
             title="Debattraining",
         ) in history.text  # fmt: skip
         assert "Bram" in history.text
+
+
+PIET = 9102  # organiser of West
+CROWD = list(range(9300, 9340))
+
+
+async def crowd_and_staff(bot: RunningBot) -> None:
+    """Forty members in Oost (each a sandbox person); Bram (en) and Eva (sv) organisers of
+    Oost, Piet (nl) of West, none of them wanting announcements themselves."""
+    assert bot.app is not None
+    async with bot.app.sessions() as session:
+        await factories.bare_members(session, len(CROWD), CROWD[0], region_code="oost")
+        for tid, name, lang, region in (
+            (BRAM, "Bram", "en", "oost"), (EVA, "Eva", "sv", "oost"), (PIET, "Piet", "nl", "west"),
+        ):  # fmt: skip
+            await factories.bare_members(
+                session, 1, tid, first_name=name, locale=lang, mute_training=True, mute_news=True
+            )
+            await factories.give_role(session, tid, RoleName.ORGANISER, region)
+    for tid in CROWD:
+        bot.sandbox.user(tid, f"Lid {tid}", language_code="nl")
+
+
+async def states(bot: RunningBot) -> dict[str, int]:
+    assert bot.app is not None
+    async with bot.app.sessions() as session:
+        rows = await session.execute(
+            select(OutboxRow.state, func.count()).group_by(OutboxRow.state)
+        )
+        return {state: n for state, n in rows.all()}
+
+
+async def until(bot: RunningBot, check, timeout: float = 20.0) -> dict[str, int]:  # type: ignore[no-untyped-def]  # noqa: ASYNC109
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        found = await states(bot)
+        if check(found):
+            return found
+        assert asyncio.get_running_loop().time() < deadline, found
+        await asyncio.sleep(0.2)
+
+
+async def answered(user: SandboxUser, query_id: str) -> None:
+    """Wait until the bot answered this tap (its outcome may take a database write)."""
+    state = user._bot()
+    assert state is not None
+    for _tick in range(100):
+        if state.callback_queries[query_id].answered:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{user.name}'s tap was not answered")
+
+
+def delivered(bot: RunningBot) -> int:
+    return sum(len(bot.sandbox.user(tid).bot_messages) for tid in CROWD)
+
+
+async def test_approval_pause_resume_and_cancel_halfway(database_url: str) -> None:
+    # Telegram's own limits at 2 messages a second: the broadcast takes twenty seconds.
+    async with running_bot(
+        database_url, limits=Limits(), broadcast_rate=2, broadcast_approval_over=30
+    ) as bot:
+        await crowd_and_staff(bot)
+        bram = bot.sandbox.user(BRAM, "Bram", language_code="en")
+        eva = bot.sandbox.user(EVA, "Eva", language_code="sv")
+        piet = bot.sandbox.user(PIET, "Piet", language_code="nl")
+        await compose(bot, bram, "en", "General meeting on Friday", kind="General news")
+        await bram.press("⏭ " + t("en", "Skip"))
+        await bram.expect_text(t("en", "Buttons under the announcement (optional):"))
+        await bram.press("➡️ " + t("en", "Next"))
+        await bram.expect_text(t("en", VERSIONS, default="English", have="English"))
+        await bram.press("➡️ " + t("en", "Next"))
+        view = await bram.expect_text(t("en", "Who gets it?"))
+        assert [b for b in view.button_texts if "Oost" in b or "West" in b] == ["✅ Oost"]
+        await bram.press("👁 " + t("en", "Preview"))
+        summary = await bram.expect_text(t("en", "Reaches {count} members.", count=40))
+        assert t("en", OVER, limit=30) in summary.text
+        await bram.press("📨 " + t("en", "Ask for approval"), message=summary)
+        await bram.expect_text(t("en", ASKED, count=40))
+
+        # The author cannot approve their own; an organiser of another region cannot either.
+        await bram.send_text("/approve 1")
+        await bram.expect_text(t("en", SELF_APPROVAL))
+        await piet.send_text("/goedkeuren 1")
+        await piet.expect_text(t("nl", "You cannot approve that announcement."))
+        request = await eva.expect_text(t("sv", APPROVE, name="Bram", id=1, count=40))
+        await piet.press_raw(1, "bctl:1:approve")  # forged
+        await piet.press_raw(1, "bctl:1:cancel")
+        await bot.sandbox.idle()
+        assert sorted(piet.alerts[-2:]) == sorted([
+            t("nl", "You cannot approve that announcement."),
+            t("nl", "That button is no longer valid."),
+        ])  # fmt: skip
+        assert (await states(bot)) == {}  # nothing went out
+        await answered(eva, await eva.press("✅ " + t("sv", "Approve"), message=request))
+        assert eva.alerts[-1] == t("sv", "Approved: announcement #{id} is going out now.", id=1)
+
+        progress = await bram.expect_text(t("en", "Announcement #{id}: {status}", id=1,
+                                                 status=t("en", "sending")))  # fmt: skip
+        await until(bot, lambda s: s.get("sent", 0) >= 2)
+        await answered(bram, await bram.press("⏸ " + t("en", "Pause"), message=progress))
+        assert bram.alerts[-1] == t("en", "Paused. Nothing more goes out until you resume.")
+        paused = await until(bot, lambda s: s.get("sending", 0) == 0)  # those in flight land
+        await asyncio.sleep(1.5)
+        assert (await states(bot)) == paused and paused.get("held", 0) >= 20
+        shown = next(m for m in bram.bot_messages if m.message_id == progress.message_id)
+        assert "▶️ " + t("en", "Resume") in shown.button_texts
+
+        await bram.press("▶️ " + t("en", "Resume"), message=shown)
+        await until(bot, lambda s: s.get("sent", 0) >= paused["sent"] + 2)
+        await answered(bram, await bram.press("❌ " + t("en", "Cancel"), message=shown))
+        assert bram.alerts[-1].startswith(
+            t("en", "Cancelled: {count} will not be sent.", count=0)[:10]
+        )
+        final = await until(bot, lambda s: s.get("sending", 0) == 0 and s.get("queued", 0) == 0)
+        after_cancel = delivered(bot)
+        await asyncio.sleep(2.0)
+        assert delivered(bot) == after_cancel == final["sent"]  # nothing after the cancel
+        assert final["cancelled"] >= 10 and final["sent"] + final["cancelled"] == 40
+        assert not set(bot.sandbox.rate_limited) & set(CROWD)  # no member's chat was refused
+        await bram.expect_text(t("en", "Announcement #{id}: {status}", id=1,
+                                      status=t("en", "cancelled")))  # fmt: skip
+
+        # Piet's own announcement stays in West: a forged Oost toggle is refused.
+        await compose(bot, piet, "nl", "Nieuws uit West", kind="General news")
+        await piet.press("⏭ " + t("nl", "Skip"))
+        await piet.expect_text(t("nl", "Buttons under the announcement (optional):"))
+        await piet.press("➡️ " + t("nl", "Next"))
+        await piet.expect_text(t("nl", VERSIONS, default="Nederlands", have="Nederlands"))
+        await piet.press("➡️ " + t("nl", "Next"))
+        view = await piet.expect_text(t("nl", "Who gets it?"))
+        assert [b for b in view.button_texts if "Oost" in b or "West" in b] == ["✅ West"]
+        await piet.press_raw(view.message_id, "bc:2:region:oost")
+        await piet.press_raw(view.message_id, "bc:1:preview")  # Bram's broadcast
+        await bot.sandbox.idle()
+        assert sorted(piet.alerts[-2:]) == sorted([
+            t("nl", "You can only address members of your own region."),
+            t("nl", "That button is no longer valid."),
+        ])  # fmt: skip
+        await piet.send_text("/berichten")
+        history = await piet.expect_text(t("nl", "Announcements"))
+        assert t("nl", "No announcements yet.") in history.text
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            piets = await session.get(Broadcast, 2)
+            assert piets is not None and piets.audience["regions"] == ["west"]
