@@ -599,9 +599,12 @@ async def _submit(
     else:
         await bot.send_message(
             chat_id,
-            _(
+            ngettext(
+                "It goes to {count} member: a second organiser or an admin must approve it. "
+                "I have asked them; it goes out once one of them says yes.",
                 "It goes to {count} members: a second organiser or an admin must approve it. "
-                "I have asked them; it goes out once one of them says yes."
+                "I have asked them; it goes out once one of them says yes.",
+                broadcast.recipients,
             ).format(count=views.number(broadcast.recipients, locale)),
             reply_markup=views.controls(broadcast),
         )
@@ -633,9 +636,12 @@ async def ask_approval(
                 text="✅ " + _("Approve"),
                 callback_data=views.ControlCb(broadcast_id=broadcast.id, action="approve"),
             )
-            text = _(
+            text = ngettext(
+                "{name} asks to send announcement #{id} to {count} member. Approve it here "
+                "or with /goedkeuren {id}. It is this one:",
                 "{name} asks to send announcement #{id} to {count} members. Approve it here "
-                "or with /goedkeuren {id}. It is this one:"
+                "or with /goedkeuren {id}. It is this one:",
+                broadcast.recipients,
             ).format(
                 name=escape(author),
                 id=broadcast.id,
@@ -922,9 +928,11 @@ async def on_control(
             toast = _("Resumed.")
         elif action == "cancel":
             stopped = await broadcasts.cancel(session, broadcast)
-            toast = _("Cancelled: {count} will not be sent.").format(
-                count=views.number(stopped, i18n.current_locale)
-            )
+            toast = ngettext(
+                "Cancelled: {count} message will not be sent.",
+                "Cancelled: {count} messages will not be sent.",
+                stopped,
+            ).format(count=views.number(stopped, i18n.current_locale))
         else:
             raise NotYours("action")
     except NotYours:

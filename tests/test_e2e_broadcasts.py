@@ -7,7 +7,10 @@ progress message with pause and cancel; a regional organiser held to their regio
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -18,7 +21,7 @@ from sandbox.limits import Limits
 from sandbox.users import SandboxUser
 from storage.models import Broadcast, Member, OutboxRow, Signup
 from tests import factories
-from tests.botrunner import RunningBot, running_bot, t
+from tests.botrunner import I18N, RunningBot, running_bot, t
 
 pytestmark = pytest.mark.e2e
 
@@ -33,20 +36,37 @@ ASK_TEXT = (
     "a photo with the text as its caption."
 )
 NO_WORKSHOP = "There is no upcoming workshop with that number in your region. Send another number."
+ASK_LINK = "Send the button's label and its link, like: Programme https://example.org/programme"
 BAD_LINK = (
     "Please send a label of at most 40 characters and an https link, like: Programme "
     "https://example.org/programme"
 )
+
+
+def tn(lang: str, singular: str, plural: str, n: int, /, **values: Any) -> str:
+    """`t` for a message with plural forms."""
+    text = I18N.gettext(singular, plural, n, locale=lang).format(count=n, **values)
+    return html.unescape(re.sub(r"</?[a-z]+>", "", text))
+
+
+def reaches(lang: str, n: int) -> str:
+    return tn(lang, "Reaches <b>{count}</b> member.", "Reaches <b>{count}</b> members.", n)
+
+
 PREVIEWED = "Above: the announcement as members get it ({languages})."
 OVER = "More than {limit}: a second organiser or an admin must approve it first."
 ASKED = (
+    "It goes to {count} member: a second organiser or an admin must approve it. I have "
+    "asked them; it goes out once one of them says yes.",
     "It goes to {count} members: a second organiser or an admin must approve it. I have "
-    "asked them; it goes out once one of them says yes."
+    "asked them; it goes out once one of them says yes.",
 )
 SELF_APPROVAL = "You wrote this announcement: another organiser or an admin must approve it."
 APPROVE = (
+    "{name} asks to send announcement #{id} to {count} member. Approve it here or with "
+    "/goedkeuren {id}. It is this one:",
     "{name} asks to send announcement #{id} to {count} members. Approve it here or with "
-    "/goedkeuren {id}. It is this one:"
+    "/goedkeuren {id}. It is this one:",
 )
 VERSIONS = (
     "Versions per language: members get the one in their language, the others the {default} "
@@ -116,7 +136,7 @@ async def test_compose_preview_send_sign_up_and_opt_out(database_url: str) -> No
         await bram.send_text(str(workshop_id))
         await bram.expect_text(t("nl", "Buttons under the announcement (optional):"))
         await bram.press("🔗 " + t("nl", "Link button"))
-        await bram.expect_text("https://example.org/programme")
+        await bram.expect_text(t("nl", ASK_LINK))
         await bram.send_text("Programma http://example.org")  # not https
         await bram.expect_text(t("nl", BAD_LINK))
         await bram.send_text("Programma https://example.org/programma")
@@ -135,7 +155,7 @@ async def test_compose_preview_send_sign_up_and_opt_out(database_url: str) -> No
         assert view.edited
         await bram.press("▫️ " + t("nl", "members"))
         view = await bram.expect_text(t("nl", "Who gets it?"))
-        assert t("nl", "Reaches {count} members.", count=3) in view.text  # Anna, Eric, Sanna
+        assert reaches("nl", 3) in view.text  # Anna, Eric, Sanna
 
         await bram.press("👁 " + t("nl", "Preview"))
         dutch = await bram.expect_text("Trainingsdag in Zwolle")
@@ -144,7 +164,7 @@ async def test_compose_preview_send_sign_up_and_opt_out(database_url: str) -> No
         ]  # fmt: skip
         english = await bram.expect_text("Training day in Zwolle")
         assert english.button_texts[0] == "✅ " + t("en", "Sign me up")
-        summary = await bram.expect_text(t("nl", "Reaches {count} members.", count=3))
+        summary = await bram.expect_text(reaches("nl", 3))
         assert t("nl", PREVIEWED, languages="Nederlands, English") in summary.text
         await bram.press("✅ " + t("nl", "Send now"), message=summary)
         progress = await bram.expect_text(t("nl", "Sent: {sent}", sent=0, partial=True))
@@ -205,10 +225,10 @@ async def test_compose_preview_send_sign_up_and_opt_out(database_url: str) -> No
         await bram.press("▫️ Oost")
         await bram.expect_text(t("nl", "Who gets it?"))
         await bram.press("▫️ " + t("nl", "members"))
-        view = await bram.expect_text(t("nl", "Reaches {count} member.", count=1))
+        view = await bram.expect_text(reaches("nl", 1))
         assert "2" in view.text  # left out: two who turned these off
         await bram.press("👁 " + t("nl", "Preview"))
-        summary = await bram.expect_text(t("nl", "Reaches {count} member.", count=1))
+        summary = await bram.expect_text(reaches("nl", 1))
         await bram.press("✅ " + t("nl", "Send now"), message=summary)
         await anna.expect_text("Nog een trainingsdag", timeout=10)
         await eric.expect_silence(quiet=1.0)
@@ -298,17 +318,17 @@ async def test_approval_pause_resume_and_cancel_halfway(database_url: str) -> No
         view = await bram.expect_text(t("en", "Who gets it?"))
         assert [b for b in view.button_texts if "Oost" in b or "West" in b] == ["✅ Oost"]
         await bram.press("👁 " + t("en", "Preview"))
-        summary = await bram.expect_text(t("en", "Reaches {count} members.", count=40))
+        summary = await bram.expect_text(reaches("en", 40))
         assert t("en", OVER, limit=30) in summary.text
         await bram.press("📨 " + t("en", "Ask for approval"), message=summary)
-        await bram.expect_text(t("en", ASKED, count=40))
+        await bram.expect_text(tn("en", *ASKED, 40))
 
         # The author cannot approve their own; an organiser of another region cannot either.
         await bram.send_text("/approve 1")
         await bram.expect_text(t("en", SELF_APPROVAL))
         await piet.send_text("/goedkeuren 1")
         await piet.expect_text(t("nl", "You cannot approve that announcement."))
-        request = await eva.expect_text(t("sv", APPROVE, name="Bram", id=1, count=40))
+        request = await eva.expect_text(tn("sv", *APPROVE, 40, name="Bram", id=1))
         await piet.press_raw(1, "bctl:1:approve")  # forged
         await piet.press_raw(1, "bctl:1:cancel")
         await bot.sandbox.idle()
