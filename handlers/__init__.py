@@ -40,7 +40,6 @@ def root_router() -> Router:
         start.build_router(),
         help.build_router(),
         language.build_router(),
-        broadcasts.build_router(),
         admin.build_router(),
         talent.build_router(),
         feedback.build_router(),
@@ -53,6 +52,7 @@ def root_router() -> Router:
         attendance.build_router(),
         workshop_import.build_router(),
         workshop_new.build_router(),
+        broadcasts.build_router(),  # after the others: their commands win over a draft's text
         onboarding.build_router(),
         fallback.build_router(),
     )

@@ -11,10 +11,13 @@ import html
 import re
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
+from bot import clock
+from bot.formatting import short_when
 from bot.services.onboarding import Kind
 from bot.services.roles import RoleName
 from sandbox.limits import Limits
@@ -22,6 +25,7 @@ from sandbox.users import SandboxUser
 from storage.models import Broadcast, Member, OutboxRow, Signup
 from tests import factories
 from tests.botrunner import I18N, RunningBot, running_bot, t
+from tests.conftest import next_local
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +40,15 @@ ASK_TEXT = (
     "a photo with the text as its caption."
 )
 NO_WORKSHOP = "There is no upcoming workshop with that number in your region. Send another number."
+LONG_CAPTION = (
+    "A caption holds at most 1024 characters; yours has {count}. Send the text on its own "
+    "first (up to 4096 characters); I ask for the photo after."
+)
+ASK_SKILLS = (
+    "Send the skills, separated by commas, like: debating, reading a budget. Members with any "
+    "of them get it."
+)
+ASK_WHEN = "When should it go out? Send the date and time, like {example}."
 ASK_LINK = "Send the button's label and its link, like: Programme https://example.org/programme"
 BAD_LINK = (
     "Please send a label of at most 40 characters and an https link, like: Programme "
@@ -85,9 +98,9 @@ async def setup_members(bot: RunningBot) -> int:
         await factories.onboarded(session, SANNA, "Sanna", "Enschede", locale="sv", **oost)
         await factories.onboarded(session, WIM, "Wim", "Zwolle", kind=Kind.SYMPATHISER, **oost)
         await factories.onboarded(session, FLEUR, "Fleur", "Utrecht", region="west")
-        for tid, name in ((BRAM, "Bram"), (EVA, "Eva")):  # staff, who want no announcements
-            await factories.bare_members(
-                session, 1, tid, first_name=name, mute_training=True, mute_news=True
+        for tid, name, lang in ((BRAM, "Bram", "nl"), (EVA, "Eva", "sv")):  # staff, who
+            await factories.bare_members(  # want no announcements themselves
+                session, 1, tid, first_name=name, locale=lang, mute_training=True, mute_news=True
             )
         return await factories.workshop(
             session, "Debattraining", "Zwolle", starts_in=timedelta(days=20), region_code="oost"
@@ -389,3 +402,66 @@ async def test_approval_pause_resume_and_cancel_halfway(database_url: str) -> No
         async with bot.app.sessions() as session:
             piets = await session.get(Broadcast, 2)
             assert piets is not None and piets.audience["regions"] == ["west"]
+
+
+async def test_a_photo_announcement_to_a_skill_scheduled_in_swedish(database_url: str) -> None:
+    """An admin writing in Swedish: a photo carrying the text (a too long caption refused),
+    the audience by a learning wish typed as members type it, a time typed the Swedish way;
+    the scheduler sends it at that time and the progress message follows."""
+    async with running_bot(database_url, admin_ids=str(EVA), reminder_interval=0.5) as bot:
+        await setup_members(bot)
+        eva = bot.sandbox.user(EVA, "Eva", language_code="sv")
+        anna = bot.sandbox.user(ANNA, "Anna", language_code="nl")
+        eric = bot.sandbox.user(ERIC, "Eric", language_code="en")
+        await eva.send_text("/utskick")
+        await eva.expect_text(t("sv", START))
+        await eva.press("📰 " + t("sv", "General news"))
+        await eva.expect_text(t("sv", ASK_TEXT))
+        await eva.send_sticker()
+        await eva.expect_text(
+            t("sv", "Please send the announcement as text, or a photo with a caption.")
+        )
+        await eva.send_photo(caption="x" * 1100)
+        await eva.expect_text(t("sv", LONG_CAPTION, count=1100))
+        await eva.send_photo(caption="Medlemsmöte på fredag")
+        await eva.expect_text(t("sv", "Buttons under the announcement (optional):"))
+        await eva.press("➡️ " + t("sv", "Next"))
+        await eva.expect_text(t("sv", VERSIONS, default="Svenska", have="Svenska"))
+        await eva.press("➡️ " + t("sv", "Next"))
+        await eva.expect_text(t("sv", "Who gets it?"))
+        await eva.press("🎯 " + t("sv", "Learning wishes…"))
+        await eva.expect_text(t("sv", ASK_SKILLS))
+        await eva.send_text("debateren, pizza bakken")
+        await eva.expect_text(t("sv", "Not in the skills list: {words}", words="pizza bakken"))
+        view = await eva.expect_text(t("sv", "Who gets it?"))
+        assert reaches("sv", 1) in view.text
+        await eva.press("👁 " + t("sv", "Preview"))
+        preview = await eva.next()
+        assert preview.photo is not None and preview.text == "Medlemsmöte på fredag"
+        assert preview.button_texts == ["🔕 " + t("sv", "No more of these")]
+        summary = await eva.expect_text(reaches("sv", 1))
+        await eva.press("🗓 " + t("sv", "Schedule…"), message=summary)
+        await eva.expect_text(t("sv", ASK_WHEN, example="2027-03-14 10:00"))
+        await eva.send_text("i morgon")
+        await eva.expect_text(t("sv", "That is not a future date and time, like {example}.",
+                                example="2027-03-14 10:00"))  # fmt: skip
+        when = next_local("10:00")
+        local = when.astimezone(ZoneInfo("Europe/Amsterdam"))
+        await eva.send_text(local.strftime("%Y-%m-%d %H:%M"))
+        on = short_when(when, "sv", ZoneInfo("Europe/Amsterdam"))
+        scheduled = await eva.expect_text(t("sv", "Scheduled: it goes out on {when}.", when=on))
+        assert scheduled.button_texts == ["❌ " + t("sv", "Cancel")]
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            made = await session.get(Broadcast, 1)
+            assert made is not None and made.status == "scheduled" and made.send_at == when
+        await anna.expect_silence(quiet=1.0)
+
+        with clock.travel_to(when + timedelta(minutes=1)):
+            got = await anna.expect_text("Medlemsmöte på fredag", timeout=10)
+            assert got.photo is not None
+            assert got.button_texts == ["🔕 " + t("nl", "No more of these")]
+            await eva.expect_text(
+                t("sv", "Announcement #{id}: {status}", id=1, status=t("sv", "done")), timeout=15
+            )
+        await eric.expect_silence()
