@@ -36,6 +36,7 @@ from storage.repositories.broadcasts import KINDS, Filter, Reach
 __all__ = ["KINDS", "Audience", "BroadcastError", "Reach"]
 
 ACTIVE = ("sending", "paused")
+STARTABLE = ("draft", "approval", "scheduled")
 
 
 class BroadcastError(Exception):
@@ -163,7 +164,7 @@ async def start(
     Each row names only its language: the letters themselves are kept once per language on
     the broadcast (`render` makes them), not once per member.
     """
-    if broadcast.status not in ("draft", "approval", "scheduled"):
+    if not await _move(session, broadcast, STARTABLE, "sending"):
         raise BroadcastError(broadcast.status)
     audience = Audience.from_json(broadcast.audience)
     people = await repo.recipients(session, audience.filter(broadcast.kind))
@@ -185,12 +186,22 @@ async def start(
     return len(rows)
 
 
+async def _move(session: AsyncSession, broadcast: Broadcast, frm: Sequence[str], to: str) -> bool:
+    """One step of its life, taken once however many ask at the same time (`repo.move`);
+    refused (rolled back, the broadcast read afresh) when it no longer stands in `frm`."""
+    if broadcast.status in frm and await repo.move(session, broadcast.id, frm, to):
+        broadcast.status = to
+        return True
+    await session.rollback()
+    await session.refresh(broadcast)
+    return False
+
+
 async def cancel(session: AsyncSession, broadcast: Broadcast) -> int:
     """Stop it: every row not yet claimed is cancelled. How many will not be sent."""
-    if broadcast.status not in (*ACTIVE, "approval", "scheduled"):
+    if not await _move(session, broadcast, (*ACTIVE, "approval", "scheduled"), "cancelled"):
         raise BroadcastError(broadcast.status)
     stopped = await outbox_repo.cancel(session, broadcast.id, clock.now())
-    broadcast.status = "cancelled"
     broadcast.finished_at = clock.now()
     await session.commit()
     return stopped
@@ -198,18 +209,16 @@ async def cancel(session: AsyncSession, broadcast: Broadcast) -> int:
 
 async def pause(session: AsyncSession, broadcast: Broadcast) -> None:
     """Hold its rows not yet claimed (the few in flight still arrive)."""
-    if broadcast.status != "sending":
+    if not await _move(session, broadcast, ("sending",), "paused"):
         raise BroadcastError(broadcast.status)
     await outbox_repo.hold(session, broadcast.id, True)
-    broadcast.status = "paused"
     await session.commit()
 
 
 async def resume(session: AsyncSession, broadcast: Broadcast) -> None:
-    if broadcast.status != "paused":
+    if not await _move(session, broadcast, ("paused",), "sending"):
         raise BroadcastError(broadcast.status)
     await outbox_repo.hold(session, broadcast.id, False)
-    broadcast.status = "sending"
     await session.commit()
 
 
@@ -366,12 +375,14 @@ async def submit(
     counted = await repo.reach(session, audience_of(broadcast).filter(broadcast.kind))
     broadcast.recipients = counted.recipients
     if counted.recipients > approval_over:
-        broadcast.status = "approval"
+        waits = "approval"
     elif send_at is not None and send_at > clock.now():
-        broadcast.status = "scheduled"
+        waits = "scheduled"
     else:
         await start(session, broadcast, render, locales)
         return broadcast.status
+    if not await _move(session, broadcast, ("draft",), waits):
+        raise BroadcastError(broadcast.status)
     await session.commit()
     return broadcast.status
 
@@ -395,7 +406,8 @@ async def approve(
         raise NotYours("author")
     broadcast.approved_by = approver_id
     if broadcast.send_at is not None and broadcast.send_at > clock.now():
-        broadcast.status = "scheduled"
+        if not await _move(session, broadcast, ("approval",), "scheduled"):
+            raise BroadcastError(broadcast.status)
         await session.commit()
     else:
         await start(session, broadcast, render, locales)
@@ -422,9 +434,13 @@ async def start_due(session: AsyncSession, render: Render, locales: Sequence[str
     started = []
     for broadcast_id in await repo.due(session, clock.now()):
         broadcast = await repo.get(session, broadcast_id)
-        if broadcast is not None and broadcast.status == "scheduled":
+        if broadcast is None or broadcast.status != "scheduled":
+            continue
+        try:
             await start(session, broadcast, render, locales)
-            started.append(broadcast_id)
+        except BroadcastError:
+            continue  # another worker started it first
+        started.append(broadcast_id)
     return started
 
 

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Broadcast, Member, MemberSkill, OutboxRow, Role, Signup, TrackPlace
@@ -171,3 +171,15 @@ async def author_names(session: AsyncSession, telegram_ids: Collection[int]) -> 
         Member.telegram_id.in_(list(telegram_ids))
     )
     return {row[0]: row[1] or f"#{row[0]}" for row in (await session.execute(query)).all()}
+
+
+async def move(session: AsyncSession, broadcast_id: int, frm: Collection[str], to: str) -> bool:
+    """Change its status from one of `frm` to `to`, if it still is in one: the transaction's
+    first write, so of two workers (or two taps) doing the same step only one goes on."""
+    result = await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id, Broadcast.status.in_(list(frm)))
+        .values(status=to)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
