@@ -961,43 +961,54 @@ async def on_control(
 async def history_page(
     session: AsyncSession, scope: Scope, offset: int, locale: str, settings: Settings
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Past broadcasts, newest first, a page at a time (well within 4096 characters)."""
+    """Past broadcasts, newest first: as many of the next few as fit one message."""
     offset = max(0, offset)
     found = await broadcasts.history(session, scope, offset, HISTORY_PAGE + 1)
-    more, found = len(found) > HISTORY_PAGE, found[:HISTORY_PAGE]
-    lines = ["📣 <b>" + _("Announcements") + "</b>"]
+    head = "📣 <b>" + _("Announcements") + "</b>"
     if not found:
-        lines.append(_("No announcements yet."))
-    for past in found:
-        b = past.broadcast
-        when = b.started_at or b.send_at or b.created_at
-        named = await broadcasts.names(session, broadcasts.audience_of(b), locale)
-        lines += [
-            "",
-            f"<b>#{b.id}</b> · {views.kind_label(b.kind)} · {views.status_label(b.status)}",
-            f"{escape(past.author)} · {escape(short_when(when, locale, settings.tz))}",
-            " · ".join(views.audience_lines(broadcasts.audience_of(b), named)),
-            "👥 "
-            + ngettext("{count} recipient", "{count} recipients", b.recipients).format(
-                count=views.number(b.recipients, locale)
-            )
-            + " · "
-            + views.counts_line(past.counts, locale),
-        ]
-        if past.signed_up is not None:
-            lines.append(
-                "✍️ "
-                + _("{count} of them signed up for {title} after receiving it").format(
-                    count=views.number(past.signed_up, locale), title=escape(past.workshop or "?")
-                )
-            )
+        return head + "\n" + _("No announcements yet."), None
+    text, shown = head, 0
+    for past in found[:HISTORY_PAGE]:
+        entry = await _history_entry(session, past, locale, settings)
+        if len(text) + len(entry) + 2 > TEXT_LIMIT:  # with its markup: on the safe side
+            break
+        text, shown = f"{text}\n\n{entry}", shown + 1
+    more = len(found) > shown
     kb = InlineKeyboardBuilder()
     if offset:
         kb.button(text="◀️", callback_data=HistoryCb(offset=max(0, offset - HISTORY_PAGE)))
     if more:
-        kb.button(text="▶️", callback_data=HistoryCb(offset=offset + HISTORY_PAGE))
-    text = "\n".join(lines)
-    return text[:TEXT_LIMIT], kb.as_markup() if (offset or more) else None
+        kb.button(text="▶️", callback_data=HistoryCb(offset=offset + shown))
+    return text, kb.as_markup() if (offset or more) else None
+
+
+async def _history_entry(
+    session: AsyncSession, past: broadcasts.Past, locale: str, settings: Settings
+) -> str:
+    """Who, when, what kind, to whom in words, and what came of it."""
+    b = past.broadcast
+    when = b.started_at or b.send_at or b.created_at
+    audience = broadcasts.audience_of(b)
+    named = await broadcasts.names(session, audience, locale)
+    lines = [
+        f"<b>#{b.id}</b> · {views.kind_label(b.kind)} · {views.status_label(b.status)}",
+        f"{escape(past.author)} · {escape(short_when(when, locale, settings.tz))}",
+        " · ".join(views.audience_lines(audience, named)),
+        "👥 "
+        + ngettext("{count} recipient", "{count} recipients", b.recipients).format(
+            count=views.number(b.recipients, locale)
+        )
+        + " · "
+        + views.counts_line(past.counts, locale),
+    ]
+    if past.signed_up is not None:
+        lines.append(
+            "✍️ "
+            + _("{count} of them signed up for {title} after receiving it").format(
+                count=views.number(past.signed_up, locale), title=escape(past.workshop or "?")
+            )
+        )
+    return "\n".join(lines)
 
 
 async def on_history(

@@ -18,8 +18,10 @@ from sqlalchemy import func, select
 
 from bot import clock
 from bot.formatting import short_when
+from bot.services import broadcasts
+from bot.services.broadcasts import Audience, Draft
 from bot.services.onboarding import Kind
-from bot.services.roles import RoleName
+from bot.services.roles import ALL_REGIONS, RoleName
 from sandbox.limits import Limits
 from sandbox.users import SandboxUser
 from storage.models import Broadcast, Member, OutboxRow, Signup
@@ -465,3 +467,41 @@ async def test_a_photo_announcement_to_a_skill_scheduled_in_swedish(database_url
                 t("sv", "Announcement #{id}: {status}", id=1, status=t("sv", "done")), timeout=15
             )
         await eric.expect_silence()
+
+
+async def test_the_history_pages_within_telegram_limits(sqlite_url: str) -> None:
+    """Announcements with the longest audiences: every page fits one message, and paging
+    forward shows each announcement once, newest first."""
+    async with running_bot(sqlite_url) as bot:
+        await give_role(bot, BRAM)
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            skills = await factories.skill_ids(
+                session, "debatteren", "begroting", "speechen", "sociale media", "moties",
+                "campagne", "fondsenwerving", "onderhandelen", "interviews", "presenteren",
+            )  # fmt: skip
+            long_title = "W" * 200
+            workshop_id = await factories.workshop(session, long_title, "Zwolle")
+            audience = Audience(
+                regions=("noord", "oost", "west", "zuid"), member_kinds=("member",),
+                locales=("nl", "en", "sv"), wishes=tuple(skills), talents=tuple(skills),
+                workshop_id=workshop_id, signed_up=False,
+            )  # fmt: skip
+            for n in range(12):
+                draft = Draft({"nl": f"Bericht {n}"}, "nl", signup_workshop_id=workshop_id)
+                made = await broadcasts.create(session, BRAM, draft, audience, ALL_REGIONS)
+                made.status, made.started_at = "done", clock.now()
+            await session.commit()
+        bram = bot.sandbox.user(BRAM, "Bram", language_code="nl")
+        await bram.send_text("/berichten")
+        page = await bram.expect_text(t("nl", "Announcements"))
+        seen: list[int] = []
+        while True:
+            assert len(page.text) <= 4096 and len(page.raw) <= 4096
+            seen += [int(n) for n in re.findall(r"^#(\d+) · 📅", page.text, re.MULTILINE)]
+            if "▶️" not in page.button_texts:
+                break
+            await bram.press("▶️", message=page)
+            page = await bram.expect_text(t("nl", "Announcements"))
+            assert page.edited
+        assert seen == list(range(12, 0, -1))

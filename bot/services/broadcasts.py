@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -444,9 +444,13 @@ async def start_due(session: AsyncSession, render: Render, locales: Sequence[str
     return started
 
 
+SETTLING = timedelta(minutes=2)
+
+
 async def live(session: AsyncSession) -> list[Broadcast]:
-    """Broadcasts going out or paused: the progress messages to keep up to date."""
-    return await repo.with_status(session, ACTIVE)
+    """Broadcasts going out or paused, and those cancelled in the last two minutes (the few
+    in flight at the cancel still land): the progress messages to keep up to date."""
+    return await repo.live(session, ACTIVE, clock.now() - SETTLING)
 
 
 async def approvers(

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, select, update
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Broadcast, Member, MemberSkill, OutboxRow, Role, Signup, TrackPlace
@@ -121,10 +121,15 @@ async def history(
     return list(await session.scalars(query))
 
 
-async def with_status(session: AsyncSession, statuses: Collection[str]) -> list[Broadcast]:
-    """Broadcasts in these states, oldest first (the live ones, the scheduled ones)."""
-    query = select(Broadcast).where(Broadcast.status.in_(list(statuses))).order_by(Broadcast.id)
-    return list(await session.scalars(query))
+async def live(
+    session: AsyncSession, active: Collection[str], cancelled_since: datetime
+) -> list[Broadcast]:
+    """Broadcasts in the `active` states, and those cancelled since `cancelled_since`."""
+    recently_cancelled = and_(
+        Broadcast.status == "cancelled", Broadcast.finished_at > cancelled_since
+    )
+    query = select(Broadcast).where(or_(Broadcast.status.in_(list(active)), recently_cancelled))
+    return list(await session.scalars(query.order_by(Broadcast.id)))
 
 
 async def due(session: AsyncSession, now: datetime) -> list[int]:
