@@ -33,6 +33,7 @@ pytestmark = pytest.mark.e2e
 
 BRAM, EVA = 9100, 9101  # organisers
 ANNA, ERIC, SANNA, WIM, FLEUR = 9110, 9111, 9112, 9113, 9114
+JOOP = 9115  # a member in Oost who blocked the bot
 START = (
     "A new announcement. Is it about a training day, or general news? Members can turn each "
     "kind off. (Send /stop at any time to stop.)"
@@ -46,6 +47,7 @@ LONG_CAPTION = (
     "A caption holds at most 1024 characters; yours has {count}. Send the text on its own "
     "first (up to 4096 characters); I ask for the photo after."
 )
+LEFT_OUT = "Left out: {muted} who turned these off, {unreachable} unreachable."
 ASK_SKILLS = (
     "Send the skills, separated by commas, like: debating, reading a budget. Members with any "
     "of them get it."
@@ -100,6 +102,7 @@ async def setup_members(bot: RunningBot) -> int:
         await factories.onboarded(session, SANNA, "Sanna", "Enschede", locale="sv", **oost)
         await factories.onboarded(session, WIM, "Wim", "Zwolle", kind=Kind.SYMPATHISER, **oost)
         await factories.onboarded(session, FLEUR, "Fleur", "Utrecht", region="west")
+        await factories.onboarded(session, JOOP, "Joop", "Zwolle", **oost)
         for tid, name, lang in ((BRAM, "Bram", "nl"), (EVA, "Eva", "sv")):  # staff, who
             await factories.bare_members(  # want no announcements themselves
                 session, 1, tid, first_name=name, locale=lang, mute_training=True, mute_news=True
@@ -140,6 +143,8 @@ async def test_compose_preview_send_sign_up_and_opt_out(database_url: str) -> No
                 (WIM, "Wim", "nl"), (FLEUR, "Fleur", "nl"),
             )
         }  # fmt: skip
+        joop = bot.sandbox.user(JOOP, "Joop", language_code="nl")
+        joop.block()
         await compose(bot, bram, "nl", "Trainingsdag in Zwolle op 14 maart!")
         await bram.press("⏭ " + t("nl", "Skip"))
         await bram.expect_text(t("nl", "Buttons under the announcement (optional):"))
@@ -171,6 +176,7 @@ async def test_compose_preview_send_sign_up_and_opt_out(database_url: str) -> No
         await bram.press("▫️ " + t("nl", "members"))
         view = await bram.expect_text(t("nl", "Who gets it?"))
         assert reaches("nl", 3) in view.text  # Anna, Eric, Sanna
+        assert t("nl", LEFT_OUT, muted=0, unreachable=1) in view.text  # Joop
 
         await bram.press("👁 " + t("nl", "Preview"))
         dutch = await bram.expect_text("Trainingsdag in Zwolle")
@@ -357,6 +363,9 @@ async def test_approval_pause_resume_and_cancel_halfway(database_url: str) -> No
 
         progress = await bram.expect_text(t("en", "Announcement #{id}: {status}", id=1,
                                                  status=t("en", "sending")))  # fmt: skip
+        going = await bram.expect_text(" per second", timeout=10)  # the rate, and the time left
+        assert going.edited and going.message_id == progress.message_id
+        assert "🕒 About " in going.text and "✅ Sent: " in going.text
         await until(bot, lambda s: s.get("sent", 0) >= 2)
         await answered(bram, await bram.press("⏸ " + t("en", "Pause"), message=progress))
         assert bram.alerts[-1] == t("en", "Paused. Nothing more goes out until you resume.")
