@@ -14,6 +14,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
+from babel import Locale
 from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 
@@ -85,6 +86,11 @@ async def send_letter(bot: Bot, chat_id: int, found: outbox.Letter) -> None:
             )
         else:
             await bot.send_message(chat_id, part["text"], reply_markup=reply_markup)
+
+
+def language_name(code: str, locale: str) -> str:
+    """'Engels', 'English', 'engelska': a language named in the reader's language."""
+    return Locale.parse(code).get_display_name(locale) or code
 
 
 def kind_label(kind: str) -> str:

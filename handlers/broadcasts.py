@@ -201,7 +201,7 @@ async def on_text(
         await broadcasts.set_photo(session, broadcast, message.photo[-1].file_id)
     await broadcasts.set_text(session, broadcast, locale, html)
     if await state.get_state() == Compose.version_text.state:
-        await _ask_versions(message, broadcast, state)
+        await _ask_versions(message, broadcast, state, i18n.current_locale)
     elif broadcast.media is None:
         await state.set_state(Compose.photo)
         await message.answer(
@@ -362,14 +362,18 @@ async def on_workshop_number(
 # -- language versions -----------------------------------------------------------------------
 
 
-async def _ask_versions(message: Message, broadcast: Broadcast, state: FSMContext) -> None:
+async def _ask_versions(
+    message: Message, broadcast: Broadcast, state: FSMContext, locale: str
+) -> None:
     await state.set_state(Compose.versions)
     await state.update_data(lang=None)
-    have = ", ".join(LANGUAGE_NAMES[code] for code in SUPPORTED_LOCALES if code in broadcast.texts)
+    have = ", ".join(
+        views.language_name(code, locale) for code in SUPPORTED_LOCALES if code in broadcast.texts
+    )
     text = _(
         "Versions per language: members get the one in their language, the others the "
         "{default} one. Written so far: {have}. Add another?"
-    ).format(default=LANGUAGE_NAMES[broadcast.default_locale], have=have)
+    ).format(default=views.language_name(broadcast.default_locale, locale), have=have)
     kb = InlineKeyboardBuilder()
     for code in SUPPORTED_LOCALES:
         if code != broadcast.default_locale:
@@ -543,7 +547,7 @@ async def _preview(
     audience = broadcasts.audience_of(broadcast)
     named = await broadcasts.names(session, audience, locale)
     reach = await broadcasts.reach(session, audience, broadcast.kind, scope)
-    languages = ", ".join(LANGUAGE_NAMES[code] for code in written)
+    languages = ", ".join(views.language_name(code, locale) for code in written)
     lines = [
         "👁 "
         + _("Above: the announcement as members get it ({languages}).").format(languages=languages),
@@ -726,13 +730,15 @@ async def on_button(
         await broadcasts.set_buttons(session, broadcast, None, ())
         await _ask_buttons(message, broadcast, state)
     elif action == "versions":
-        await _ask_versions(message, broadcast, state)
+        await _ask_versions(message, broadcast, state, i18n.current_locale)
     elif action == "lang" and value in SUPPORTED_LOCALES and value != broadcast.default_locale:
         await state.set_state(Compose.version_text)
         await state.update_data(lang=value)
         await bot.send_message(
             chat_id,
-            _("Send the {language} text.").format(language=LANGUAGE_NAMES[value]),
+            _("Send the {language} text.").format(
+                language=views.language_name(value, i18n.current_locale)
+            ),
         )
     elif action == "audience":
         await _show_audience(message, session, broadcast, scope, i18n, state)
@@ -1004,9 +1010,11 @@ async def _history_entry(
     if past.signed_up is not None:
         lines.append(
             "✍️ "
-            + _("{count} of them signed up for {title} after receiving it").format(
-                count=views.number(past.signed_up, locale), title=escape(past.workshop or "?")
-            )
+            + ngettext(
+                "{count} of them signed up for {title} after receiving it",
+                "{count} of them signed up for {title} after receiving it",
+                past.signed_up,
+            ).format(count=views.number(past.signed_up, locale), title=escape(past.workshop or "?"))
         )
     return "\n".join(lines)
 
