@@ -154,11 +154,16 @@ async def _pressed(
     state: FSMContext,
 ) -> tuple[Broadcast, Scope] | None:
     """The draft a dialog button refers to, re-checked: the presser's own, still a draft,
-    the one this conversation is about, and they are still an organiser."""
+    the one this conversation is about (or, the conversation lost in a restart, taken up
+    again: the draft itself is in the database), and they are still an organiser."""
     scope = roles.organiser_scope(grants)
     found = None
-    if scope is not None and (await state.get_data()).get("id") == callback_data.id:
-        found = await _draft(session, state, callback.from_user.id)
+    current = (await state.get_data()).get("id")
+    if scope is not None and current in (None, callback_data.id):
+        with contextlib.suppress(BroadcastError):
+            found = await broadcasts.draft_of(session, callback_data.id, callback.from_user.id)
+        if found is not None and current is None:
+            await state.update_data(id=found.id)
     if found is None or scope is None:
         await callback.answer(_("That button is no longer valid."), show_alert=True)
         return None
@@ -772,7 +777,7 @@ async def on_button(
         )
     elif action == "preview":
         await _preview(bot, chat_id, session, broadcast, scope, i18n, settings, state)
-    elif action == "send" and await state.get_state() == Compose.confirm.state:
+    elif action == "send":  # once only: the draft's status changes in the database
         await close_question(callback, _("Send now"))
         await _submit(bot, chat_id, session, broadcast, i18n, settings, state)
     elif action == "schedule":

@@ -512,3 +512,33 @@ async def test_the_history_pages_within_telegram_limits(sqlite_url: str) -> None
             page = await bram.expect_text(t("nl", "Announcements"))
             assert page.edited
         assert seen == list(range(12, 0, -1))
+
+
+async def test_a_draft_survives_a_restart(sqlite_url: str) -> None:
+    """The conversation is in memory, the draft in the database: after a restart the
+    preview's Send button still sends it, once."""
+    async with running_bot(sqlite_url) as bot:
+        await setup_members(bot)
+        await give_role(bot, BRAM)
+        bram = bot.sandbox.user(BRAM, "Bram", language_code="nl")
+        anna = bot.sandbox.user(ANNA, "Anna", language_code="nl")
+        for tid in (ERIC, SANNA, WIM, FLEUR, JOOP):
+            bot.sandbox.user(tid, "Lid", language_code="nl")
+        await compose(bot, bram, "nl", "Na de herstart")
+        await bram.press("⏭ " + t("nl", "Skip"))
+        await bram.expect_text(t("nl", "Buttons under the announcement (optional):"))
+        await bram.press("➡️ " + t("nl", "Next"))
+        await bram.expect_text(t("nl", VERSIONS, default="Nederlands", have="Nederlands"))
+        await bram.press("➡️ " + t("nl", "Next"))
+        await bram.expect_text(t("nl", "Who gets it?"))
+        await bram.press("👁 " + t("nl", "Preview"))
+        summary = await bram.expect_text(reaches("nl", 6))
+        send = summary.find_button("✅ " + t("nl", "Send now")).data
+        assert send is not None
+        await bot.restart()
+        await bram.press_raw(summary.message_id, send)
+        await anna.expect_text("Na de herstart", timeout=10)
+        await bram.press_raw(summary.message_id, send)  # again: refused
+        await bot.sandbox.idle()
+        assert bram.alerts[-1] == t("nl", "That button is no longer valid.")
+        assert len([m for m in anna.bot_messages if m.text == "Na de herstart"]) == 1
