@@ -15,7 +15,7 @@ from html import escape
 from urllib.parse import urlsplit
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -617,7 +617,14 @@ async def _submit(
             ).format(count=views.number(broadcast.recipients, locale)),
             reply_markup=views.controls(broadcast),
         )
-        await ask_approval(bot, session, broadcast, i18n, settings)
+        if not await ask_approval(bot, session, broadcast, i18n, settings):
+            await bot.send_message(
+                chat_id,
+                _(
+                    "There is nobody I could ask: no other organiser of these regions and no "
+                    "admin has a chat with me. An admin can approve it with /goedkeuren {id}."
+                ).format(id=broadcast.id),
+            )
 
 
 async def send_progress(
@@ -632,8 +639,10 @@ async def send_progress(
 
 async def ask_approval(
     bot: Bot, session: AsyncSession, broadcast: Broadcast, i18n: I18n, settings: Settings
-) -> None:
-    """Everyone who may approve it gets the preview and an Approve button, in their language."""
+) -> int:
+    """Everyone who may approve it gets the preview and an Approve button, in their
+    language; how many were reached."""
+    asked = 0
     author = await broadcasts.author_name(session, broadcast.author_id or 0)
     for approver in await broadcasts.approvers(session, broadcast, settings.admin_ids):
         locale = await broadcasts.locale_of(session, approver, settings.default_locale)
@@ -659,10 +668,12 @@ async def ask_approval(
             try:
                 await bot.send_message(approver, text, reply_markup=kb.as_markup())
                 await views.send_letter(bot, approver, letter)
-            except Exception as exc:  # one approver out of reach must not stop the others
+                asked += 1
+            except TelegramAPIError as exc:  # one approver out of reach must not stop the rest
                 log.info(
                     "approval request %s to %s: %s", broadcast.id, approver, type(exc).__name__
                 )
+    return asked
 
 
 # -- the dialog's buttons ------------------------------------------------------------------

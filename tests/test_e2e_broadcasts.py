@@ -78,6 +78,10 @@ ASKED = (
     "It goes to {count} members: a second organiser or an admin must approve it. I have "
     "asked them; it goes out once one of them says yes.",
 )
+NOBODY = (
+    "There is nobody I could ask: no other organiser of these regions and no admin has a chat "
+    "with me. An admin can approve it with /goedkeuren {id}."
+)
 SELF_APPROVAL = "You wrote this announcement: another organiser or an admin must approve it."
 APPROVE = (
     "{name} asks to send announcement #{id} to {count} member. Approve it here or with "
@@ -542,3 +546,21 @@ async def test_a_draft_survives_a_restart(sqlite_url: str) -> None:
         await bot.sandbox.idle()
         assert bram.alerts[-1] == t("nl", "That button is no longer valid.")
         assert len([m for m in anna.bot_messages if m.text == "Na de herstart"]) == 1
+
+
+async def test_with_nobody_to_approve_the_author_is_told(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url, broadcast_approval_over=0) as bot:
+        await setup_members(bot)
+        await give_role(bot, BRAM, "oost")
+        bram = bot.sandbox.user(BRAM, "Bram", language_code="nl")
+        await compose(bot, bram, "nl", "Alleen ik")
+        await bram.press("⏭ " + t("nl", "Skip"))
+        await bram.expect_text(t("nl", "Buttons under the announcement (optional):"))
+        await bram.press("➡️ " + t("nl", "Next"))
+        await bram.expect_text(t("nl", VERSIONS, default="Nederlands", have="Nederlands"))
+        await bram.press("➡️ " + t("nl", "Next"))
+        await bram.expect_text(t("nl", "Who gets it?"))
+        await bram.press("👁 " + t("nl", "Preview"))
+        summary = await bram.expect_text(reaches("nl", 5))
+        await bram.press("📨 " + t("nl", "Ask for approval"), message=summary)
+        await bram.expect_text(t("nl", NOBODY, id=1))
