@@ -111,3 +111,32 @@ async def test_a_regional_audience_stays_in_its_region(
             session, 9, Draft({"nl": "x"}, "nl"), Audience(), ALL_REGIONS
         )
         assert not broadcasts.may_handle(national, OOST)
+
+
+async def test_a_regional_history_holds_what_addressed_only_their_regions(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    both = Scope(frozenset({"oost", "noord"}))
+    async with sessions() as session:
+        made = {}
+        for name, audience, scope in (
+            ("oost", Audience(), OOST),
+            ("both", Audience(regions=("noord", "oost")), both),
+            ("west", Audience(), WEST),
+            ("national", Audience(), ALL_REGIONS),
+        ):
+            found = await broadcasts.create(session, 1, Draft({"nl": name}, "nl"), audience, scope)
+            found.status = "done"
+            made[name] = found.id
+        await session.commit()
+        shown = {
+            label: [
+                p.broadcast.texts["nl"] for p in await broadcasts.history(session, scope, 0, 10)
+            ]
+            for label, scope in (("oost", OOST), ("both", both), ("all", ALL_REGIONS))
+        }
+        assert shown["oost"] == ["oost"]
+        assert shown["both"] == ["both", "oost"]
+        assert shown["all"] == ["national", "west", "both", "oost"]
+        paged = await broadcasts.history(session, both, 1, 1)
+        assert [p.broadcast.id for p in paged] == [made["oost"]]

@@ -476,9 +476,11 @@ class Past:
 
 async def history(session: AsyncSession, scope: Scope, offset: int, limit: int) -> list[Past]:
     """Past and current broadcasts, newest first; a regional organiser's own regions only."""
-    found = await repo.history(
-        session, None if scope.regions is None else scope.regions, offset, limit
-    )
+    if scope.regions is None:
+        found = await repo.history(session, None, offset, limit)
+    else:  # theirs: every region it addresses is one of theirs
+        found = await repo.history(session, scope.regions, 0, None)
+        found = [b for b in found if may_handle(b, scope)][offset : offset + limit]
     names = await repo.author_names(session, {b.author_id for b in found if b.author_id})
     pasts = []
     for broadcast in found:

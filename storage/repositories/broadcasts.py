@@ -111,12 +111,15 @@ async def get(session: AsyncSession, broadcast_id: int) -> Broadcast | None:
 
 
 async def history(
-    session: AsyncSession, regions: Collection[str] | None, offset: int, limit: int
+    session: AsyncSession, regions: Collection[str] | None, offset: int, limit: int | None
 ) -> list[Broadcast]:
-    """Past and current broadcasts, newest first; with `regions`, only those of them."""
+    """Past and current broadcasts, newest first; with `regions`, those of one of them and
+    those of several regions (no single region_code: the caller checks their audience)."""
     query = select(Broadcast).where(Broadcast.status != "draft")
     if regions is not None:
-        query = query.where(Broadcast.region_code.in_(list(regions)))
+        query = query.where(
+            or_(Broadcast.region_code.in_(list(regions)), Broadcast.region_code.is_(None))
+        )
     query = query.order_by(Broadcast.id.desc()).offset(offset).limit(limit)
     return list(await session.scalars(query))
 
