@@ -20,6 +20,7 @@ from aiogram.fsm.storage.base import BaseStorage
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import commands
+from bot.broadcast_watch import ProgressWatcher
 from bot.budget import BudgetMiddleware, SendBudget
 from bot.fsm_storage import CONVERSATION_TTL, BoundedMemoryStorage
 from bot.i18n import CatalogueI18n, LocaleMiddleware, create_i18n
@@ -88,6 +89,7 @@ def create_dispatcher(
                 await commands.publish_for(bot, i18n, admin_id, grants, locale)
 
     scheduler = Scheduler(sessions, i18n, settings)
+    watcher = ProgressWatcher(sessions, i18n, settings)  # organisers' live progress messages
     senders: list[Sender] = []
 
     async def start_scheduler(bot: Bot) -> None:
@@ -100,8 +102,10 @@ def create_dispatcher(
         )
         sender.start()
         senders.append(sender)
+        watcher.start(bot)
 
     async def stop_scheduler() -> None:
+        await watcher.stop()
         await scheduler.stop()
         for sender in senders:
             await sender.stop()

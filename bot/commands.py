@@ -34,6 +34,7 @@ COMMANDS = (
     Command("taal", __("Change the language")),
     Command("mijngegevens", __("Everything I store about you")),
     Command("vergeetmij", __("Erase everything about you")),
+    Command("instellingen", __("Which announcements you get")),
     Command("zoek", __("Search the talent base"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("nieuw", __("Create a workshop"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("workshop", __("Manage a workshop"), (RoleName.ORGANISER, RoleName.ADMIN)),
@@ -42,6 +43,8 @@ COMMANDS = (
         __("The workshops you manage, as a CSV file (send one back to import)"),
         (RoleName.ORGANISER, RoleName.ADMIN),
     ),
+    Command("bericht", __("Send an announcement"), (RoleName.ORGANISER, RoleName.ADMIN)),
+    Command("berichten", __("Past announcements"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("vaardigheden", __("Curate the skills list"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("rol", __("Give or take away a role"), (RoleName.ADMIN,)),
 )

@@ -17,11 +17,11 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import clock, notify
+from bot import broadcast_views, clock, notify
 from bot.formatting import span
 from bot.keyboards import feedback_keyboard
-from bot.services import feedback, reminders, tracks, workshops
-from bot.settings import Settings
+from bot.services import broadcasts, feedback, reminders, tracks, workshops
+from bot.settings import SUPPORTED_LOCALES, Settings
 from storage.models import Member, Track, Workshop
 
 log = logging.getLogger(__name__)
@@ -180,6 +180,18 @@ def _draw_result(track: Track, positions: dict[int, int]) -> notify.Compose:
     return compose
 
 
+async def start_due_broadcasts(sessions: async_sessionmaker[AsyncSession], i18n: I18n) -> int:
+    """Start the scheduled broadcasts whose time has come (their progress message follows
+    from the progress watcher)."""
+    async with sessions() as session:
+        started = await broadcasts.start_due(
+            session, broadcast_views.renderer(i18n), SUPPORTED_LOCALES
+        )
+    for broadcast_id in started:
+        log.info("scheduled broadcast %s started", broadcast_id)
+    return len(started)
+
+
 class Scheduler:
     """A background task started with the dispatcher and stopped with it."""
 
@@ -215,6 +227,7 @@ class Scheduler:
                 if sent:
                     log.info("sent %s reminders", sent)
                 await run_due_draws(bot, self.sessions, self.i18n)
+                await start_due_broadcasts(self.sessions, self.i18n)
                 asked = await ask_feedback(bot, self.sessions, self.i18n)
                 if asked:
                     log.info("asked %s attendees for feedback", asked)

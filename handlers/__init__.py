@@ -7,6 +7,7 @@ from aiogram import Router
 from handlers import (
     admin,
     attendance,
+    broadcasts,
     catalogue,
     errors,
     fallback,
@@ -51,6 +52,7 @@ def root_router() -> Router:
         attendance.build_router(),
         workshop_import.build_router(),
         workshop_new.build_router(),
+        broadcasts.build_router(),  # after the others: their commands win over a draft's text
         onboarding.build_router(),
         fallback.build_router(),
     )

@@ -403,8 +403,19 @@ async def _show_on_card(
 ) -> None:
     """Edit the tapped message: the places line brought up to date, the member's place
     below, and the tapped button replaced by the buttons that fit it (others stay). A message
-    that cannot be edited (too old to reach, or no room left) gets the outcome as a reply."""
+    that cannot be edited (too old to reach, or no room left) gets the outcome as a reply.
+
+    An announcement (a broadcast's message, known by its "no more of these" button) keeps
+    its text and photo: only the tapped button changes, the outcome is in the answer."""
     card = callback.message
+    if isinstance(card, Message) and _is_announcement(card.reply_markup):
+        markup = _replace_button(card.reply_markup, callback.data, buttons)
+        try:
+            await card.edit_reply_markup(reply_markup=markup)
+            return
+        except TelegramBadRequest as error:  # deleted meanwhile, or a double tap
+            if "not modified" in str(error):
+                return
     text = card.html_text if isinstance(card, Message) and card.text else None
     if text is not None:
         body = text.split("\n")
@@ -425,6 +436,14 @@ async def _show_on_card(
         "\n".join(lines),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=[[b] for b in buttons]),
     )
+
+
+ANNOUNCEMENT_MARK = "bmute:"  # the callback data of a broadcast's "no more of these" button
+
+
+def _is_announcement(markup: InlineKeyboardMarkup | None) -> bool:
+    rows = markup.inline_keyboard if markup else []
+    return any((b.callback_data or "").startswith(ANNOUNCEMENT_MARK) for row in rows for b in row)
 
 
 def _replace_button(

@@ -91,14 +91,17 @@ async def test_help_and_command_menu_follow_the_role(sqlite_url: str) -> None:
         member_menu = bot.sandbox.commands_for(8005, language_code="nl")
         everyone = [
             "start", "help", "workshops", "leergangen", "profiel", "taal", "mijngegevens",
-            "vergeetmij",
+            "vergeetmij", "instellingen",
         ]  # fmt: skip
         assert names(member_menu) == everyone
         assert dict(member_menu)["taal"] == t("nl", "Change the language")
         sv_menu = bot.sandbox.commands_for(8006, language_code="sv")
         assert sv_menu[1][1] == t("sv", "What I can do for you")
         admin_menu = names(bot.sandbox.commands_for(ADMIN, language_code="en"))
-        staff = ["zoek", "nieuw", "workshop", "workshops_csv", "vaardigheden", "rol"]
+        staff = [
+            "zoek", "nieuw", "workshop", "workshops_csv", "bericht", "berichten", "vaardigheden",
+            "rol",
+        ]  # fmt: skip
         assert admin_menu == [*everyone, *staff]
 
         # a new admin's menu changes when the role is given, and back when it is taken

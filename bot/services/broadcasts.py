@@ -15,24 +15,28 @@ regional organiser's audience never leaves their regions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import clock, outbox
 from bot.budget import Priority
+from bot.services import catalogue, regions
 from bot.services.roles import Scope
-from storage.models import Broadcast
+from storage.models import Broadcast, Member, Track, Workshop
 from storage.repositories import broadcasts as repo
+from storage.repositories import members as member_repo
 from storage.repositories import outbox as outbox_repo
+from storage.repositories import workshops as workshop_repo
 from storage.repositories.broadcasts import KINDS, Filter, Reach
 
 __all__ = ["KINDS", "Audience", "BroadcastError", "Reach"]
 
 ACTIVE = ("sending", "paused")
+STARTABLE = ("draft", "approval", "scheduled")
 
 
 class BroadcastError(Exception):
@@ -160,7 +164,7 @@ async def start(
     Each row names only its language: the letters themselves are kept once per language on
     the broadcast (`render` makes them), not once per member.
     """
-    if broadcast.status not in ("draft", "approval", "scheduled"):
+    if not await _move(session, broadcast, STARTABLE, "sending"):
         raise BroadcastError(broadcast.status)
     audience = Audience.from_json(broadcast.audience)
     people = await repo.recipients(session, audience.filter(broadcast.kind))
@@ -182,12 +186,22 @@ async def start(
     return len(rows)
 
 
+async def _move(session: AsyncSession, broadcast: Broadcast, frm: Sequence[str], to: str) -> bool:
+    """One step of its life, taken once however many ask at the same time (`repo.move`);
+    refused (rolled back, the broadcast read afresh) when it no longer stands in `frm`."""
+    if broadcast.status in frm and await repo.move(session, broadcast.id, frm, to):
+        broadcast.status = to
+        return True
+    await session.rollback()
+    await session.refresh(broadcast)
+    return False
+
+
 async def cancel(session: AsyncSession, broadcast: Broadcast) -> int:
     """Stop it: every row not yet claimed is cancelled. How many will not be sent."""
-    if broadcast.status not in (*ACTIVE, "approval", "scheduled"):
+    if not await _move(session, broadcast, (*ACTIVE, "approval", "scheduled"), "cancelled"):
         raise BroadcastError(broadcast.status)
     stopped = await outbox_repo.cancel(session, broadcast.id, clock.now())
-    broadcast.status = "cancelled"
     broadcast.finished_at = clock.now()
     await session.commit()
     return stopped
@@ -195,18 +209,16 @@ async def cancel(session: AsyncSession, broadcast: Broadcast) -> int:
 
 async def pause(session: AsyncSession, broadcast: Broadcast) -> None:
     """Hold its rows not yet claimed (the few in flight still arrive)."""
-    if broadcast.status != "sending":
+    if not await _move(session, broadcast, ("sending",), "paused"):
         raise BroadcastError(broadcast.status)
     await outbox_repo.hold(session, broadcast.id, True)
-    broadcast.status = "paused"
     await session.commit()
 
 
 async def resume(session: AsyncSession, broadcast: Broadcast) -> None:
-    if broadcast.status != "paused":
+    if not await _move(session, broadcast, ("paused",), "sending"):
         raise BroadcastError(broadcast.status)
     await outbox_repo.hold(session, broadcast.id, False)
-    broadcast.status = "sending"
     await session.commit()
 
 
@@ -255,3 +267,304 @@ async def finish_if_done(session: AsyncSession, broadcast: Broadcast, now: datet
     broadcast.finished_at = now
     await session.commit()
     return True
+
+
+# -- the organiser's dialog: a draft kept in the database, so the conversation stays small --
+
+
+class NotYours(BroadcastError):
+    """A button or command about a broadcast this person may not touch (another's draft, a
+    region outside their scope, their own broadcast to approve)."""
+
+
+async def new_draft(
+    session: AsyncSession, author_id: int, kind: str, locale: str, scope: Scope
+) -> Broadcast:
+    """An empty draft of the author's: its audience starts as everyone they may address."""
+    broadcast = await create(session, author_id, Draft({}, locale, kind), Audience(), scope)
+    await session.commit()
+    return broadcast
+
+
+async def draft_of(session: AsyncSession, broadcast_id: int, author_id: int) -> Broadcast:
+    """The author's own draft, still a draft; refused otherwise (stale or forged)."""
+    broadcast = await repo.get(session, broadcast_id)
+    if broadcast is None or broadcast.author_id != author_id:
+        raise NotYours("gone")
+    if broadcast.status != "draft":
+        raise BroadcastError(broadcast.status)
+    return broadcast
+
+
+async def set_text(session: AsyncSession, broadcast: Broadcast, locale: str, html: str) -> None:
+    broadcast.texts = {**broadcast.texts, locale: html}
+    await session.commit()
+
+
+async def set_photo(session: AsyncSession, broadcast: Broadcast, file_id: str | None) -> None:
+    broadcast.media = {"type": "photo", "file_id": file_id} if file_id else None
+    await session.commit()
+
+
+def signup_workshop(broadcast: Broadcast) -> int | None:
+    """The workshop its Sign up button is for, if it has one."""
+    for button in broadcast.buttons or ():
+        if "signup" in button:
+            return int(button["signup"])  # type: ignore[call-overload]
+    return None
+
+
+def links(broadcast: Broadcast) -> list[tuple[str, str]]:
+    return [(str(b["label"]), str(b["url"])) for b in broadcast.buttons or () if "url" in b]
+
+
+MAX_LINKS = 3
+
+
+async def set_buttons(
+    session: AsyncSession,
+    broadcast: Broadcast,
+    signup: int | None,
+    link_buttons: Sequence[tuple[str, str]],
+) -> None:
+    buttons: list[dict[str, object]] = [{"signup": signup}] if signup else []
+    buttons += [{"label": label, "url": url} for label, url in link_buttons[:MAX_LINKS]]
+    broadcast.buttons = buttons or None
+    await session.commit()
+
+
+async def set_audience(
+    session: AsyncSession, broadcast: Broadcast, audience: Audience, scope: Scope
+) -> Audience:
+    """Keep the audience as chosen, held to the scope (`OutOfScope` for a region outside)."""
+    audience = audience.within(scope)
+    broadcast.audience = audience.as_json()
+    broadcast.region_code = audience.regions[0] if len(audience.regions) == 1 else None
+    await session.commit()
+    return audience
+
+
+def audience_of(broadcast: Broadcast) -> Audience:
+    return Audience.from_json(broadcast.audience)
+
+
+def may_handle(broadcast: Broadcast, scope: Scope | None) -> bool:
+    """Whether an organiser with `scope` may approve, pause or cancel it: every region it
+    addresses must be theirs (a national broadcast only for those who act everywhere)."""
+    if scope is None:
+        return False
+    if scope.regions is None:
+        return True
+    regions = audience_of(broadcast).regions
+    return bool(regions) and set(regions) <= scope.regions
+
+
+async def submit(
+    session: AsyncSession,
+    broadcast: Broadcast,
+    render: Render,
+    locales: Sequence[str],
+    approval_over: int,
+    send_at: datetime | None = None,
+) -> str:
+    """The author confirms: over `approval_over` recipients it waits for approval, with
+    `send_at` for its time, else it starts now. The status it is in afterwards."""
+    if broadcast.status != "draft" or not broadcast.texts:
+        raise BroadcastError(broadcast.status)
+    broadcast.send_at = send_at
+    counted = await repo.reach(session, audience_of(broadcast).filter(broadcast.kind))
+    broadcast.recipients = counted.recipients
+    if counted.recipients > approval_over:
+        waits = "approval"
+    elif send_at is not None and send_at > clock.now():
+        waits = "scheduled"
+    else:
+        await start(session, broadcast, render, locales)
+        return broadcast.status
+    if not await _move(session, broadcast, ("draft",), waits):
+        raise BroadcastError(broadcast.status)
+    await session.commit()
+    return broadcast.status
+
+
+async def approve(
+    session: AsyncSession,
+    broadcast_id: int,
+    approver_id: int,
+    scope: Scope | None,
+    render: Render,
+    locales: Sequence[str],
+) -> Broadcast:
+    """A second organiser of its regions (or an admin) says yes: it starts, or waits for its
+    time. The author cannot approve their own."""
+    broadcast = await repo.get(session, broadcast_id)
+    if broadcast is None or not may_handle(broadcast, scope):
+        raise NotYours("scope")
+    if broadcast.status != "approval":
+        raise BroadcastError(broadcast.status)
+    if broadcast.author_id == approver_id:
+        raise NotYours("author")
+    broadcast.approved_by = approver_id
+    if broadcast.send_at is not None and broadcast.send_at > clock.now():
+        if not await _move(session, broadcast, ("approval",), "scheduled"):
+            raise BroadcastError(broadcast.status)
+        await session.commit()
+    else:
+        await start(session, broadcast, render, locales)
+    return broadcast
+
+
+async def handled(session: AsyncSession, broadcast_id: int, scope: Scope | None) -> Broadcast:
+    """A broadcast a control button refers to, re-checked against who pressed it."""
+    broadcast = await repo.get(session, broadcast_id)
+    if broadcast is None or not may_handle(broadcast, scope):
+        raise NotYours("scope")
+    return broadcast
+
+
+async def set_progress_message(
+    session: AsyncSession, broadcast: Broadcast, chat_id: int, message_id: int
+) -> None:
+    broadcast.progress_chat_id, broadcast.progress_message_id = chat_id, message_id
+    await session.commit()
+
+
+async def start_due(session: AsyncSession, render: Render, locales: Sequence[str]) -> list[int]:
+    """Start every scheduled broadcast whose time has come (the scheduler's pass)."""
+    started = []
+    for broadcast_id in await repo.due(session, clock.now()):
+        broadcast = await repo.get(session, broadcast_id)
+        if broadcast is None or broadcast.status != "scheduled":
+            continue
+        try:
+            await start(session, broadcast, render, locales)
+        except BroadcastError:
+            continue  # another worker started it first
+        started.append(broadcast_id)
+    return started
+
+
+SETTLING = timedelta(minutes=2)
+
+
+async def live(session: AsyncSession) -> list[Broadcast]:
+    """Broadcasts going out or paused, and those cancelled in the last two minutes (the few
+    in flight at the cancel still land): the progress messages to keep up to date."""
+    return await repo.live(session, ACTIVE, clock.now() - SETTLING)
+
+
+async def approvers(
+    session: AsyncSession, broadcast: Broadcast, admin_ids: Collection[int]
+) -> list[int]:
+    """Whom to ask for approval: everyone who may give it, the author left out."""
+    regions = audience_of(broadcast).regions or None
+    found = set(await repo.approvers(session, regions)) | set(admin_ids)
+    found.discard(broadcast.author_id or 0)
+    return sorted(found)
+
+
+@dataclass(frozen=True)
+class Past:
+    """One line of `/berichten`: a broadcast and what came of it."""
+
+    broadcast: Broadcast
+    author: str
+    counts: Mapping[str, int]
+    signed_up: int | None  # for its Sign up button's workshop, after it went out
+    workshop: str | None  # that workshop's title
+
+
+async def history(session: AsyncSession, scope: Scope, offset: int, limit: int) -> list[Past]:
+    """Past and current broadcasts, newest first; a regional organiser's own regions only."""
+    if scope.regions is None:
+        found = await repo.history(session, None, offset, limit)
+    else:  # theirs: every region it addresses is one of theirs
+        found = await repo.history(session, scope.regions, 0, None)
+        found = [b for b in found if may_handle(b, scope)][offset : offset + limit]
+    names = await repo.author_names(session, {b.author_id for b in found if b.author_id})
+    pasts = []
+    for broadcast in found:
+        workshop_id = signup_workshop(broadcast)
+        signed = workshop = None
+        if workshop_id is not None:
+            signed = await repo.signups_after(session, broadcast, workshop_id)
+            workshop = await session.get(Workshop, workshop_id)
+        pasts.append(
+            Past(
+                broadcast,
+                names.get(broadcast.author_id or 0, f"#{broadcast.author_id}"),
+                await outbox_repo.counts(session, broadcast.id),
+                signed,
+                workshop.title if workshop is not None else None,
+            )
+        )
+    return pasts
+
+
+async def set_muted(session: AsyncSession, member: Member, kind: str, muted: bool) -> None:
+    """A member's choice: no more announcements of this kind (training days, general news)."""
+    if kind not in KINDS:
+        raise BroadcastError("kind")
+    if kind == "news":
+        member.mute_news = muted
+    else:
+        member.mute_training = muted
+    await session.commit()
+
+
+@dataclass(frozen=True)
+class Named:
+    """An audience's parts by name, for people to read (`/bericht`, `/berichten`)."""
+
+    regions: list[str]
+    wishes: list[str]
+    talents: list[str]
+    workshop: str | None
+    track: str | None
+
+
+async def names(session: AsyncSession, audience: Audience, locale: str) -> Named:
+    region_names = {r.code: r.name for r in await regions.configured(session)}
+    skills = await catalogue.topics(session, {*audience.wishes, *audience.talents})
+    workshop = await session.get(Workshop, audience.workshop_id) if audience.workshop_id else None
+    track = await session.get(Track, audience.track_id) if audience.track_id else None
+    return Named(
+        [region_names.get(code, code) for code in audience.regions],
+        [skills[i].name(locale) if i in skills else "?" for i in audience.wishes],
+        [skills[i].name(locale) if i in skills else "?" for i in audience.talents],
+        workshop.title if workshop else None,
+        track.title if track else None,
+    )
+
+
+async def upcoming_in_scope(session: AsyncSession, scope: Scope) -> list[Workshop]:
+    """Upcoming workshops a Sign up button may point to: within the organiser's regions."""
+    found = await workshop_repo.upcoming(session, clock.now())
+    return [w for w in found if scope.allows(w.region_code)]
+
+
+async def workshop_in_scope(
+    session: AsyncSession, workshop_id: int, scope: Scope, *, upcoming: bool = True
+) -> Workshop | None:
+    """A workshop the organiser may point members to (a Sign up button: upcoming and
+    published; an audience condition: any of their regions' workshops)."""
+    workshop = await session.get(Workshop, workshop_id)
+    if workshop is None or not scope.allows(workshop.region_code):
+        return None
+    if upcoming and (workshop.status != "published" or workshop.starts_at <= clock.now()):
+        return None
+    return workshop
+
+
+async def track_exists(session: AsyncSession, track_id: int) -> bool:
+    return await session.get(Track, track_id) is not None
+
+
+async def author_name(session: AsyncSession, telegram_id: int) -> str:
+    return (await repo.author_names(session, [telegram_id])).get(telegram_id, f"#{telegram_id}")
+
+
+async def locale_of(session: AsyncSession, telegram_id: int, default: str) -> str:
+    """The language to write to a staff member in: their own, else the default."""
+    member = await member_repo.by_telegram_id(session, telegram_id)
+    return member.locale if member is not None else default

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Broadcast, Member, MemberSkill, Signup, TrackPlace
+from storage.models import Broadcast, Member, MemberSkill, OutboxRow, Role, Signup, TrackPlace
 
 KINDS = ("training", "news")  # of announcement: a member may mute each
 
@@ -110,11 +111,83 @@ async def get(session: AsyncSession, broadcast_id: int) -> Broadcast | None:
 
 
 async def history(
-    session: AsyncSession, regions: Collection[str] | None, offset: int, limit: int
+    session: AsyncSession, regions: Collection[str] | None, offset: int, limit: int | None
 ) -> list[Broadcast]:
-    """Past and current broadcasts, newest first; with `regions`, only those of them."""
+    """Past and current broadcasts, newest first; with `regions`, those of one of them and
+    those of several regions (no single region_code: the caller checks their audience)."""
     query = select(Broadcast).where(Broadcast.status != "draft")
     if regions is not None:
-        query = query.where(Broadcast.region_code.in_(list(regions)))
+        query = query.where(
+            or_(Broadcast.region_code.in_(list(regions)), Broadcast.region_code.is_(None))
+        )
     query = query.order_by(Broadcast.id.desc()).offset(offset).limit(limit)
     return list(await session.scalars(query))
+
+
+async def live(
+    session: AsyncSession, active: Collection[str], cancelled_since: datetime
+) -> list[Broadcast]:
+    """Broadcasts in the `active` states, and those cancelled since `cancelled_since`."""
+    recently_cancelled = and_(
+        Broadcast.status == "cancelled", Broadcast.finished_at > cancelled_since
+    )
+    query = select(Broadcast).where(or_(Broadcast.status.in_(list(active)), recently_cancelled))
+    return list(await session.scalars(query.order_by(Broadcast.id)))
+
+
+async def due(session: AsyncSession, now: datetime) -> list[int]:
+    """Scheduled broadcasts whose time has come."""
+    query = select(Broadcast.id).where(Broadcast.status == "scheduled", Broadcast.send_at <= now)
+    return list(await session.scalars(query.order_by(Broadcast.id)))
+
+
+async def signups_after(session: AsyncSession, broadcast: Broadcast, workshop_id: int) -> int:
+    """Recipients who took a place (or a waiting place) for `workshop_id` after it started."""
+    if broadcast.started_at is None:
+        return 0
+    received = select(OutboxRow.member_id).where(
+        OutboxRow.broadcast_id == broadcast.id, OutboxRow.state == "sent"
+    )
+    query = select(func.count()).where(
+        Signup.workshop_id == workshop_id,
+        Signup.status.in_(("confirmed", "waiting")),
+        Signup.created_at >= broadcast.started_at,
+        Signup.member_id.in_(received),
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def approvers(session: AsyncSession, regions: Collection[str] | None) -> list[int]:
+    """Telegram ids of those granted a role that may approve a broadcast to `regions` (None:
+    national): admins, national organisers, and organisers of every one of the regions."""
+    rows = (await session.execute(select(Role.telegram_id, Role.role, Role.region_code))).all()
+    held: dict[int, set[str | None]] = {}
+    found: set[int] = set()
+    for telegram_id, role, region in rows:
+        if role == "admin":
+            found.add(telegram_id)
+        elif role == "organiser":
+            held.setdefault(telegram_id, set()).add(region)
+    for telegram_id, own in held.items():
+        if None in own or (regions and set(regions) <= own):
+            found.add(telegram_id)
+    return sorted(found)
+
+
+async def author_names(session: AsyncSession, telegram_ids: Collection[int]) -> dict[int, str]:
+    query = select(Member.telegram_id, Member.first_name).where(
+        Member.telegram_id.in_(list(telegram_ids))
+    )
+    return {row[0]: row[1] or f"#{row[0]}" for row in (await session.execute(query)).all()}
+
+
+async def move(session: AsyncSession, broadcast_id: int, frm: Collection[str], to: str) -> bool:
+    """Change its status from one of `frm` to `to`, if it still is in one: the transaction's
+    first write, so of two workers (or two taps) doing the same step only one goes on."""
+    result = await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id, Broadcast.status.in_(list(frm)))
+        .values(status=to)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
