@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Below Telegram's figure by a little: its bucket and ours do not tick in step.
-HEADROOM = 0.98
+HEADROOM = 0.99
 CHAT_PER_SECOND, CHAT_BURST = 1.0, 3
 GROUP_PER_SECOND, GROUP_BURST = 20 / 60, 3
 

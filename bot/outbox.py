@@ -172,7 +172,7 @@ class Sender:
         # they are held to the window, even while the writes lag (8 at 30 a second).
         self._unsettled = 0
         self.unsettled_most = self.window
-        self._settled = asyncio.Condition()
+        self._room = asyncio.Event()  # set when a send may begin
         self.sent = 0
 
     # -- the background loop -------------------------------------------------------------
@@ -310,18 +310,18 @@ class Sender:
 
     async def _send_after(self, before: asyncio.Task[Outcome] | None, row: Claimed) -> Outcome:
         if before is not None:
-            with contextlib.suppress(BaseException):
-                await asyncio.shield(before)
-        async with self._settled:
-            await self._settled.wait_for(lambda: self._unsettled < self.unsettled_most)
-            self._unsettled += 1
+            await asyncio.wait([before])  # its outcome is its own: only its end matters
+        while self._unsettled >= self.unsettled_most:
+            self._room.clear()
+            await self._room.wait()
+        self._unsettled += 1
         try:
             outcome = await self._send(row)
             if outcome.state == repo.UNREACHABLE and row.member_id is not None:
                 async with self._writing, self.sessions() as session:
                     await reachability.mark_unreachable(session, row.chat_id)
         except BaseException:
-            await self._settle(1)
+            self._settle(1)
             raise
         self._recording.append(outcome)
         if self._recorder is None or self._recorder.done():
@@ -334,14 +334,20 @@ class Sender:
         while self._recording:
             async with self._writing, self.sessions() as session:
                 batch, self._recording = self._recording, []
-                await repo.record(session, batch, clock.now())
-            await self._settle(len(batch))
+                try:
+                    await repo.record(session, batch, clock.now())
+                except Exception as exc:  # the database away for a moment: keep them, retry
+                    log.error("outbox: could not write %s outcomes: %s", len(batch),
+                              type(exc).__name__)  # fmt: skip
+                    self._recording[:0] = batch
+                    await asyncio.sleep(1.0)
+                    continue
+            self._settle(len(batch))
             self.sent += sum(1 for outcome in batch if outcome.state == repo.SENT)
 
-    async def _settle(self, count: int) -> None:
-        async with self._settled:
-            self._unsettled -= count
-            self._settled.notify_all()
+    def _settle(self, count: int) -> None:
+        self._unsettled -= count
+        self._room.set()
 
     async def _send(self, row: Claimed) -> Outcome:
         """The row's parts from where the last try stopped; what became of it."""
