@@ -69,23 +69,19 @@ def letter(broadcast: Broadcast, locale: str) -> outbox.Letter:
     mute = MuteCb(kind=broadcast.kind).pack()
     rows.append([InlineKeyboardButton(text="🔕 " + _("No more of these"), callback_data=mute)])
     markup = InlineKeyboardMarkup(inline_keyboard=rows)
-    photo = (broadcast.media or {}).get("file_id")
-    if photo and plain_length(text) <= CAPTION_LIMIT:
-        return outbox.Letter(0, photo=photo, caption=text, reply_markup=markup)
-    return outbox.Letter(0, text=text, photo=photo, reply_markup=markup)
+    media = broadcast.media or {}
+    file_id = media.get("file_id")
+    kind = "document_id" if media.get("type") == "document" else "photo"
+    attached = {kind: file_id} if file_id else {}
+    if file_id and plain_length(text) <= CAPTION_LIMIT:
+        return outbox.Letter(0, caption=text, reply_markup=markup, **attached)
+    return outbox.Letter(0, text=text, reply_markup=markup, **attached)
 
 
 async def send_letter(bot: Bot, chat_id: int, found: outbox.Letter) -> None:
     """Send one letter now, part by part as the sender would (a preview, an approval)."""
     for part in outbox.parts_of(found):
-        markup = part.get("reply_markup")
-        reply_markup = InlineKeyboardMarkup.model_validate(markup) if markup else None
-        if "photo" in part:
-            await bot.send_photo(
-                chat_id, part["photo"], caption=part.get("caption"), reply_markup=reply_markup
-            )
-        else:
-            await bot.send_message(chat_id, part["text"], reply_markup=reply_markup)
+        await outbox.send_part(bot, chat_id, part)
 
 
 def language_name(code: str, locale: str) -> str:

@@ -67,6 +67,7 @@ class Letter:
     reply_markup: InlineKeyboardMarkup | None = None
     document: BufferedInputFile | None = None
     photo: str | None = None
+    document_id: str | None = None  # a file Telegram already holds (an announcement's)
     caption: str | None = None
     member_id: int | None = None
 
@@ -78,6 +79,9 @@ def parts_of(letter: Letter) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
     if letter.photo is not None:
         parts.append({"photo": letter.photo, "caption": None if letter.text else letter.caption})
+    if letter.document_id is not None:
+        caption = None if letter.text else letter.caption
+        parts.append({"document_id": letter.document_id, "caption": caption})
     if letter.text is not None:
         parts.append({"text": letter.text})
     if letter.document is not None:
@@ -391,20 +395,27 @@ class Sender:
         return parts
 
     async def _call(self, row: Claimed, part: dict[str, Any]) -> None:
-        markup = part.get("reply_markup")
-        reply_markup = InlineKeyboardMarkup.model_validate(markup) if markup else None
-        chat_id, caption = row.chat_id, part.get("caption")
-        if "document" in part:
-            document = BufferedInputFile(row.attachment or b"", str(part["document"]))
-            await self.bot.send_document(
-                chat_id, document, caption=caption, reply_markup=reply_markup
-            )
-        elif "photo" in part:
-            await self.bot.send_photo(
-                chat_id, part["photo"], caption=caption, reply_markup=reply_markup
-            )
-        else:
-            await self.bot.send_message(chat_id, part["text"], reply_markup=reply_markup)
+        await send_part(self.bot, row.chat_id, part, row.attachment)
+
+
+async def send_part(
+    bot: Bot, chat_id: int, part: Mapping[str, Any], attachment: bytes | None = None
+) -> None:
+    """One part of a letter as one API call (the sender's, and a preview's)."""
+    markup = part.get("reply_markup")
+    reply_markup = InlineKeyboardMarkup.model_validate(markup) if markup else None
+    caption = part.get("caption")
+    if "document" in part:  # a file of ours: its bytes are the row's attachment
+        document = BufferedInputFile(attachment or b"", str(part["document"]))
+        await bot.send_document(chat_id, document, caption=caption, reply_markup=reply_markup)
+    elif "document_id" in part:
+        await bot.send_document(
+            chat_id, part["document_id"], caption=caption, reply_markup=reply_markup
+        )
+    elif "photo" in part:
+        await bot.send_photo(chat_id, part["photo"], caption=caption, reply_markup=reply_markup)
+    else:
+        await bot.send_message(chat_id, part["text"], reply_markup=reply_markup)
 
 
 def _who(row: Claimed) -> str:

@@ -210,7 +210,7 @@ async def on_text(
     elif broadcast.media is None:
         await state.set_state(Compose.photo)
         await message.answer(
-            _("Add a photo above it? Send the photo, or tap Skip."),
+            _("Add a photo or a file (a PDF, say)? Send it, or tap Skip."),
             reply_markup=_one(broadcast.id, "⏭ " + _("Skip"), "nophoto"),
         )
     else:
@@ -252,10 +252,13 @@ async def on_photo(
     found = await _typed(message, grants, session, state)
     if found is None:
         return
-    if not message.photo:
-        await message.answer(_("Please send a photo, or tap Skip."))
+    if message.photo:
+        await broadcasts.set_photo(session, found[0], message.photo[-1].file_id)
+    elif message.document:
+        await broadcasts.set_photo(session, found[0], message.document.file_id, "document")
+    else:
+        await message.answer(_("Please send a photo or a file, or tap Skip."))
         return
-    await broadcasts.set_photo(session, found[0], message.photo[-1].file_id)
     await _ask_buttons(message, found[0], state)
 
 

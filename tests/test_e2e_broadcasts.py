@@ -132,7 +132,7 @@ async def compose(
     await who.press(icon + t(lang, kind))
     await who.expect_text(t(lang, ASK_TEXT))
     await who.send_text(text)
-    await who.expect_text(t(lang, "Add a photo above it? Send the photo, or tap Skip."))
+    await who.expect_text(t(lang, "Add a photo or a file (a PDF, say)? Send it, or tap Skip."))
 
 
 async def test_compose_preview_send_sign_up_and_opt_out(database_url: str) -> None:
@@ -564,3 +564,33 @@ async def test_with_nobody_to_approve_the_author_is_told(sqlite_url: str) -> Non
         summary = await bram.expect_text(reaches("nl", 5))
         await bram.press("📨 " + t("nl", "Ask for approval"), message=summary)
         await bram.expect_text(t("nl", NOBODY, id=1))
+
+
+async def test_a_file_goes_with_the_announcement(sqlite_url: str) -> None:
+    """A programme as a PDF, sent at the photo question: members get the file with the text
+    as its caption (it fits in 1,024 characters), the buttons under it."""
+    async with running_bot(sqlite_url) as bot:
+        await setup_members(bot)
+        await give_role(bot, BRAM)
+        bram = bot.sandbox.user(BRAM, "Bram", language_code="nl")
+        fleur = bot.sandbox.user(FLEUR, "Fleur", language_code="nl")
+        await compose(bot, bram, "nl", "Het programma van de trainingsdag")
+        await bram.send_sticker()
+        await bram.expect_text(t("nl", "Please send a photo or a file, or tap Skip."))
+        await bram.send_document("programma.pdf", b"%PDF-1.4 programma", "application/pdf")
+        await bram.expect_text(t("nl", "Buttons under the announcement (optional):"))
+        await bram.press("➡️ " + t("nl", "Next"))
+        await bram.expect_text(t("nl", VERSIONS, default="Nederlands", have="Nederlands"))
+        await bram.press("➡️ " + t("nl", "Next"))
+        await bram.expect_text(t("nl", "Who gets it?"))
+        await bram.press("▫️ West")
+        await bram.expect_text(reaches("nl", 1))
+        await bram.press("👁 " + t("nl", "Preview"))
+        preview = await bram.next()
+        assert preview.document is not None and preview.text == "Het programma van de trainingsdag"
+        summary = await bram.expect_text(reaches("nl", 1))
+        await bram.press("✅ " + t("nl", "Send now"), message=summary)
+        got = await fleur.expect_text("Het programma van de trainingsdag", timeout=10)
+        assert got.document is not None and got.document.filename == "programma.pdf"
+        assert got.document.data == b"%PDF-1.4 programma"
+        assert got.button_texts == ["🔕 " + t("nl", "No more of these")]

@@ -301,8 +301,11 @@ async def set_text(session: AsyncSession, broadcast: Broadcast, locale: str, htm
     await session.commit()
 
 
-async def set_photo(session: AsyncSession, broadcast: Broadcast, file_id: str | None) -> None:
-    broadcast.media = {"type": "photo", "file_id": file_id} if file_id else None
+async def set_photo(
+    session: AsyncSession, broadcast: Broadcast, file_id: str | None, kind: str = "photo"
+) -> None:
+    """The photo (or, with `kind` "document", the file) that goes with it; None: none."""
+    broadcast.media = {"type": kind, "file_id": file_id} if file_id else None
     await session.commit()
 
 
