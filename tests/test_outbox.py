@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot import clock, outbox
 from bot.budget import Priority
-from bot.services import onboarding
+from bot.services import onboarding, reachability
 from sandbox.limits import Limits
 from storage.models import Member, OutboxRow
 from storage.repositories import outbox as repo
@@ -162,3 +162,19 @@ async def test_personal_messages_are_forgotten_two_weeks_after(database_url: str
                 break
             await asyncio.sleep(0.05)
         assert left == ids[1:]
+
+
+async def test_a_member_marked_unreachable_who_writes_again_is_reachable(sqlite_url: str) -> None:
+    """Marked after a 403 (their unblocking never heard of): writing to the bot undoes it,
+    so the next announcement reaches them again."""
+    async with running_bot(sqlite_url) as bot:
+        assert bot.app is not None
+        await _members(bot, [9441])
+        async with bot.app.sessions() as session:
+            await reachability.mark_unreachable(session, 9441)
+        person = bot.sandbox.user(9441)
+        await person.send_text("/help")
+        await person.next()
+        async with bot.app.sessions() as session:
+            member = await session.scalar(select(Member).where(Member.telegram_id == 9441))
+        assert member is not None and member.unreachable_since is None

@@ -13,9 +13,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject
+from aiogram.types import TelegramObject, Update
 
 from bot.services import onboarding
+
+
+def _wrote(event: TelegramObject) -> bool:
+    """A message or a tap from them: whatever stopped us reaching them has passed."""
+    return isinstance(event, Update) and (event.message or event.callback_query) is not None
 
 
 class MemberMiddleware(BaseMiddleware):
@@ -40,6 +45,8 @@ class MemberMiddleware(BaseMiddleware):
             data["sender_member_id"] = member.id if member is not None else None
             if member is not None:
                 await onboarding.refresh_username(session, member, user.username)
+                if member.unreachable_since is not None and _wrote(event):
+                    member.unreachable_since = None  # they wrote to us: reachable again
             # End the read transaction: handlers call Telegram before they write, and an
             # open transaction would hold a pooled connection (and SQLite's lock) meanwhile.
             await session.commit()
