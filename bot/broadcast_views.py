@@ -31,6 +31,7 @@ class MuteCb(CallbackData, prefix=ANNOUNCEMENT_MARK.rstrip(":")):
     """ "No more of these" under a broadcast: the kind of announcement to mute."""
 
     kind: str
+    broadcast_id: int = 0  # counted on the broadcast (0: not known)
 
 
 class ControlCb(CallbackData, prefix="bctl"):
@@ -66,7 +67,7 @@ def letter(broadcast: Broadcast, locale: str) -> outbox.Letter:
         rows.append([InlineKeyboardButton(text="✅ " + _("Sign me up"), callback_data=data)])
     for label, url in broadcasts.links(broadcast):
         rows.append([InlineKeyboardButton(text=label, url=url)])
-    mute = MuteCb(kind=broadcast.kind).pack()
+    mute = MuteCb(kind=broadcast.kind, broadcast_id=broadcast.id or 0).pack()
     rows.append([InlineKeyboardButton(text="🔕 " + _("No more of these"), callback_data=mute)])
     markup = InlineKeyboardMarkup(inline_keyboard=rows)
     media = broadcast.media or {}

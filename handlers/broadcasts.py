@@ -1026,6 +1026,15 @@ async def _history_entry(
         + " · "
         + views.counts_line(past.counts, locale),
     ]
+    if b.muted:
+        lines.append(
+            "🔕 "
+            + ngettext(
+                "{count} turned these announcements off from it",
+                "{count} turned these announcements off from it",
+                b.muted,
+            ).format(count=views.number(b.muted, locale))
+        )
     if past.signed_up is not None:
         lines.append(
             "✍️ "
@@ -1130,7 +1139,9 @@ async def on_mute(
     if member is None or callback_data.kind not in broadcasts.KINDS:
         await callback.answer(_("Please give your consent first: send /start."), show_alert=True)
         return
-    await broadcasts.set_muted(session, member, callback_data.kind, True)
+    await broadcasts.set_muted(
+        session, member, callback_data.kind, True, from_broadcast=callback_data.broadcast_id
+    )
     log.info("member %s muted %s announcements", member.id, callback_data.kind)
     text = (
         _("Done: no more training-day announcements. Changed your mind? /instellingen")

@@ -401,6 +401,7 @@ class Broadcast(Base):
     letters: Mapped[dict[str, list[dict[str, object]]]] = mapped_column(JSON, default=dict)
     region_code: Mapped[str | None] = mapped_column(String(32))  # a regional organiser's
     recipients: Mapped[int] = mapped_column(Integer, default=0)
+    muted: Mapped[int] = mapped_column(Integer, default=0)  # members who muted from its button
     approved_by: Mapped[int | None] = mapped_column(BigInteger)
     send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -221,6 +221,8 @@ async def test_compose_preview_send_sign_up_and_opt_out(database_url: str) -> No
         assert eric.alerts[-1] == t(
             "en", "Done: no more training-day announcements. Changed your mind? /instellingen"
         )
+        await eric.press("🔕 " + t("en", "No more of these"), message=got_en)  # twice
+        await bot.sandbox.idle()
         await sanna.send_text("/installningar")
         card = await sanna.expect_text(t("sv", "Announcements"))
         label = next(b for b in card.button_texts if t("sv", "Training day") in b)
@@ -265,6 +267,8 @@ async def test_compose_preview_send_sign_up_and_opt_out(database_url: str) -> No
         assert history.text.index("#2") < history.text.index("#1")
         signed = "{count} of them signed up for {title} after receiving it"
         assert tn("nl", signed, signed, 1, title="Debattraining") in history.text
+        muted = "{count} turned these announcements off from it"  # Eric, counted once
+        assert "🔕 " + tn("nl", muted, muted, 1) in history.text
         assert "Bram" in history.text
 
 

@@ -504,14 +504,21 @@ async def history(session: AsyncSession, scope: Scope, offset: int, limit: int) 
     return pasts
 
 
-async def set_muted(session: AsyncSession, member: Member, kind: str, muted: bool) -> None:
-    """A member's choice: no more announcements of this kind (training days, general news)."""
+async def set_muted(
+    session: AsyncSession, member: Member, kind: str, muted: bool, *, from_broadcast: int = 0
+) -> None:
+    """A member's choice: no more announcements of this kind (training days, general news).
+    Muting from a broadcast's button counts on that broadcast (once per member: only a
+    change counts, and only on a broadcast of that kind)."""
     if kind not in KINDS:
         raise BroadcastError("kind")
+    before = member.mute_news if kind == "news" else member.mute_training
     if kind == "news":
         member.mute_news = muted
     else:
         member.mute_training = muted
+    if muted and not before and from_broadcast:
+        await repo.count_muted(session, from_broadcast, kind)
     await session.commit()
 
 

@@ -106,6 +106,14 @@ async def recipients(session: AsyncSession, f: Filter) -> list[tuple[int, int, s
     return [(row[0], row[1], row[2]) for row in (await session.execute(query)).all()]
 
 
+async def count_muted(session: AsyncSession, broadcast_id: int, kind: str) -> None:
+    await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id, Broadcast.kind == kind)
+        .values(muted=Broadcast.muted + 1)
+    )
+
+
 async def get(session: AsyncSession, broadcast_id: int) -> Broadcast | None:
     return await session.get(Broadcast, broadcast_id)
 

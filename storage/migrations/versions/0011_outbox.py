@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("letters", sa.JSON(), nullable=False),
         sa.Column("region_code", sa.String(32), nullable=True),
         sa.Column("recipients", sa.Integer(), nullable=False),
+        sa.Column("muted", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("approved_by", sa.BigInteger(), nullable=True),
         sa.Column("send_at", UTCDateTime(), nullable=True),
         sa.Column("started_at", UTCDateTime(), nullable=True),
