@@ -173,9 +173,9 @@ class Sender:
         # outcome not yet written is a duplicate after a crash.
         self._writing = asyncio.Lock()
         # Sends begun whose outcome is not yet written: a crash can duplicate only these, so
-        # they are held to the window, even while the writes lag (8 at 30 a second).
+        # they are held to half the window (4 at 30 a second, 100 at 1,000).
         self._unsettled = 0
-        self.unsettled_most = self.window
+        self.unsettled_most = max(4, self.window // 2)
         self._room = asyncio.Event()  # set when a send may begin
         self.sent = 0
 
