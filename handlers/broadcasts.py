@@ -122,7 +122,7 @@ async def on_kind(
     draft = await broadcasts.new_draft(
         session, callback.from_user.id, callback_data.value, i18n.current_locale, scope
     )
-    log.info("broadcast %s drafted by %s", draft.id, callback.from_user.id)
+    log.info("broadcast %s drafted", draft.id)  # who: the row says (author_id), not the log
     await state.set_data({"id": draft.id})
     await state.set_state(Compose.text)
     await close_question(callback, views.kind_label(callback_data.value))
@@ -673,9 +673,7 @@ async def ask_approval(
                 await views.send_letter(bot, approver, letter)
                 asked += 1
             except TelegramAPIError as exc:  # one approver out of reach must not stop the rest
-                log.info(
-                    "approval request %s to %s: %s", broadcast.id, approver, type(exc).__name__
-                )
+                log.info("approval request for %s: %s", broadcast.id, type(exc).__name__)
     return asked
 
 
@@ -901,7 +899,7 @@ async def _approve(
             id=broadcast_id, status=views.status_label(error.status)
         )
         return text, None
-    log.info("broadcast %s approved by %s", broadcast_id, approver)
+    log.info("broadcast %s approved", broadcast_id)  # by whom: approved_by on the row
     if broadcast.status == "sending":
         return _("Approved: announcement #{id} is going out now.").format(id=broadcast_id), (
             broadcast
@@ -971,7 +969,7 @@ async def on_control(
             show_alert=True,
         )
         return
-    log.info("broadcast %s: %s by %s", broadcast.id, action, callback.from_user.id)
+    log.info("broadcast %s: %s", broadcast.id, action)
     await callback.answer(toast)
     progress = await broadcasts.progress(session, broadcast, clock.now())
     text, markup = views.progress_view(broadcast, progress, i18n.current_locale)
