@@ -338,8 +338,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     verify.add_argument("track", type=int, metavar="TRACK")
     verify.add_argument("seed", metavar="SEED")
+    sub.add_parser(
+        "confidential-key", help="print a new CONFIDENTIAL_KEY for the confidential path"
+    )
     args = parser.parse_args(argv)
 
+    if args.command == "confidential-key":
+        from bot.sealing import new_key
+
+        print(new_key())
+        return
     if args.command == "chat":
         from bot.chat import run_chat
 

@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     broadcast_rate: float = Field(default=30.0, gt=0, le=1000)
     # A broadcast to more members than this needs a second organiser's or an admin's yes.
     broadcast_approval_over: int = Field(default=1000, ge=0)
+    # The confidential path's key (32 bytes, URL-safe base64); without it the path is off.
+    confidential_key: SecretStr | None = None
+    # Days a closed confidential case is kept before it is purged.
+    confidential_retention_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -115,6 +119,17 @@ class Settings(BaseSettings):
         if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", value):
             raise ValueError("use 16 to 256 characters from A-Z, a-z, 0-9, _ and -")
         return value
+
+    @field_validator("confidential_key", mode="before")
+    @classmethod
+    def _check_confidential_key(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        from bot.sealing import parse_key
+
+        parse_key(text)  # raises BadKey (a ValueError) with the reason
+        return text.strip()
 
     @cached_property
     def tz(self) -> ZoneInfo:
