@@ -27,6 +27,7 @@ from bot.i18n import CatalogueI18n, LocaleMiddleware, create_i18n
 from bot.middlewares.database import SessionMiddleware
 from bot.middlewares.flood import FloodMiddleware
 from bot.middlewares.member import MemberMiddleware
+from bot.middlewares.order import ChatOrderMiddleware
 from bot.outbox import Sender, window_for
 from bot.scheduler import Scheduler
 from bot.services import catalogue, roles
@@ -74,6 +75,7 @@ def create_dispatcher(
         desk=SignupDesk(sessions),  # group commit for sign-up taps (bot/services/signup_desk.py)
     )
     dp.update.outer_middleware(FloodMiddleware(settings.flood_rate, settings.flood_burst, i18n))
+    dp.update.outer_middleware(ChatOrderMiddleware())  # one chat's updates in their order
     dp.update.outer_middleware(SessionMiddleware(sessions, SELF_SERVED))
     dp.update.outer_middleware(MemberMiddleware(settings.admin_ids))
     LocaleMiddleware(i18n).setup(dp)
