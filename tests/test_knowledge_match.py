@@ -21,9 +21,11 @@ from bot.services.knowledge_match import (
     KnowledgeEntry,
     KnowledgeMatcher,
     load_default_entries,
+    normalise,
     parse_csv,
     terms,
 )
+from bot.services.skill_match import normalise as skill_normalise
 
 TABLE = Path(__file__).parent / "data" / "knowledge_matching.tsv"
 HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
@@ -371,3 +373,11 @@ def test_only_the_members_language_is_searched(matcher: KnowledgeMatcher):
 )
 def test_terms(language: str, text: str, expected: list[str]):
     assert terms(text, language) == expected
+
+
+def test_normalise_folds_text_as_the_skill_matcher_does(entries: list[KnowledgeEntry]):
+    """Our faster normalise() agrees with skill_match's on every text we hold or expect."""
+    texts = [text for entry in entries for text in (*entry.texts(), entry.answer)]
+    texts += [question for _, question, _ in read_table()]
+    texts += ["Discussiëren", "video's", "foto’s", "Øresund", "ĳsbeer", "naïve café", "a🙂b"]
+    assert [normalise(t) for t in texts] == [skill_normalise(t) for t in texts]

@@ -17,11 +17,10 @@ import functools
 import io
 import math
 import re
+import unicodedata
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from bot.services.skill_match import normalise
 
 __all__ = [
     "CSV_HEADER",
@@ -35,6 +34,7 @@ __all__ = [
     "KnowledgeMatch",
     "KnowledgeMatcher",
     "load_default_entries",
+    "normalise",
     "parse_csv",
     "terms",
 ]
@@ -85,9 +85,34 @@ _MAX_UNKNOWN_WORDS = 24
 #: (an organisation's first few entries, a test) is matched like a part of a larger one.
 _MIN_ENTRIES = 30
 #: Words read from one message (some 1,500 characters of ordinary text): a question and its
-#: context fit easily (the longest table row has 51 words); what a pasted document says past
+#: context fit easily (the longest table row has 48 words); what a pasted document says past
 #: this is left to the volunteer who reads it.
 MAX_QUERY_WORDS = 250
+
+# normalise(): as bot/services/skill_match.py folds text (tests/test_knowledge_match.py checks
+# they agree), but with one regex for the accents instead of a test per character: Swedish and
+# Flemish text is rarely ASCII, and a message may be 4,096 characters.
+_TRANSLIT = str.maketrans(
+    {"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "ł": "l", "đ": "d", "ð": "d", "ı": "i", "ĳ": "ij"}
+)
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+_APOSTROPHES = re.compile(r"['’‘`´ʼ′]")
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def normalise(text: str) -> str:
+    """Fold *text* for comparison: case, accents, apostrophes, punctuation, spaces.
+
+    "Förtroendepersonen!" -> "fortroendepersonen", "domiciliëring" -> "domiciliering".
+    """
+    text = text.casefold()
+    if text.isascii():
+        text = text.replace("'", "").replace("`", "")
+    else:
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text)).translate(_TRANSLIT)
+        text = _APOSTROPHES.sub("", text)
+    return _NON_ALNUM.sub(" ", text).strip()
+
 
 #: Endings stripped (one, longest first) so word forms meet, per language: Dutch plurals,
 #: diminutives and -ing ("aanmelding" = "aanmelden"); English plurals and -ing/-ed; Swedish
@@ -340,7 +365,8 @@ class KnowledgeMatcher:
         index = self._indexes.get(language)
         if index is None or limit <= 0 or not text:
             return []
-        words = normalise(text[:MAX_QUERY_CHARS]).split()[:MAX_QUERY_WORDS]
+        head = " ".join(text[:MAX_QUERY_CHARS].split(maxsplit=MAX_QUERY_WORDS)[:MAX_QUERY_WORDS])
+        words = normalise(head).split()[:MAX_QUERY_WORDS]
         found = _resolve(index, words)
         if not found:
             return []
@@ -498,8 +524,10 @@ def _score(index: _Index, found: _Found) -> dict[int, float]:
     covered: dict[tuple[int, int], dict[str, float]] = {}  # phrasing -> entry term -> sim
     explained: dict[int, dict[str, float]] = {}  # entry -> message term -> weight explained
     for term, hits in found.items():
-        unknown = _UNKNOWN_WEIGHT * (_LIGHT_FACTOR if term in index.lang.light else 1.0)
-        own = max((index.weight[k] for k in hits), default=unknown)
+        if not hits:
+            query_weight += _UNKNOWN_WEIGHT * (_LIGHT_FACTOR if term in index.lang.light else 1)
+            continue
+        own = max(index.weight[k] for k in hits)
         query_weight += own
         for known, sim in hits.items():
             for e, p in index.postings[known]:
