@@ -1,6 +1,6 @@
 """Tests for the knowledge base (bot/data/knowledge/*.csv) and its matcher
-(bot/services/knowledge_match.py): quality on a table of typed questions, the entries' hygiene
-in three languages, the CSV format, junk and the largest input."""
+(bot/services/knowledge_match.py, knowledge_text.py): quality on a table of typed questions,
+the entries' hygiene in three languages, the CSV format, junk and the largest input."""
 
 from __future__ import annotations
 
@@ -21,10 +21,9 @@ from bot.services.knowledge_match import (
     KnowledgeEntry,
     KnowledgeMatcher,
     load_default_entries,
-    normalise,
     parse_csv,
-    terms,
 )
+from bot.services.knowledge_text import normalise, terms
 from bot.services.skill_match import normalise as skill_normalise
 
 TABLE = Path(__file__).parent / "data" / "knowledge_matching.tsv"

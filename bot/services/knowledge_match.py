@@ -13,14 +13,14 @@ bundled CSV files with :func:`load_default_entries`, later from a table) and kee
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import math
 import re
-import unicodedata
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bot.services.knowledge_text import LANGUAGES, Language, normalise, rules, terms
 
 __all__ = [
     "CSV_HEADER",
@@ -34,13 +34,10 @@ __all__ = [
     "KnowledgeMatch",
     "KnowledgeMatcher",
     "load_default_entries",
-    "normalise",
     "parse_csv",
-    "terms",
 ]
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "data" / "knowledge"
-LANGUAGES = ("nl", "en", "sv")
 CSV_HEADER = ("id", "topic", "question", "phrasings", "answer")
 #: Phrasings share one CSV cell, separated by this character.
 PHRASING_SEPARATOR = "|"
@@ -89,196 +86,6 @@ _MIN_ENTRIES = 30
 #: this is left to the volunteer who reads it.
 MAX_QUERY_WORDS = 250
 
-# normalise(): as bot/services/skill_match.py folds text (tests/test_knowledge_match.py checks
-# they agree), but with one regex for the accents instead of a test per character: Swedish and
-# Flemish text is rarely ASCII, and a message may be 4,096 characters.
-_TRANSLIT = str.maketrans(
-    {"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "ł": "l", "đ": "d", "ð": "d", "ı": "i", "ĳ": "ij"}
-)
-_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
-_APOSTROPHES = re.compile(r"['’‘`´ʼ′]")
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
-
-
-def normalise(text: str) -> str:
-    """Fold *text* for comparison: case, accents, apostrophes, punctuation, spaces.
-
-    "Förtroendepersonen!" -> "fortroendepersonen", "domiciliëring" -> "domiciliering".
-    """
-    text = text.casefold()
-    if text.isascii():
-        text = text.replace("'", "").replace("`", "")
-    else:
-        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text)).translate(_TRANSLIT)
-        text = _APOSTROPHES.sub("", text)
-    return _NON_ALNUM.sub(" ", text).strip()
-
-
-#: Endings stripped (one, longest first) so word forms meet, per language: Dutch plurals,
-#: diminutives and -ing ("aanmelding" = "aanmelden"); English plurals and -ing/-ed; Swedish
-#: plurals and definite forms ("utbildningarna", "medlemsavgiften"). Not "-er" in Dutch and
-#: English, where it makes a person: "trainer" is not "training".
-_SUFFIXES = {
-    "nl": ("heden", "ingen", "tjes", "pjes", "ing", "jes", "tje", "pje", "je", "en", "e", "s"),
-    "en": ("ings", "ing", "es", "ed", "e", "s"),
-    "sv": (
-        "ingarna", "ingen", "ingar", "erna", "arna", "orna", "ing", "en", "er", "ar", "or",
-        "an", "et", "na", "a", "e", "s",
-    ),
-}  # fmt: skip
-_MIN_STEM = 4
-_MIN_S_STEM = 5
-_NO_S_AFTER = frozenset("su")
-#: Dutch v/f and z/s alternate between forms: "schrijf"/"schrijven", "verhuis"/"verhuizen".
-_DEVOICE = {"v": "f", "z": "s"}
-
-# Words that say how, who or when, not what; greetings and thanks. After normalise() (no
-# accents). Dutch and Swedish messages also drop the English ones: members mix them in.
-_STOP_WORDS = {
-    "nl": """
-ik je jij u me mij mijn mn we wij ons onze jullie hij zij ze het de een t van voor in op aan
-met om te tot bij naar over uit door en of maar dat die dit deze is ben bent zijn was wordt
-word kan kun kunt kunnen wil wilt willen moet moeten mag mogen zou zouden zal ga gaat gaan doe
-doet doen heb hebt heeft hebben had er hier daar nu ook nog al wel hoe wat waar wanneer waarom
-wie welke welk graag even aub alsjeblieft alstublieft svp hoi hallo hey hee groet groeten
-groetjes bedankt dank dankjewel dankuwel zo dan als iets ergens eens toch echt gewoon heel erg
-mee af worden geworden gekregen kreeg krijgt blijft blijven veel iemand niemand iedereen
-binnenkort straks morgen vandaag gisteren volgende vorige week maand najaar voorjaar zomer
-""",
-    "en": """
-i me my mine you your we our us it its the a an of for in on at to from with by about and or
-but that this these those is am are was were be been being do does did have has had can could
-will would shall should may might must how what where when why who whom which there here
-please pls hi hello hey thanks thank thx ok okay just so some any im id ive ill youre really
-much many someone somebody anyone everyone become became soon upcoming coming next today
-tomorrow yesterday week month autumn spring summer
-hoi hallo hej tack bedankt dank
-""",
-    "sv": """
-jag mig min mitt mina du dig din ditt dina vi oss var vart vara ni er han hon den det de dem en
-ett i pa av till fran hos vid och eller men att som ar har hade kan kunna vill ska skulle maste
-far hur vad nar varfor vem vilken vilka vilket man dar nu ocksa hej tack snalla garna
-lite nagot nagon nagra sa bara ju val med om finns finnas mycket alla bli blir blev blivit
-snart imorgon idag igar nasta forra vecka manad host sommar ga gar gick
-""",
-}
-_STOP = {
-    code: frozenset(normalise(words + ("" if code == "en" else _STOP_WORDS["en"])).split())
-    for code, words in _STOP_WORDS.items()
-}
-
-#: Dutch separable verbs: "schrijf ik me uit", "meld je af", "zeg ik op" meet "uitschrijven",
-#: "afmelden", "opzeggen".
-_PARTICLES = ("aan", "af", "op", "uit", "in", "mee", "terug", "door")
-#: Swedish (and English) particle verbs are joined to the word before: "gå med" -> "gamed",
-#: "säga upp", "ta bort", "stänga av", "sign up"; in the entries always, in a message only
-#: when the entries know the result.
-_POST_PARTICLES = frozenset(("med", "ur", "upp", "av", "bort", "ut", "up"))
-
-# Words that mean the same to a member asking something; folded to the first of their group
-# (after stemming) in the entries and in the message alike.
-_SAME = (
-    "wijzig verander aanpass update change edit modify andra byt byta redigera uppdatera",
-    "verwijder wis delete erase remove radera tabort",
-    "opzeg stopzet beeindig",
-    "workshop workshopp",
-)
-
-_LIGHT_WORDS = """
-vind vinden zoek zoeken krijg krijgen kom komen zie zien weet weten geef geven zet zetten sta
-staat nieuw nieuwe ander andere goed goede meer
-see find get got give come know make making take put new other good need like more keep keeps
-hitta se fa ge ta komma vet ny nya annan andra bra gora behova mer
-"""
-
-
-#: _SUFFIXES as (length, set) pairs, longest first: a few set lookups a word, not a dozen
-#: endswith() calls (a 4 KB message has some 600 words).
-_SUFFIX_SETS = {
-    code: [
-        (n, frozenset(x for x in endings if len(x) == n))
-        for n in sorted(set(map(len, endings)), reverse=True)
-    ]
-    for code, endings in _SUFFIXES.items()
-}
-
-
-def _stem(word: str, language: str) -> str:
-    """Strip one ending (see _SUFFIXES): it need not be linguistics, only the same for the
-    entries and the message."""
-    size = len(word)
-    if size <= _MIN_STEM:
-        return word
-    for n, endings in _SUFFIX_SETS.get(language, ()):
-        if size - n >= _MIN_STEM and word[-n:] in endings:
-            if n == 1 and word[-1] == "s" and (word[-2] in _NO_S_AFTER or size <= _MIN_S_STEM):
-                continue
-            word = word[:-n]
-            break
-    return word[:-1] + _DEVOICE[word[-1]] if word[-1] in _DEVOICE else word
-
-
-@dataclass(frozen=True, slots=True)
-class _Language:
-    """How one language's words become terms: its synonym folding and light words."""
-
-    code: str
-    canonical: Mapping[str, str]
-    light: frozenset[str]
-    stop: frozenset[str]
-
-    def term(self, word: str) -> str:
-        """One normalised word's comparison key: stemmed, synonyms folded."""
-        return _term(self.code, word)
-
-
-@functools.lru_cache(maxsize=16384)
-def _term(code: str, word: str) -> str:
-    stem = _stem(word, code)
-    return _LANGUAGES[code].canonical.get(stem, stem)
-
-
-def _language(code: str) -> _Language:
-    canonical: dict[str, str] = {}
-    for group in _SAME:
-        stems = [_stem(w, code) for w in group.split()]
-        for stem in stems:
-            canonical.setdefault(stem, stems[0])
-    light = set()
-    for word in normalise(_LIGHT_WORDS).split():
-        stem = _stem(word, code)
-        light.add(canonical.get(stem, stem))
-    return _Language(code, canonical, frozenset(light), _STOP[code])
-
-
-_LANGUAGES = {code: _language(code) for code in LANGUAGES}
-
-
-def _is_content(word: str, stop: frozenset[str]) -> bool:
-    return word not in stop and word not in _POST_PARTICLES and len(word) > 1 and not word.isdigit()
-
-
-def _words(words: list[str], stop: frozenset[str]) -> list[tuple[str, bool]]:
-    """Content words of normalised *words*, each with False, and joined particle verbs
-    ("gamed" for "gå med") with True."""
-    out: list[tuple[str, bool]] = []
-    for i, word in enumerate(words):
-        if i and word in _POST_PARTICLES and words[i - 1] not in _POST_PARTICLES:
-            out.append((words[i - 1] + word, True))
-        if _is_content(word, stop):
-            out.append((word, False))
-    return out
-
-
-def terms(text: str, language: str) -> list[str]:
-    """The content terms of *text*: normalised, stop words dropped, stemmed, synonyms folded.
-
-    "Hoe verander ik mijn IBAN?" -> ["wijzig", "iban"]. Digits alone are dropped. Dutch
-    separable verbs are joined only against a vocabulary (see the matcher).
-    """
-    lang = _LANGUAGES[language]
-    return [lang.term(w) for w, _ in _words(normalise(text).split(), lang.stop)]
-
 
 @dataclass(frozen=True, slots=True)
 class KnowledgeEntry:
@@ -312,7 +119,7 @@ class KnowledgeMatch:
 class _Index:
     """Everything match() needs for one language, computed once."""
 
-    lang: _Language
+    lang: Language
     entries: list[KnowledgeEntry]
     weight: dict[str, float]  # term -> inverse entry frequency (lowered for light words)
     postings: _Postings  # term -> (entry, phrasing) pairs that hold it
@@ -385,7 +192,7 @@ _Found = dict[str, dict[str, float]]
 
 def _build_index(language: str, entries: list[KnowledgeEntry]) -> _Index:
     """Terms, weights, postings and typo/compound lookups of one language's entries."""
-    lang = _LANGUAGES[language]
+    lang = rules(language)
     split = [[normalise(text).split() for text in entry.texts()] for entry in entries]
     plain = {term for entry in entries for text in entry.texts() for term in terms(text, language)}
     phrasings = [  # again, now joining separable verbs that the entries know: "meld ... aan"
@@ -413,8 +220,8 @@ def _build_index(language: str, entries: list[KnowledgeEntry]) -> _Index:
         postings=postings,
         phrasing_weight=[[sum(weight[t] for t in ph) for ph in entry] for entry in phrasings],
     )
-    written = [w for entry in split for words in entry for w, _ in _words(words, lang.stop)]
-    written += [w for group in _SAME for w in group.split()]
+    written = [w for entry in split for words in entry for w, _ in lang.words(words)]
+    written += lang.synonyms()
     for word in sorted(set(written)):
         if len(word) >= _PART_MIN and lang.term(word) in weight:
             index.surface[word] = lang.term(word)
@@ -429,20 +236,20 @@ def _build_index(language: str, entries: list[KnowledgeEntry]) -> _Index:
 
 
 def _message_terms(
-    lang: _Language, words: list[str], known: Container[str], keep_joined: bool
+    lang: Language, words: list[str], known: Container[str], keep_joined: bool
 ) -> list[tuple[str, str]]:
     """(term, written word) for the content words of normalised *words*, with Dutch separable
     verbs joined when *known* has the result; joined Swedish particle verbs are kept when
     *known* has them or *keep_joined*."""
-    separable = _separable(lang, words, known)
+    separable = lang.separable(words, known)
     items: list[tuple[str, str]] = []
-    for word, joined in _words(words, lang.stop):
+    for word, joined in lang.words(words):
         term = lang.term(word)
         if not joined:
             items.append((separable.get(word, term), word))
         elif keep_joined or term in known:
             items.append((term, word))
-    items += [(term, word) for word, term in separable.items() if not _is_content(word, lang.stop)]
+    items += [(term, word) for word, term in separable.items() if not lang.is_content(word)]
     return items
 
 
@@ -464,19 +271,6 @@ def _resolve(index: _Index, words: list[str]) -> _Found:
     if typos:
         _typo_hits(index, typos, found)
     return found
-
-
-def _separable(lang: _Language, words: list[str], known: Container[str]) -> dict[str, str]:
-    """Written word -> the term of particle + word when *known*: "meld ... af" -> "afmeld"."""
-    particles = [w for w in _PARTICLES if w in words]
-    joined: dict[str, str] = {}
-    if particles:
-        for word in set(words):
-            for particle in particles:
-                term = lang.term(particle + word)
-                if word != particle and term in known:
-                    joined[word] = term
-    return joined
 
 
 def _compound_hits(index: _Index, term: str) -> dict[str, float]:
