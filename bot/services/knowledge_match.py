@@ -75,8 +75,8 @@ _PART_MIN = 4
 #: at least _HEAD_SHARE of each word.
 _HEAD_MIN = 6
 _HEAD_SHARE = 0.75
-#: A long message is read whole, but only its first this many distinct unknown words get the
-#: (costlier) compound and typo search; the rest stay unknown. Bounds the cost of 4 KB of junk.
+#: Only the first this many distinct unknown words of a message get the (costlier) compound and
+#: typo search; the rest stay unknown. Bounds the cost of 4 KB of junk.
 _MAX_UNKNOWN_WORDS = 24
 #: Word weights assume a knowledge base of at least this many entries, so that a small one
 #: (an organisation's first few entries, a test) is matched like a part of a larger one.
@@ -113,6 +113,12 @@ class KnowledgeMatch:
     @property
     def entry_id(self) -> str:
         return self.entry.entry_id
+
+
+#: Term -> the (entry, phrasing) pairs that hold it.
+_Postings = dict[str, list[tuple[int, int]]]
+#: Each distinct message term -> the entry terms it stands for, with a similarity 0..1.
+_Found = dict[str, dict[str, float]]
 
 
 @dataclass(slots=True)
@@ -172,6 +178,7 @@ class KnowledgeMatcher:
         index = self._indexes.get(language)
         if index is None or limit <= 0 or not text:
             return []
+        # Cut before folding: normalise() on the part we read, not on all 4,096 characters.
         head = " ".join(text[:MAX_QUERY_CHARS].split(maxsplit=MAX_QUERY_WORDS)[:MAX_QUERY_WORDS])
         words = normalise(head).split()[:MAX_QUERY_WORDS]
         found = _resolve(index, words)
@@ -183,11 +190,6 @@ class KnowledgeMatcher:
             key=lambda item: (-item[0], index.entries[item[1]].entry_id),
         )
         return [KnowledgeMatch(index.entries[e], round(score, 1)) for score, e in ranked[:limit]]
-
-
-_Postings = dict[str, list[tuple[int, int]]]
-#: Each distinct message term -> the entry terms it stands for, with a similarity 0..1.
-_Found = dict[str, dict[str, float]]
 
 
 def _build_index(language: str, entries: list[KnowledgeEntry]) -> _Index:
