@@ -16,7 +16,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -115,14 +115,18 @@ def code_of(ring: Keyring, case: ConfidentialCase) -> str:
 
 def member_of(ring: Keyring, case: ConfidentialCase) -> int:
     """The Telegram id the case's replies go to."""
-    link = ring.unseal(Purpose.CASE_LINK, case.member_link, _ctx("case", case.id))
-    return int(json.loads(link)["user"])
+    return link_of(ring, case)[0]
 
 
-def _link(ring: Keyring, case: ConfidentialCase, user_id: int) -> None:
-    case.member_link = ring.seal(
-        Purpose.CASE_LINK, json.dumps({"user": user_id}).encode(), _ctx("case", case.id)
-    )
+def link_of(ring: Keyring, case: ConfidentialCase) -> tuple[int, str | None]:
+    """The member's Telegram id and language (replies and questions go in it)."""
+    link = json.loads(ring.unseal(Purpose.CASE_LINK, case.member_link, _ctx("case", case.id)))
+    return int(link["user"]), link.get("locale")
+
+
+def _link(ring: Keyring, case: ConfidentialCase, user_id: int, locale: str | None) -> None:
+    plain = json.dumps({"user": user_id, "locale": locale}).encode()
+    case.member_link = ring.seal(Purpose.CASE_LINK, plain, _ctx("case", case.id))
     case.member_tag = _member_tag(ring, user_id)
 
 
@@ -147,6 +151,10 @@ async def reachable(session: AsyncSession) -> list[Counsellor]:
     """Whom a member may choose: counsellors reachable through the bot, with a name."""
     found = await repo.counsellors(session, reachable_only=True)
     return [c for c in found if c.display_name and c.kind != "committee"]
+
+
+async def counsellor_by_id(session: AsyncSession, counsellor_id: int | None) -> Counsellor | None:
+    return await repo.counsellor(session, counsellor_id) if counsellor_id else None
 
 
 async def counsellor_of(session: AsyncSession, telegram_id: int) -> Counsellor | None:
@@ -180,7 +188,11 @@ class Opened:
 
 
 async def open_case(
-    session: AsyncSession, ring: Keyring, user_id: int, chosen: int | None
+    session: AsyncSession,
+    ring: Keyring,
+    user_id: int,
+    chosen: int | None,
+    locale: str | None = None,
 ) -> Opened:
     """A new case with the chosen counsellor (None: whoever is available)."""
     counsellor = await _pick(session, chosen)
@@ -196,13 +208,15 @@ async def open_case(
     session.add(case)
     await session.flush()
     case.code_sealed = ring.seal(Purpose.CASE_LINK, code.encode(), _ctx("code", case.id))
-    _link(ring, case, user_id)
+    _link(ring, case, user_id, locale)
     await repo.count_month(session, today.strftime("%Y-%m"), "opened")
     await session.commit()
     return Opened(case.id, code, counsellor)
 
 
-async def enter_code(session: AsyncSession, ring: Keyring, user_id: int, typed: str) -> int:
+async def enter_code(
+    session: AsyncSession, ring: Keyring, user_id: int, typed: str, locale: str | None = None
+) -> int:
     """The case of a typed code, now linked to this account (a member continuing from
     another phone). At most `TRIES_PER_HOUR` codes an hour per account; a wrong one is
     refused after a pause, without saying whether the case exists."""
@@ -217,11 +231,13 @@ async def enter_code(session: AsyncSession, ring: Keyring, user_id: int, typed: 
     if case is None:
         await asyncio.sleep(WRONG_CODE_DELAY)
         raise WrongCode
-    if member_of(ring, case) != user_id:
+    if link_of(ring, case) != (user_id, locale):
+        same_account = member_of(ring, case) == user_id
         case = await repo.case(session, case.id, lock=True)
         assert case is not None
-        _link(ring, case, user_id)
-        case.wipe_sealed = None  # the old phone's messages are not this chat's
+        _link(ring, case, user_id, locale)
+        if not same_account:
+            case.wipe_sealed = None  # the old phone's messages are not this chat's
     await session.commit()
     return case.id
 
@@ -458,3 +474,8 @@ async def monthly(
     if not has_role(actor, RoleName.ADMIN):
         raise NotAdmin
     return [(m.month, m.opened, m.closed) for m in await repo.months(session, last)]
+
+
+def opened_at(case: ConfidentialCase) -> datetime:
+    """The day a case was opened, as a moment to show (only the day is kept)."""
+    return datetime.combine(case.opened_on, time(12), clock.now().tzinfo)
