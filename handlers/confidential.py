@@ -212,6 +212,8 @@ async def _tell_counsellor_new(
 
 
 async def _locale_of(session: AsyncSession, counsellor: Counsellor, i18n: I18n) -> str:
+    if counsellor.locale:
+        return counsellor.locale
     member = await onboarding.member_of(session, counsellor.telegram_id)
     return member.locale if member is not None else i18n.default_locale
 

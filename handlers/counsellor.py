@@ -55,9 +55,14 @@ def key_missing() -> str:
 async def _counsellor(
     session: AsyncSession, grants: frozenset[Grant], telegram_id: int
 ) -> Counsellor | None:
+    """The counsellor writing, if they are one; their language remembered for the
+    messages they get unasked (a new case, a hand-over)."""
     if not has_role(grants, RoleName.COUNSELLOR):
         return None
-    return await conf.counsellor_of(session, telegram_id)
+    found = await conf.counsellor_of(session, telegram_id)
+    if found is not None:
+        await conf.note_locale(session, found, get_i18n().current_locale)
+    return found
 
 
 def _ring(settings: Settings, bot: Bot) -> Keyring | None:

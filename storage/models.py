@@ -469,6 +469,7 @@ class Counsellor(Base):
     display_name: Mapped[str] = mapped_column(String(64), default="")
     about: Mapped[str] = mapped_column(String(300), default="")
     reachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str | None] = mapped_column(String(8))  # what they last wrote to us in
 
 
 class ConfidentialCase(Base):

@@ -118,7 +118,7 @@ async def fill(session: AsyncSession) -> None:
     )  # fmt: skip
     session.add(
         Counsellor(telegram_id=ME, kind="external", display_name="Vertrouwenspersoon X",
-                   about="Bel gerust", reachable=True)
+                   locale="nl", about="Bel gerust", reachable=True)
     )  # fmt: skip
     track = Track(title="Stap 1", places=10)
     session.add(track)

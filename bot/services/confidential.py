@@ -157,6 +157,12 @@ async def counsellor_by_id(session: AsyncSession, counsellor_id: int | None) -> 
     return await repo.counsellor(session, counsellor_id) if counsellor_id else None
 
 
+async def note_locale(session: AsyncSession, counsellor: Counsellor, locale: str) -> None:
+    if counsellor.locale != locale:
+        counsellor.locale = locale
+        await session.commit()
+
+
 async def counsellor_of(session: AsyncSession, telegram_id: int) -> Counsellor | None:
     """The counsellor profile of someone holding the counsellor role, or None."""
     found = await repo.counsellor_by_telegram(session, telegram_id)

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(64), nullable=False),
         sa.Column("about", sa.String(300), nullable=False),
         sa.Column("reachable", sa.Boolean(), nullable=False),
+        sa.Column("locale", sa.String(8), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_confidential_counsellors")),
         sa.UniqueConstraint("telegram_id", name=op.f("uq_confidential_counsellors_telegram_id")),
     )
