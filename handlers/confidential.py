@@ -49,6 +49,10 @@ class ConfCb(CallbackData, prefix="vt"):
     action: str  # new pick code mine go share wipe purge purge_yes leave ho
     case: int = 0
     ref: int = 0  # a counsellor's id (pick), or 1/0 (ho: yes/no)
+    # Before a case exists: the member's /vertrouwelijk and the explanation, so that "remove
+    # this conversation" removes them too (only ever deleted in the presser's own chat).
+    cmd: int = 0
+    intro: int = 0
 
 
 def kind_label(kind: str) -> str:
@@ -106,7 +110,7 @@ async def explanation(session: AsyncSession) -> str:
 async def on_entry(
     message: Message, session: AsyncSession, state: FSMContext, settings: Settings, bot: Bot
 ) -> None:
-    await show_entry(message.chat.id, session, state, settings, bot)
+    await show_entry(message.chat.id, session, state, settings, bot, message.message_id)
 
 
 async def on_entry_button(
@@ -117,7 +121,12 @@ async def on_entry_button(
 
 
 async def show_entry(
-    chat_id: int, session: AsyncSession, state: FSMContext, settings: Settings, bot: Bot
+    chat_id: int,
+    session: AsyncSession,
+    state: FSMContext,
+    settings: Settings,
+    bot: Bot,
+    command_id: int = 0,
 ) -> None:
     ring = _ring(settings, bot)
     if ring is None:
@@ -125,7 +134,9 @@ async def show_entry(
         return
     await state.clear()
     kb = InlineKeyboardBuilder()
-    kb.button(text="✍️ " + _("Start a conversation"), callback_data=ConfCb(action="new"))
+    kb.button(
+        text="✍️ " + _("Start a conversation"), callback_data=ConfCb(action="new", cmd=command_id)
+    )
     kb.button(text="🔑 " + _("I have a case code"), callback_data=ConfCb(action="code"))
     if await conf.cases_of_member(session, ring, chat_id):
         kb.button(text="📂 " + _("My conversations"), callback_data=ConfCb(action="mine"))
@@ -133,7 +144,9 @@ async def show_entry(
     await bot.send_message(chat_id, await explanation(session), reply_markup=kb.as_markup())
 
 
-async def on_new(callback: CallbackQuery, session: AsyncSession, settings: Settings) -> None:
+async def on_new(
+    callback: CallbackQuery, callback_data: ConfCb, session: AsyncSession, settings: Settings
+) -> None:
     counsellors = await conf.reachable(session)
     if not counsellors:
         await callback.answer(
@@ -142,10 +155,12 @@ async def on_new(callback: CallbackQuery, session: AsyncSession, settings: Setti
         return
     await callback.answer()
     kb = InlineKeyboardBuilder()
+    intro = callback.message.message_id if callback.message else 0
+    before = {"cmd": callback_data.cmd, "intro": intro}
     for counsellor in counsellors:
         label = f"{counsellor.display_name} ({kind_label(counsellor.kind)})"
-        kb.button(text=label, callback_data=ConfCb(action="pick", ref=counsellor.id))
-    kb.button(text=_("Whoever is available"), callback_data=ConfCb(action="pick", ref=0))
+        kb.button(text=label, callback_data=ConfCb(action="pick", ref=counsellor.id, **before))
+    kb.button(text=_("Whoever is available"), callback_data=ConfCb(action="pick", ref=0, **before))
     kb.adjust(1)
     await callback.bot.send_message(  # type: ignore[union-attr]
         callback.from_user.id,
@@ -193,7 +208,8 @@ async def on_pick(
         ]
     )
     sent = await bot.send_message(user_id, text, reply_markup=talking_buttons(opened.case_id))
-    await conf.remember(session, ring, opened.case_id, _ids(callback.message, sent))
+    earlier = [i for i in (callback_data.cmd, callback_data.intro) if i]
+    await conf.remember(session, ring, opened.case_id, [*earlier, *_ids(callback.message, sent)])
     await _talk(state, ring, opened.case_id, user_id)
     await _tell_counsellor_new(bot, session, opened, i18n)
 

@@ -149,7 +149,8 @@ async def test_member_to_counsellor_and_back(sqlite_url: str, lang: str) -> None
         for gone in (said, answered, f"{said}!", code):
             assert not any(gone in m.text for m in left), gone
         assert any(m.photo is not None and m.deleted for m in member.messages)
-        assert any(t(lang, "A confidential conversation") in m.text for m in left)  # before
+        assert not any(t(lang, "A confidential conversation") in m.text for m in left)
+        assert not any("/vertrouwelijk" in m.text for m in left)
 
         # another phone, with the code: a wrong code first, then the right one, read out
         phone = bot.sandbox.user(SECOND_PHONE, "F", language_code=lang)
