@@ -38,6 +38,8 @@ from storage.engine import create_session_factory
 from storage.models import ConfidentialCase, Counsellor
 
 log = logging.getLogger(__name__)
+TEXT_BUDGET = 4000  # characters of a message, under Telegram's 4,096
+MOST_CHOICES = 40  # counsellors offered as buttons (Telegram allows 100)
 
 
 class Talk(StatesGroup):
@@ -99,11 +101,17 @@ async def explanation(session: AsyncSession) -> str:
     counsellors = await conf.reachable(session)
     if counsellors:
         lines += ["", "<b>" + _("The counsellors") + "</b>"]
-        for counsellor in counsellors:
-            about = f" — {escape(counsellor.about)}" if counsellor.about else ""
-            lines.append(
-                f"• {escape(counsellor.display_name)} ({kind_label(counsellor.kind)}){about}"
-            )
+    budget = TEXT_BUDGET - 40 - sum(len(line) + 1 for line in lines)
+    for n, counsellor in enumerate(counsellors):  # within Telegram's limit, however many
+        about = f" — {escape(counsellor.about)}" if counsellor.about else ""
+        line = f"• {escape(counsellor.display_name)} ({kind_label(counsellor.kind)})"
+        if len(line) + 1 > budget:
+            lines.append(_("…and {count} more").format(count=len(counsellors) - n))
+            break
+        with_about = line + about
+        line = with_about if len(with_about) < budget // (len(counsellors) - n) else line
+        lines.append(line)
+        budget -= len(line) + 1
     return "\n".join(lines)
 
 
@@ -157,7 +165,7 @@ async def on_new(
     kb = InlineKeyboardBuilder()
     intro = callback.message.message_id if callback.message else 0
     before = {"cmd": callback_data.cmd, "intro": intro}
-    for counsellor in counsellors:
+    for counsellor in counsellors[:MOST_CHOICES]:
         label = f"{counsellor.display_name} ({kind_label(counsellor.kind)})"
         kb.button(text=label, callback_data=ConfCb(action="pick", ref=counsellor.id, **before))
     kb.button(text=_("Whoever is available"), callback_data=ConfCb(action="pick", ref=0, **before))
