@@ -117,9 +117,11 @@ async def report_undelivered(
     """Tell the writers of relays that failed or expired, then forget those rows."""
     if settings.confidential_key is None:
         return 0
-    keys = ring(settings, bot)
     async with sessions() as session:
         rows = await outbox_repo.sealed_undelivered(session, clock.now())
+        if not rows:  # the usual pass: no keyring made, `cryptography` not loaded
+            return 0
+        keys = ring(settings, bot)
         for row_id, sealed in rows:
             envelope = outbox.open_sealed(keys, row_id, sealed) or {}
             if envelope.get("back"):

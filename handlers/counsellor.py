@@ -93,9 +93,12 @@ async def on_reply(
     counsellor = await _counsellor(session, grants, message.chat.id)
     if ring is None or counsellor is None or message.reply_to_message is None:
         raise SkipHandler
-    case = await conf.routed_case(session, counsellor, message.reply_to_message.message_id)
+    case = await conf.routed_case(session, message.reply_to_message.message_id, counsellor)
     if case is None:
         raise SkipHandler  # a reply to something else: not ours
+    if case.counsellor_id != counsellor.id:
+        await message.answer(_("That case is no longer yours, or no longer exists."))
+        return
     if not (message.text or message.photo or message.document):
         await message.answer(_("I can pass on text, photos and files."))
         return

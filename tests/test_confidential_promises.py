@@ -9,6 +9,7 @@ import asyncio
 import logging
 import re
 import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -277,3 +278,31 @@ async def test_admins_see_counsellors_and_counts_never_cases(sqlite_url: str) ->
         for command in ("/zaken", f"/antwoord {code} hallo"):
             await admin.send_text(command)
             await admin.expect_text(t("nl", "This command is for confidential counsellors only."))
+
+
+LAZY_CHECK = """
+import asyncio, sys
+from bot import confidential_relay
+from bot.app import build_app
+from bot.sealing import new_key
+from bot.settings import Settings
+
+async def main():
+    settings = Settings(_env_file=None, bot_token="1:x", database_url=sys.argv[1],
+                        confidential_key=new_key())
+    app = await build_app(settings)
+    await confidential_relay.periodic(app.bot, app.sessions, app.i18n, app.settings)
+    await app.close()
+    print(sorted({m.split(".")[0] for m in sys.modules} & {"cryptography"}))
+
+asyncio.run(main())
+"""
+
+
+def test_cryptography_is_not_loaded_at_start_nor_by_the_scheduler(sqlite_url: str) -> None:
+    """Idle memory is a target: the 8 MiB of `cryptography` wait for the first case."""
+    done = subprocess.run(
+        [sys.executable, "-c", LAZY_CHECK, sqlite_url],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr

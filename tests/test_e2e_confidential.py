@@ -141,6 +141,8 @@ async def test_member_to_counsellor_and_back(sqlite_url: str, lang: str) -> None
         to_erik = await erik.expect_text(f"{said}!")
         await ineke.send_text(f"/antwoord {code} hallo")  # no longer hers
         await ineke.expect_text(t("nl", "You have no open case with that code."))
+        await ineke.send_text("hallo?", reply_to=relayed)
+        await ineke.expect_text(t("nl", "That case is no longer yours, or no longer exists."))
 
         # wipe: the conversation's messages, both sides, leave the member's chat
         await member.press("🧹 " + t(lang, "Remove this conversation from my phone"))

@@ -300,13 +300,12 @@ async def add_route(
 
 
 async def routed_case(
-    session: AsyncSession, counsellor: Counsellor, message_id: int
+    session: AsyncSession, message_id: int, counsellor: Counsellor
 ) -> ConfidentialCase | None:
+    """The case a message in this counsellor's chat was relayed for (perhaps handed over
+    since: the caller checks who holds it now)."""
     case_id = await repo.routed(session, counsellor.id, message_id)
-    if case_id is None:
-        return None
-    case = await repo.case(session, case_id)
-    return case if case is not None and case.counsellor_id == counsellor.id else None
+    return await repo.case(session, case_id) if case_id is not None else None
 
 
 async def remember(
