@@ -320,6 +320,10 @@ async def on_code(
     await _back_in(message.bot, session, state, ring, case, user_id, [message.message_id])  # type: ignore[arg-type]
 
 
+async def on_code_expected(message: Message) -> None:
+    await message.answer(_("Type your case code (it looks like K7QM-3XTD)."))
+
+
 async def on_mine(
     callback: CallbackQuery, session: AsyncSession, settings: Settings, bot: Bot, i18n: I18n
 ) -> None:
@@ -695,6 +699,7 @@ def build_router() -> Router:
     router.message.register(on_entry, Command("vertrouwelijk", "confidential", "fortroligt"))
     router.message.register(on_leave_command, Command("klaar", "done", "klar"))
     router.message.register(on_code, StateFilter(Talk.code), F.text, not_a_command)
+    router.message.register(on_code_expected, StateFilter(Talk.code), not_a_command)
     router.message.register(on_talk, StateFilter(Talk.talking), not_a_command)
     router.callback_query.register(on_entry_button, MenuCb.filter(F.action == "confidential"))
     router.callback_query.register(on_new, ConfCb.filter(F.action == "new"))

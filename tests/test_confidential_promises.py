@@ -187,6 +187,27 @@ async def test_a_relay_the_counsellor_cannot_take_waits_sealed_and_arrives_once(
         assert not any(CAPTION in m.text for m in ineke.messages)
 
 
+async def test_a_long_429_on_the_counsellors_chat_also_waits_sealed(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url, admin_ids=str(ADMIN), confidential_key=new_key()) as bot:
+        await counsellor_ready(bot)
+        code, member, _ineke = await open_case(bot)
+        bot.sandbox.faults.fail_next("copyMessage", 429, retry_after=90, chat_id=COUNSELLOR)
+        await member.send_text(SAID)
+        assert bot.app is not None
+        for _ in range(50):  # every send now waits out the 90 s: the member's notice too
+            async with bot.app.sessions() as session:
+                rows = (await session.scalars(select(OutboxRow))).all()
+            if rows:
+                break
+            await asyncio.sleep(0.1)
+        [row] = rows
+        assert (row.chat_id, row.payload) == (0, {"sealed": "confidential"})
+        assert row.state in ("queued", "sending")  # the sender holds it, waiting out the 90 s
+        assert row.sealed is not None
+        for secret in secrets_of(code):
+            assert secret not in row.sealed
+
+
 def start_of_waiting() -> str:
     return t("nl", "The counsellor cannot be reached this moment. Your message is on its way; "
                    "if it cannot be delivered within 7 days, I will tell you.")  # fmt: skip

@@ -78,6 +78,8 @@ async def test_member_to_counsellor_and_back(sqlite_url: str, lang: str) -> None
         relayed = await ineke.expect_text(said)
         assert relayed.inline_keyboard[0][0].text == f"🔒 {code}"
         assert "Fatima" not in relayed.text
+        await member.send_sticker()
+        await member.expect_text(t(lang, "I can pass on text, photos and files."))
         await member.send_photo(caption="screenshot")
         await member.expect_text(t(lang, "Passed on to {name}.", name="Ineke"))
         photo = await ineke.next()
@@ -159,6 +161,8 @@ async def test_member_to_counsellor_and_back(sqlite_url: str, lang: str) -> None
         await phone.send_text("/vertrouwelijk")
         await phone.expect_text(t(lang, "A confidential conversation"))
         await phone.press("🔑 " + t(lang, "I have a case code"))
+        await phone.expect_text(t(lang, "Type your case code (it looks like K7QM-3XTD)."))
+        await phone.send_sticker()
         await phone.expect_text(t(lang, "Type your case code (it looks like K7QM-3XTD)."))
         await phone.send_text("AAAA-AAAA")
         await phone.expect_text(
