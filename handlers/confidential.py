@@ -569,14 +569,15 @@ async def wipe(
     chat_id: int,
     pressed: Any = None,
 ) -> int:
-    """Delete the case's messages in the member's chat (Telegram allows it for 48 hours)."""
-    ids = await conf.take_wipe(session, ring, case)
+    """Delete the case's messages in the member's chats (Telegram allows it for 48 hours):
+    this phone's, and another's the conversation was continued from."""
+    targets = await conf.take_wipe(session, ring, case)
     if pressed is not None and hasattr(pressed, "message_id"):
-        ids.append(pressed.message_id)
+        targets.append((chat_id, pressed.message_id))
     deleted = 0
-    for message_id in dict.fromkeys(ids):
+    for chat, message_id in dict.fromkeys(targets):
         try:
-            await bot.delete_message(chat_id, message_id)
+            await bot.delete_message(chat, message_id)
             deleted += 1
         except TelegramAPIError:
             continue  # already gone, or too old

@@ -151,5 +151,10 @@ async def test_the_wipe_list_keeps_only_messages_young_enough(
         await conf.remember(session, ring, opened.case_id, [12])
     with clock.travel_to(NOW + timedelta(hours=49)):
         case = await conf.member_case(session, ring, opened.case_id, MEMBER)
-        assert await conf.take_wipe(session, ring, case) == [12]
+        assert await conf.take_wipe(session, ring, case) == [(MEMBER, 12)]
         assert await conf.take_wipe(session, ring, case) == []
+        await conf.remember(session, ring, case.id, [13])
+        await conf.enter_code(session, ring, OTHER_PHONE, opened.code)  # continued elsewhere
+        await conf.remember(session, ring, case.id, [5])
+        case = await conf.member_case(session, ring, case.id, OTHER_PHONE)
+        assert await conf.take_wipe(session, ring, case) == [(MEMBER, 13), (OTHER_PHONE, 5)]

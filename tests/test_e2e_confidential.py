@@ -156,6 +156,9 @@ async def test_member_to_counsellor_and_back(sqlite_url: str, lang: str) -> None
         assert not any(t(lang, "A confidential conversation") in m.text for m in left)
         assert not any("/vertrouwelijk" in m.text for m in left)
 
+        await member.send_text("P.S.")  # after the wipe, before continuing elsewhere
+        await member.expect_text(t(lang, "Passed on to {name}.", name="Erik"))
+
         # another phone, with the code: a wrong code first, then the right one, read out
         phone = bot.sandbox.user(SECOND_PHONE, "F", language_code=lang)
         await phone.send_text("/vertrouwelijk")
@@ -201,6 +204,9 @@ async def test_member_to_counsellor_and_back(sqlite_url: str, lang: str) -> None
         )
         await phone.press(t(lang, "Yes, erase this conversation"))
         await phone.expect_text(t(lang, "The conversation has been erased."))
+        await bot.sandbox.idle()  # erasing wiped both phones, the first one's P.S. too
+        assert all(m.deleted for m in member.messages if "P.S." in m.text)
+        assert any("P.S." in m.text for m in member.messages)
         await erik.expect_text(
             t("en", "Case <code>{code}</code> was ended and erased by the member.", code=code)
         )

@@ -238,12 +238,9 @@ async def enter_code(
         await asyncio.sleep(WRONG_CODE_DELAY)
         raise WrongCode
     if link_of(ring, case) != (user_id, locale):
-        same_account = member_of(ring, case) == user_id
         case = await repo.case(session, case.id, lock=True)
         assert case is not None
         _link(ring, case, user_id, locale)
-        if not same_account:
-            case.wipe_sealed = None  # the old phone's messages are not this chat's
     await session.commit()
     return case.id
 
@@ -311,14 +308,15 @@ async def routed_case(
 async def remember(
     session: AsyncSession, ring: Keyring, case_id: int, message_ids: Sequence[int]
 ) -> None:
-    """Message ids in the member's chat that "remove this conversation" deletes (sealed:
+    """Messages in the member's current chat that "remove this conversation" deletes (sealed:
     they belong to the member's chat). Ids too old to delete are dropped."""
     case = await repo.case(session, case_id, lock=True)
     if case is None:
         return
     now = int(clock.now().timestamp())
+    chat = member_of(ring, case)
     kept = [e for e in _wipe_list(ring, case) if now - e[1] < WIPE_WINDOW.total_seconds()]
-    kept += [[int(m), now] for m in message_ids]
+    kept += [[int(m), now, chat] for m in message_ids]
     case.wipe_sealed = ring.seal(
         Purpose.CASE_LINK, json.dumps(kept).encode(), _ctx("wipe", case.id)
     )
@@ -326,18 +324,22 @@ async def remember(
 
 
 def _wipe_list(ring: Keyring, case: ConfidentialCase) -> list[list[int]]:
+    """[message id, when (epoch seconds), chat] per message."""
     if not case.wipe_sealed:
         return []
     return list(json.loads(ring.unseal(Purpose.CASE_LINK, case.wipe_sealed, _ctx("wipe", case.id))))
 
 
-async def take_wipe(session: AsyncSession, ring: Keyring, case: ConfidentialCase) -> list[int]:
-    """The message ids still young enough to delete; the list is emptied."""
+async def take_wipe(
+    session: AsyncSession, ring: Keyring, case: ConfidentialCase
+) -> list[tuple[int, int]]:
+    """(chat, message id) of the messages still young enough to delete, in every chat the
+    case was continued from (a phone lost: wiped from the other); the list is emptied."""
     now = int(clock.now().timestamp())
-    ids = [m for m, at in _wipe_list(ring, case) if now - at < WIPE_WINDOW.total_seconds()]
+    young = [e for e in _wipe_list(ring, case) if now - e[1] < WIPE_WINDOW.total_seconds()]
     case.wipe_sealed = None
     await session.commit()
-    return ids
+    return [(int(chat), int(message_id)) for message_id, _at, chat in young]
 
 
 # -- the case's course -------------------------------------------------------------------
