@@ -142,9 +142,9 @@ async def test_nothing_said_stays_in_the_database_or_the_logs(
 
 
 async def test_a_relay_the_counsellor_cannot_take_waits_sealed_and_arrives_once(
-    sqlite_url: str,
+    database_url: str,
 ) -> None:
-    async with running_bot(sqlite_url, admin_ids=str(ADMIN), confidential_key=new_key()) as bot:
+    async with running_bot(database_url, admin_ids=str(ADMIN), confidential_key=new_key()) as bot:
         await counsellor_ready(bot)
         code, member, ineke = await open_case(bot)
         bot.sandbox.faults.fail_next("copyMessage", 502, count=3, chat_id=COUNSELLOR)
@@ -213,9 +213,9 @@ def start_of_waiting() -> str:
                    "if it cannot be delivered within 7 days, I will tell you.")  # fmt: skip
 
 
-async def test_a_closed_case_is_purged_after_the_retention_days(sqlite_url: str) -> None:
+async def test_a_closed_case_is_purged_after_the_retention_days(database_url: str) -> None:
     async with running_bot(
-        sqlite_url, admin_ids=str(ADMIN), confidential_key=new_key(),
+        database_url, admin_ids=str(ADMIN), confidential_key=new_key(),
         confidential_retention_days=30,
     ) as bot:  # fmt: skip
         await counsellor_ready(bot)
@@ -251,8 +251,8 @@ async def test_a_closed_case_is_purged_after_the_retention_days(sqlite_url: str)
         await ineke.expect_text(t("nl", "You have no open cases."))
 
 
-async def test_forget_me_takes_the_members_cases(sqlite_url: str) -> None:
-    async with running_bot(sqlite_url, admin_ids=str(ADMIN), confidential_key=new_key()) as bot:
+async def test_forget_me_takes_the_members_cases(database_url: str) -> None:
+    async with running_bot(database_url, admin_ids=str(ADMIN), confidential_key=new_key()) as bot:
         await counsellor_ready(bot)
         _code, member, _ineke = await open_case(bot)
         await member.send_text("/vergeetmij")

@@ -51,9 +51,9 @@ def code_in(text: str) -> str:
 
 
 @pytest.mark.parametrize("lang", ["nl", "en", "sv"])
-async def test_member_to_counsellor_and_back(sqlite_url: str, lang: str) -> None:
+async def test_member_to_counsellor_and_back(database_url: str, lang: str) -> None:
     said, answered = WORDS[lang]
-    async with running_bot(sqlite_url, admin_ids=str(ADMIN), confidential_key=new_key()) as bot:
+    async with running_bot(database_url, admin_ids=str(ADMIN), confidential_key=new_key()) as bot:
         await set_up_counsellors(bot)
         member = bot.sandbox.user(MEMBER, "Fatima", language_code=lang)
         ineke = bot.sandbox.user(COUNSELLOR, "Ineke", language_code="nl")
