@@ -327,3 +327,64 @@ def test_cryptography_is_not_loaded_at_start_nor_by_the_scheduler(sqlite_url: st
         capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr
+
+
+async def test_six_codes_in_an_hour_are_too_many_even_the_right_one(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url, admin_ids=str(ADMIN), confidential_key=new_key()) as bot:
+        await counsellor_ready(bot)
+        code, _member, _ineke = await open_case(bot)
+        guesser = bot.sandbox.user(8220, "Gerrit", language_code="en")
+        await guesser.send_text("/vertrouwelijk")
+        await guesser.expect_text(t("en", "A confidential conversation"))
+        await guesser.press("🔑 " + t("en", "I have a case code"))
+        await guesser.expect_text(t("en", "Type your case code (it looks like K7QM-3XTD)."))
+        wrong = t("en", "I cannot open a conversation with that code. Check it and try again.")
+        for guess in ("AAAA-AAAA", "BBBB-BBBB", "nonsense", "CCCC-CCCC", "DDDD-DDDD"):
+            await guesser.send_text(guess)
+            await guesser.expect_text(wrong)
+        await guesser.send_text(code)
+        await guesser.expect_text(t("en", "Too many codes tried. Please try again in an hour."))
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            [case] = (await session.scalars(select(ConfidentialCase))).all()
+        ring = conf.ring_of(bot.app.settings.confidential_key)
+        assert conf.member_of(ring, case) == MEMBER  # the case stayed with its member
+
+
+async def test_a_hand_over_the_member_declines_stays(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url, admin_ids=str(ADMIN), confidential_key=new_key()) as bot:
+        await counsellor_ready(bot)
+        admin = bot.sandbox.user(ADMIN, "Eva", language_code="nl")
+        await admin.send_text("/rol 8203 vertrouwenspersoon")
+        await admin.next()
+        for setting in ("naam Klachtencommissie", "commissie", "aan"):
+            await admin.send_text(f"/vertrouwenspersonen 8203 {setting}")
+            await admin.next()
+        code, member, ineke = await open_case(bot)
+        await ineke.send_text("/zaken")
+        listing = await ineke.expect_text(
+            t("nl", "Your open cases ({count}), page {page} of {pages}:", count=1, page=1, pages=1)
+        )
+        await ineke.press(listing.inline_keyboard[0][0].text)
+        await ineke.expect_text(t("nl", "The member has not said who they are."))
+        await ineke.press("↪️ " + t("nl", "Hand over to the complaints committee"))
+        asked = await member.expect_text("Klachtencommissie")
+        assert t("nl", "complaints committee") in asked.text
+        await member.press(t("nl", "No, keep it as it is"))
+        await member.expect_text(t("nl", "Fine: your conversation stays with your counsellor."))
+        await ineke.expect_text(
+            t("nl", "The member prefers to keep case <code>{code}</code> with you.", code=code)
+        )
+        yes = next(
+            b.data for row in asked.inline_keyboard for b in row if b.data.endswith(":1:0:0")
+        )
+        await member.press_raw(asked.message_id, yes)  # a stale yes: the question is answered
+        await bot.sandbox.idle()
+        assert member.alerts[-1] == t("nl", "That question has already been answered.")
+        stranger = bot.sandbox.user(8221, "Mallory", language_code="nl")
+        await stranger.send_text("/start")
+        await stranger.press_raw(1, yes)  # a forged tap on someone else's case
+        await bot.sandbox.idle()
+        assert stranger.alerts[-1] == t("nl", "That conversation no longer exists.")
+        await member.send_text(SAID)
+        await ineke.expect_text(SAID)
