@@ -35,6 +35,8 @@ COMMANDS = (
     Command("mijngegevens", __("Everything I store about you")),
     Command("vergeetmij", __("Erase everything about you")),
     Command("instellingen", __("Which announcements you get")),
+    Command("vertrouwelijk", __("A confidential conversation")),
+    Command("zaken", __("Your open confidential cases"), (RoleName.COUNSELLOR,)),
     Command("zoek", __("Search the talent base"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("nieuw", __("Create a workshop"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("workshop", __("Manage a workshop"), (RoleName.ORGANISER, RoleName.ADMIN)),
@@ -47,6 +49,11 @@ COMMANDS = (
     Command("berichten", __("Past announcements"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("vaardigheden", __("Curate the skills list"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("rol", __("Give or take away a role"), (RoleName.ADMIN,)),
+    Command(
+        "vertrouwenspersonen",
+        __("Confidential counsellors and monthly counts"),
+        (RoleName.ADMIN,),
+    ),
 )
 
 

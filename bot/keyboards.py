@@ -40,7 +40,7 @@ class LangCb(CallbackData, prefix="lang"):
 
 
 class MenuCb(CallbackData, prefix="menu"):
-    action: str  # "details", "language", "help"
+    action: str  # "details", "language", "help", "confidential"
 
 
 def consent() -> InlineKeyboardMarkup:
@@ -118,7 +118,8 @@ def main_menu() -> InlineKeyboardMarkup:
     kb.button(text="✏️ " + _("Change my details"), callback_data=MenuCb(action="details"))
     kb.button(text="🌐 " + _("Language"), callback_data=MenuCb(action="language"))
     kb.button(text="❓ " + _("Help"), callback_data=MenuCb(action="help"))
-    kb.adjust(1, 1, 1, 2)
+    kb.button(text=_("A confidential conversation"), callback_data=MenuCb(action="confidential"))
+    kb.adjust(1, 1, 1, 2, 1)
     return kb.as_markup()
 
 

@@ -17,17 +17,24 @@ instead; Telegram cannot be asked whether a message arrived, so it must be one o
 Failures: 429 pauses every send for `retry_after` (`budget.BudgetMiddleware`); 5xx and
 network errors retry with backoff, `ATTEMPTS` times; 403 marks the member unreachable; 400
 ("chat not found" and the like) fails the row at once.
+
+Sealed rows (`post_sealed`) carry a confidential relay: the row's `chat_id` is 0, its
+payload says only `{"sealed": kind}`, and what to send to whom is sealed with
+CONFIDENTIAL_KEY (`Purpose.PENDING_MESSAGE`, bound to the row's id). The sender opens it and
+hands it to the function registered for its kind (`SEALED_SENDERS`); 5xx retries go on until
+`expires_at`; once sent, the sealed bytes are cleared.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import weakref
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot
@@ -43,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import clock
 from bot.budget import Priority, sending_as
+from bot.sealing import Keyring, Purpose, SealBroken, keyring
 from bot.services import reachability
 from storage.repositories import outbox as repo
 from storage.repositories.outbox import FINAL, QUEUED, Claimed, Outcome
@@ -55,6 +63,60 @@ CLAIM_LEASE = timedelta(seconds=60)  # a claim older than this belongs to a send
 IDLE_POLL = 1.0  # seconds between looks at the outbox when nobody wakes the sender
 KEPT = timedelta(days=14)  # a personal message's row, once done: then it is deleted
 PRUNE_EVERY = timedelta(hours=1)
+SEALED_BACKOFF_MOST = timedelta(minutes=5)  # a sealed relay retries this often at the slowest
+
+# What sends a sealed row's contents, per kind: (bot, sessions, the opened envelope).
+SealedSend = Callable[[Bot, async_sessionmaker[AsyncSession], dict[str, Any]], Awaitable[None]]
+SEALED_SENDERS: dict[str, SealedSend] = {}
+# The CONFIDENTIAL_KEY of each bot whose sender may open sealed rows (set by the feature).
+_sealing_keys: weakref.WeakKeyDictionary[Bot, str] = weakref.WeakKeyDictionary()
+
+
+def enable_sealed(bot: Bot, key: str) -> None:
+    """Let this bot's sender open sealed rows (the key text; the keyring is made on use)."""
+    _sealing_keys[bot] = key
+
+
+def sealing_key_of(bot: Bot) -> str | None:
+    return _sealing_keys.get(bot)
+
+
+def sealed_context(row_id: int) -> bytes:
+    return f"outbox:{row_id}".encode()
+
+
+async def post_sealed(
+    session: AsyncSession,
+    ring: Keyring,
+    kind: str,
+    envelope: Mapping[str, Any],
+    priority: Priority,
+    expires_at: datetime,
+) -> int:
+    """Keep a confidential relay in the outbox, sealed (in the caller's transaction)."""
+    [row_id] = await repo.add_many(
+        session,
+        [{
+            "priority": int(priority), "state": QUEUED, "chat_id": 0, "member_id": None,
+            "broadcast_id": None, "payload": {"sealed": kind}, "attachment": None,
+            "attempts": 0, "parts_done": 0, "created_at": clock.now(), "sealed": b"",
+            "expires_at": expires_at,
+        }],
+    )  # fmt: skip
+    body = json.dumps({**envelope, "kind": kind}).encode()
+    sealed = ring.seal(Purpose.PENDING_MESSAGE, body, sealed_context(row_id))
+    await repo.set_sealed(session, row_id, sealed)
+    return row_id
+
+
+def open_sealed(ring: Keyring, row_id: int, sealed: bytes) -> dict[str, Any] | None:
+    """A sealed row's envelope, or None if it does not open (another key, tampered)."""
+    try:
+        return dict(
+            json.loads(ring.unseal(Purpose.PENDING_MESSAGE, sealed, sealed_context(row_id)))
+        )
+    except SealBroken:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +418,8 @@ class Sender:
     async def _send(self, row: Claimed) -> Outcome:
         """The row's parts from where the last try stopped; what became of it."""
         sending_as.set(Priority(row.priority))
+        if row.payload.get("sealed"):
+            return await self._send_sealed(row)
         parts = await self._parts(row)
         done = row.parts_done
         try:
@@ -376,6 +440,34 @@ class Sender:
             later = clock.now() + timedelta(seconds=BACKOFF * 2 ** (attempts - 1))
             return Outcome(row.id, QUEUED, type(exc).__name__[:40], later, attempts, done)
         except TelegramAPIError as exc:  # 400 and the like: this message cannot be sent
+            log.warning("outbox row %s failed: %s", row.id, type(exc).__name__)
+            return Outcome(row.id, repo.FAILED, type(exc).__name__[:40])
+        return Outcome(row.id, repo.SENT)
+
+    async def _send_sealed(self, row: Claimed) -> Outcome:
+        """Open a sealed row and let its kind's function send it; retried until it expires."""
+        now = clock.now()
+        if row.expires_at is not None and now >= row.expires_at:
+            return Outcome(row.id, repo.FAILED, "expired")
+        key = _sealing_keys.get(self.bot)
+        ring = keyring(key) if key else None
+        envelope = open_sealed(ring, row.id, row.sealed or b"") if ring else None
+        send = SEALED_SENDERS.get(str(envelope.get("kind"))) if envelope else None
+        if envelope is None or send is None:
+            log.warning("outbox row %s: a sealed row that cannot be opened", row.id)
+            return Outcome(row.id, repo.FAILED, "sealed")
+        try:
+            await send(self.bot, self.sessions, envelope)
+        except TelegramForbiddenError:
+            return Outcome(row.id, repo.UNREACHABLE, "403")
+        except TelegramRetryAfter as exc:
+            later = now + timedelta(seconds=exc.retry_after)
+            return Outcome(row.id, QUEUED, "429", later, row.attempts, 0)
+        except (TelegramServerError, TelegramNetworkError, TimeoutError) as exc:
+            attempts = row.attempts + 1
+            wait = min(timedelta(seconds=BACKOFF * 2 ** min(attempts - 1, 20)), SEALED_BACKOFF_MOST)
+            return Outcome(row.id, QUEUED, type(exc).__name__[:40], now + wait, attempts, 0)
+        except TelegramAPIError as exc:
             log.warning("outbox row %s failed: %s", row.id, type(exc).__name__)
             return Outcome(row.id, repo.FAILED, type(exc).__name__[:40])
         return Outcome(row.id, repo.SENT)

@@ -17,7 +17,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import broadcast_views, clock, notify
+from bot import broadcast_views, clock, confidential_relay, notify
 from bot.formatting import span
 from bot.keyboards import feedback_keyboard
 from bot.services import broadcasts, feedback, reminders, tracks, workshops
@@ -228,6 +228,7 @@ class Scheduler:
                     log.info("sent %s reminders", sent)
                 await run_due_draws(bot, self.sessions, self.i18n)
                 await start_due_broadcasts(self.sessions, self.i18n)
+                await confidential_relay.periodic(bot, self.sessions, self.i18n, self.settings)
                 asked = await ask_feedback(bot, self.sessions, self.i18n)
                 if asked:
                     log.info("asked %s attendees for feedback", asked)

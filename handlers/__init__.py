@@ -9,6 +9,8 @@ from handlers import (
     attendance,
     broadcasts,
     catalogue,
+    confidential,
+    counsellor,
     errors,
     fallback,
     feedback,
@@ -38,6 +40,8 @@ def root_router() -> Router:
         workshops.build_signup_router(),  # the hot path: see its docstring
         membership.build_router(),
         start.build_router(),
+        counsellor.build_router(),  # replies to relayed messages, before free text
+        confidential.build_router(),
         help.build_router(),
         language.build_router(),
         admin.build_router(),

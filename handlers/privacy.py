@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import commands
 from bot.formatting import long_date, split_lines
-from bot.services import privacy, roles, workshops
+from bot.services import confidential, privacy, roles, workshops
 from bot.services.roles import RoleName
 from bot.settings import Settings
 from handlers.admin import role_label
@@ -100,6 +100,9 @@ async def on_erase(
         await bot.send_message(callback.from_user.id, _("Fine: nothing has been erased."))
         return
     erased = await privacy.erase(session, callback.from_user.id)
+    if settings.confidential_key is not None:  # their confidential cases, found by the key
+        ring = confidential.ring_of(settings.confidential_key)
+        await confidential.forget_member(session, ring, callback.from_user.id)
     await state.clear()
     log.info("erased a person: %s rows, %s anonymised", erased.rows_deleted, erased.rows_anonymised)
     await close_question(callback, _("Yes, erase everything"))

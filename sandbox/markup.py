@@ -133,7 +133,11 @@ def _html_entity(name: str, attrs: dict[str, str], stack: list[_OpenTag], at: in
         if not href:
             return None
         if href.startswith("tg://user?id="):
-            return {"type": "text_mention", "user": {"id": int(href.split("=", 1)[1] or 0)}}
+            user_id = int(href.split("=", 1)[1] or 0)  # Telegram sends a whole User object
+            return {
+                "type": "text_mention",
+                "user": {"id": user_id, "is_bot": False, "first_name": ""},
+            }
         return {"type": "text_link", "url": href}
     if name == "blockquote":
         return {"type": "expandable_blockquote" if "expandable" in attrs else "blockquote"}

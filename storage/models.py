@@ -4,13 +4,14 @@ and removed by /vergeetmij, so keep them few."""
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -447,3 +448,85 @@ class OutboxRow(Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A confidential relay waiting: chat_id is 0 and the payload only says "sealed"; who it
+    # goes to and which message is sealed here (bot/confidential_relay.py), until `expires_at`.
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# -- the confidential path (bot/services/confidential.py; the README says why each column) --
+
+
+class Counsellor(Base):
+    """A counsellor as members see them: an admin sets the name, a short text, the kind
+    (internal, external, or the complaints committee) and whether the bot reaches them."""
+
+    __tablename__ = "confidential_counsellors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    kind: Mapped[str] = mapped_column(String(12), default="internal")
+    display_name: Mapped[str] = mapped_column(String(64), default="")
+    about: Mapped[str] = mapped_column(String(300), default="")
+    reachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str | None] = mapped_column(String(8))  # what they last wrote to us in
+
+
+class ConfidentialCase(Base):
+    """What routing needs of a confidential conversation, and nothing readable about who."""
+
+    __tablename__ = "confidential_cases"
+    # Ids are never reused (sealed values are bound to them), on SQLite too.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_tag: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    code_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    member_tag: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    member_link: Mapped[bytes] = mapped_column(LargeBinary)
+    wipe_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    counsellor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("confidential_counsellors.id", ondelete="SET NULL"), index=True
+    )
+    handover_to: Mapped[int | None] = mapped_column(
+        ForeignKey("confidential_counsellors.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    identity_shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_on: Mapped[date] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+
+
+class ConfidentialRelay(Base):
+    """A message relayed into a counsellor's chat, so that a reply to it finds its case."""
+
+    __tablename__ = "confidential_relays"
+
+    counsellor_id: Mapped[int] = mapped_column(
+        ForeignKey("confidential_counsellors.id", ondelete="CASCADE"), primary_key=True
+    )
+    message_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("confidential_cases.id", ondelete="CASCADE"), index=True
+    )
+
+
+class ConfidentialMonth(Base):
+    """Cases opened and closed per month: what admins see, with no link to any case."""
+
+    __tablename__ = "confidential_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11"
+    opened: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ConfidentialTry(Base):
+    """Case codes typed by one account in the last hour (a keyed tag of the account, unlike
+    any case's tag), so that codes cannot be guessed; forgotten after the hour."""
+
+    __tablename__ = "confidential_tries"
+
+    account_tag: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    tries: Mapped[int] = mapped_column(Integer, default=0)

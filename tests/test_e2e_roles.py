@@ -91,7 +91,7 @@ async def test_help_and_command_menu_follow_the_role(sqlite_url: str) -> None:
         member_menu = bot.sandbox.commands_for(8005, language_code="nl")
         everyone = [
             "start", "help", "workshops", "leergangen", "profiel", "taal", "mijngegevens",
-            "vergeetmij", "instellingen",
+            "vergeetmij", "instellingen", "vertrouwelijk",
         ]  # fmt: skip
         assert names(member_menu) == everyone
         assert dict(member_menu)["taal"] == t("nl", "Change the language")
@@ -100,7 +100,7 @@ async def test_help_and_command_menu_follow_the_role(sqlite_url: str) -> None:
         admin_menu = names(bot.sandbox.commands_for(ADMIN, language_code="en"))
         staff = [
             "zoek", "nieuw", "workshop", "workshops_csv", "bericht", "berichten", "vaardigheden",
-            "rol",
+            "rol", "vertrouwenspersonen",
         ]  # fmt: skip
         assert admin_menu == [*everyone, *staff]
 

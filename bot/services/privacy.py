@@ -49,9 +49,16 @@ LINKS = (
     Link("broadcasts", "author_id", "telegram", "blank"),
     Link("broadcasts", "approved_by", "telegram", "blank"),
     Link("broadcasts", "progress_chat_id", "telegram", "blank"),
+    Link("confidential_counsellors", "telegram_id", "telegram", "delete"),
 )
 PERSONAL = tuple(dict.fromkeys(link.table for link in LINKS))
-NOT_PERSONAL = frozenset({"regions", "skills", "workshop_topics", "tracks"})
+NOT_PERSONAL = frozenset({"regions", "skills", "workshop_topics", "tracks", "confidential_months"})
+# Personal, but nothing in them names the person readably: a case is linked to its member by
+# a keyed tag and a sealed link (bot/services/confidential.py), code tries by a keyed tag of
+# the account. Only the key finds them: /vergeetmij deletes the person's cases through
+# `confidential.forget_member`, retention deletes the rest. They are left out of the data
+# file on purpose: it would show whoever sees the member's phone that they used the path.
+SEALED = frozenset({"confidential_cases", "confidential_relays", "confidential_tries"})
 
 
 @dataclass(frozen=True, slots=True)

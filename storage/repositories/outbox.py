@@ -32,6 +32,8 @@ class Claimed:
     attachment: bytes | None
     attempts: int
     parts_done: int
+    sealed: bytes | None = None
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,8 @@ async def claim(
             OutboxRow.attachment,
             OutboxRow.attempts,
             OutboxRow.parts_done,
+            OutboxRow.sealed,
+            OutboxRow.expires_at,
         )
     )
     claimed = [Claimed(*row) for row in result.all()]
@@ -130,11 +134,10 @@ async def record(session: AsyncSession, outcomes: Iterable[Outcome], now: dateti
         else:
             final[(outcome.state, outcome.error)].append(outcome.id)
     for (state, error), ids in final.items():
-        await session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id.in_(ids))
-            .values(state=state, error=error, done_at=now, claimed_at=None)
-        )
+        done: dict[str, Any] = {"state": state, "error": error, "done_at": now, "claimed_at": None}
+        if state == SENT:
+            done["sealed"] = None  # a confidential relay delivered: nothing of it stays
+        await session.execute(update(OutboxRow).where(OutboxRow.id.in_(ids)).values(**done))
     await session.commit()
 
 
@@ -208,3 +211,24 @@ async def hold(session: AsyncSession, broadcast_id: int, held: bool) -> int:
         .values(state=after)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def set_sealed(session: AsyncSession, row_id: int, sealed: bytes) -> None:
+    await session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(sealed=sealed))
+
+
+async def sealed_undelivered(session: AsyncSession, now: datetime) -> list[tuple[int, bytes]]:
+    """Sealed rows that will not be delivered: failed, unreachable, or past `expires_at`."""
+    rows = await session.execute(
+        select(OutboxRow.id, OutboxRow.sealed).where(
+            OutboxRow.sealed.is_not(None),
+            OutboxRow.state.in_((FAILED, UNREACHABLE, CANCELLED))
+            | ((OutboxRow.state == QUEUED) & (OutboxRow.expires_at <= now)),
+        )
+    )
+    return [(row[0], row[1]) for row in rows.all()]
+
+
+async def delete_rows(session: AsyncSession, ids: Collection[int]) -> None:
+    if ids:
+        await session.execute(delete(OutboxRow).where(OutboxRow.id.in_(list(ids))))
