@@ -5,12 +5,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+from pathlib import Path
+
+from pydantic import SecretStr
 
 from bot.app import build_app
 from bot.demo import PERSONAS, seed
+from bot.sealing import new_key
 from bot.settings import Settings
 from sandbox.server import Sandbox
 from sandbox.terminal import run_terminal
+
+SANDBOX_KEY_FILE = Path("ledenbot-sandbox.key")
+
+
+def sandbox_key(path: Path = SANDBOX_KEY_FILE) -> str:
+    """The sandbox's own CONFIDENTIAL_KEY, made once and kept beside its database, so that
+    the confidential path can be tried (and its cases reopened) without configuring one."""
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    key = new_key()
+    path.write_text(key + "\n", encoding="ascii")
+    path.chmod(0o600)
+    return key
 
 
 async def run_chat(settings: Settings, *, demo: bool, persona: str, lang: str | None) -> None:
@@ -22,7 +39,10 @@ async def run_chat(settings: Settings, *, demo: bool, persona: str, lang: str | 
         )
         raise SystemExit(2)
     async with Sandbox(default_token=settings.bot_token) as sandbox:
-        settings = settings.model_copy(update={"bot_api_url": sandbox.base_url})
+        update: dict[str, object] = {"bot_api_url": sandbox.base_url}
+        if settings.confidential_key is None:
+            update["confidential_key"] = SecretStr(sandbox_key())
+        settings = settings.model_copy(update=update)
         app = await build_app(settings)
         if demo:
             async with app.sessions() as session:

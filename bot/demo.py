@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import clock
-from bot.services import catalogue, onboarding, profile, roles
+from bot.services import catalogue, confidential, onboarding, profile, roles
 from bot.services.onboarding import Kind
 from bot.services.places import default_gazetteer
 from bot.services.profile import Level, SkillKind
@@ -37,7 +37,11 @@ PERSONAS = (
     Persona("organiser", 5002, "Bram", "nl", RoleName.ORGANISER),
     Persona("volunteer", 5003, "Sanna", "sv", RoleName.VOLUNTEER),
     Persona("admin", 5004, "Eva", "en", RoleName.ADMIN),
+    Persona("counsellor", 5005, "Ineke", "nl", RoleName.COUNSELLOR),
 )
+
+#: The counsellor persona's profile, as an admin sets it with /vertrouwenspersonen.
+DEMO_COUNSELLOR = (5005, "Ineke Jansen", "Bereikbaar op werkdagen, ook 's avonds.")
 
 SAMPLE_MEMBERS = (
     # id, first name, language, kind, town, region, talents (level), learning wishes
@@ -103,6 +107,11 @@ async def seed(session: AsyncSession) -> None:
             continue
         await roles.assign(
             session, actor=admin, actor_id=0, target_id=p.user_id, role=p.role, region=p.region
+        )
+    counsellor_id, name, about = DEMO_COUNSELLOR
+    if await confidential.counsellor_of(session, counsellor_id) is None:
+        await confidential.configure(
+            session, admin, counsellor_id, name=name, about=about, kind="internal", reachable=True
         )
     gazetteer = default_gazetteer()
     await catalogue.ensure_defaults(session)
