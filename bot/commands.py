@@ -47,6 +47,7 @@ COMMANDS = (
     Command("berichten", __("Past announcements"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("vaardigheden", __("Curate the skills list"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("rol", __("Give or take away a role"), (RoleName.ADMIN,)),
+    Command("enquete", __("The anonymous survey: publish, close, results"), (RoleName.ADMIN,)),
 )
 
 

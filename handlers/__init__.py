@@ -19,6 +19,7 @@ from handlers import (
     privacy,
     profile,
     start,
+    survey,
     talent,
     tracks,
     workshop_admin,
@@ -52,6 +53,7 @@ def root_router() -> Router:
         attendance.build_router(),
         workshop_import.build_router(),
         workshop_new.build_router(),
+        survey.build_router(),  # the anonymous survey (a free-text answer in its state)
         broadcasts.build_router(),  # after the others: their commands win over a draft's text
         onboarding.build_router(),
         fallback.build_router(),

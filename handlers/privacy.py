@@ -24,6 +24,7 @@ from handlers.admin import role_label
 from handlers.common import close_question, private_router
 from handlers.onboarding import summary_lines
 from handlers.profile import card_lines
+from handlers.survey import keys_of
 from handlers.workshops import notify_promoted
 from storage.models import Member
 
@@ -39,7 +40,7 @@ async def on_my_data(
 ) -> None:
     """The file with everything, then a readable summary split within Telegram's limit (a
     full profile alone is longer than one message)."""
-    data = await privacy.export(session, message.chat.id)
+    data = await privacy.export(session, message.chat.id, keys_of(settings))
     if not any(data.values()):
         await message.answer(_("I store nothing about you."))
         return
@@ -99,7 +100,7 @@ async def on_erase(
         await close_question(callback, _("No, keep my data"))
         await bot.send_message(callback.from_user.id, _("Fine: nothing has been erased."))
         return
-    erased = await privacy.erase(session, callback.from_user.id)
+    erased = await privacy.erase(session, callback.from_user.id, keys_of(settings))
     await state.clear()
     log.info("erased a person: %s rows, %s anonymised", erased.rows_deleted, erased.rows_anonymised)
     await close_question(callback, _("Yes, erase everything"))

@@ -432,3 +432,8 @@ async def forget(session: AsyncSession, keys: Keyring | None, telegram_id: int) 
         return 0
     tags = [(sid, _tag(keys, sid, telegram_id)) for sid in await repo.survey_ids(session)]
     return await repo.forget_participation(session, tags)
+
+
+async def questions_of(session: AsyncSession, survey_id: int) -> list[SurveyQuestion]:
+    """A survey's questions in order (an admin's preview)."""
+    return await repo.questions(session, survey_id)

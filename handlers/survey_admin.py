@@ -1,0 +1,230 @@
+"""/enquete (/survey, /enkat): admins publish the social-safety survey, close it and read
+its results. Nobody else: organisers, volunteers and counsellors get the admins-only answer.
+
+Every button re-checks that an admin pressed it and where the survey stands now.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from html import escape
+
+from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n, ngettext
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import sealing, survey_views
+from bot.formatting import split_lines
+from bot.services import regions, roles, survey
+from bot.services.roles import Grant, RoleName
+from bot.settings import SUPPORTED_LOCALES, Settings
+from handlers.common import close_question, private_router
+from storage.models import Survey
+
+log = logging.getLogger(__name__)
+LISTED = 10  # surveys with buttons in the overview (4 buttons each at most: under 100)
+
+
+class AdminCb(CallbackData, prefix="svadm"):
+    action: str  # new | publish | discard | close | results | csv
+    survey_id: int = 0
+    preview: bool = False  # pressed under a draft's preview (else under the overview)
+
+
+def unavailable() -> str:
+    return _(
+        "The survey needs CONFIDENTIAL_KEY: with it I can make sure everyone answers once "
+        "without storing who gave which answers. Make one with "
+        "<code>ledenbot confidential-key</code>, set CONFIDENTIAL_KEY in the environment and "
+        "restart the bot."
+    )
+
+
+def status_label(status: str) -> str:
+    return {"draft": _("draft"), "open": _("open"), "closed": _("closed")}.get(status, status)
+
+
+def overview(listed: list[tuple[Survey, int]], locale: str) -> tuple[str, InlineKeyboardMarkup]:
+    lines = ["📋 " + _("<b>Surveys</b>")]
+    if not listed:
+        lines.append(_("No surveys yet."))
+    kb = InlineKeyboardBuilder()
+    for s, answered in listed[:LISTED]:
+        title = escape(survey.in_locale(s.titles, locale))
+        lines.append(
+            _("#{id} {title}: {status}, {count} answered").format(
+                id=s.id, title=title, status=status_label(s.status), count=answered
+            )
+        )
+        buttons = {
+            "draft": [
+                ("📨 " + _("Publish #{id}"), "publish"),
+                ("🗑 " + _("Discard #{id}"), "discard"),
+            ],
+            "open": [("⏹ " + _("Close #{id}"), "close")],
+            "closed": [("📊 " + _("Results #{id}"), "results"), ("📄 " + _("CSV #{id}"), "csv")],
+        }.get(s.status, [])
+        for label, action in buttons:
+            kb.button(
+                text=label.format(id=s.id), callback_data=AdminCb(action=action, survey_id=s.id)
+            )
+    kb.button(text="➕ " + _("New: the social-safety survey"), callback_data=AdminCb(action="new"))
+    kb.adjust(2)
+    return "\n".join(lines), kb.as_markup()
+
+
+def preview_lines(s: Survey, questions: list, locale: str) -> list[str]:  # type: ignore[type-arg]
+    lines = [
+        _("Draft #{id}: {title}").format(id=s.id, title=escape(survey.in_locale(s.titles, locale))),
+        "",
+    ]
+    for q in questions:
+        lines.append(f"{q.position + 1}. {escape(survey.in_locale(q.texts, locale))}")
+        if q.kind == "choice":
+            lines.append(
+                "    " + " · ".join(escape(o) for o in survey.in_locale(q.options, locale))
+            )
+        elif q.kind == "scale":
+            lines.append("    1–5")
+    lines += [
+        "",
+        _(
+            "Publishing invites every member who has not turned general news off, each in "
+            "their own language."
+        ),
+    ]
+    return lines
+
+
+def _is_admin(grants: frozenset[Grant]) -> bool:
+    return roles.has_role(grants, RoleName.ADMIN)
+
+
+async def on_survey(
+    message: Message,
+    grants: frozenset[Grant],
+    session: AsyncSession,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    if not _is_admin(grants):
+        await message.answer(_("This command is for administrators only."))
+        return
+    if settings.confidential_key is None:
+        await message.answer(unavailable())
+        return
+    text, markup = overview(await survey.listing(session), i18n.current_locale)
+    await message.answer(text, reply_markup=markup)
+
+
+async def on_button(
+    callback: CallbackQuery,
+    callback_data: AdminCb,
+    grants: frozenset[Grant],
+    session: AsyncSession,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    if not _is_admin(grants):
+        await callback.answer(_("This command is for administrators only."), show_alert=True)
+        return
+    if settings.confidential_key is None:
+        await callback.answer(_("The survey is not available right now."), show_alert=True)
+        return
+    action, survey_id, locale = callback_data.action, callback_data.survey_id, i18n.current_locale
+    bot, chat = callback.bot, callback.from_user.id
+    assert bot is not None
+    sealing.keyring(settings.confidential_key.get_secret_value())  # a bad key fails here
+    try:
+        if action == "new":
+            created = await survey.create(session, survey.template())
+            await callback.answer(_("Draft #{id} made.").format(id=created.id))
+            questions = await survey.questions_of(session, created.id)
+            kb = InlineKeyboardBuilder()
+            kb.button(
+                text="📨 " + _("Publish #{id}").format(id=created.id),
+                callback_data=AdminCb(action="publish", survey_id=created.id, preview=True),
+            )
+            kb.button(
+                text="🗑 " + _("Discard #{id}").format(id=created.id),
+                callback_data=AdminCb(action="discard", survey_id=created.id, preview=True),
+            )
+            kb.adjust(1)
+            chunks = split_lines(preview_lines(created, questions, locale))
+            for chunk in chunks[:-1]:
+                await bot.send_message(chat, chunk)
+            await bot.send_message(chat, chunks[-1], reply_markup=kb.as_markup())
+        elif action == "publish":
+            locales = [
+                settings.default_locale,
+                *(c for c in SUPPORTED_LOCALES if c != settings.default_locale),
+            ]
+            render = survey_views.renderer(i18n)
+            invited = await survey.publish(session, survey_id, render, locales)
+            log.info("survey %s published to %s members", survey_id, invited)
+            outcome = ngettext(
+                "Survey #{id} is open: {count} member invited.",
+                "Survey #{id} is open: {count} members invited.",
+                invited,
+            ).format(id=survey_id, count=invited)
+            await callback.answer(outcome, show_alert=True)
+            await _done(callback, callback_data, session, locale, outcome)
+        elif action == "discard":
+            await survey.discard(session, survey_id)
+            await callback.answer(_("Draft #{id} discarded.").format(id=survey_id))
+            await _done(
+                callback,
+                callback_data,
+                session,
+                locale,
+                _("Draft #{id} discarded.").format(id=survey_id),
+            )
+        elif action == "close":
+            await survey.close(session, survey_id)
+            outcome = _("Survey #{id} is closed: the results are ready.").format(id=survey_id)
+            await callback.answer(outcome, show_alert=True)
+            await _done(callback, callback_data, session, locale, outcome)
+        elif action in ("results", "csv"):
+            order = [r.code for r in await regions.configured(session)]
+            results = await survey.results(session, survey_id, order)
+            names = {r.code: r.name for r in await regions.configured(session)}
+            await callback.answer()
+            if action == "csv":
+                data = survey_views.results_csv(results, locale, names)
+                name = f"survey-{survey_id}-results.csv"
+                await bot.send_document(chat, BufferedInputFile(data, filename=name))
+            else:
+                for chunk in split_lines(survey_views.result_lines(results, locale, names)):
+                    await bot.send_message(chat, chunk)
+        else:
+            await callback.answer(_("That button is no longer valid."), show_alert=True)
+    except survey.SurveyError:
+        await callback.answer(_("That button is no longer valid."), show_alert=True)
+
+
+async def _done(
+    callback: CallbackQuery, pressed: AdminCb, session: AsyncSession, locale: str, outcome: str
+) -> None:
+    """The tapped message after a step: a preview closes with the outcome; the overview shows
+    where every survey stands now, with the buttons that fit."""
+    if pressed.preview or not isinstance(callback.message, Message):
+        await close_question(callback, outcome)
+        return
+    text, markup = overview(await survey.listing(session), locale)
+    with contextlib.suppress(TelegramBadRequest):  # unchanged: a double tap
+        await callback.message.edit_text(text, reply_markup=markup)
+
+
+def build_router() -> Router:
+    """A fresh router, so every Dispatcher (and every test) gets its own."""
+    router = private_router("survey_admin")
+    router.message.register(on_survey, Command("enquete", "survey", "enkat"))
+    router.callback_query.register(on_button, AdminCb.filter())
+    return router
