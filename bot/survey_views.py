@@ -135,11 +135,19 @@ def _breakdown_lines(
     return lines
 
 
-def _fit(text: str) -> str:
-    """A free-text answer escaped, within one message however many '&' it holds."""
-    while len(escape(text, quote=False)) > TEXT_ROOM:
-        text = text[: len(text) - 100]
-    return escape(text, quote=False)
+def _pieces(text: str) -> list[str]:
+    """A free-text answer escaped, in pieces that each fit a message (a text of '&' escapes
+    to five times its length): the first after a bullet, the rest on their own lines."""
+    pieces, current, size = [], [], 0
+    for char in text:
+        escaped = escape(char, quote=False)
+        if size + len(escaped) > TEXT_ROOM:
+            pieces.append("".join(current))
+            current, size = [], 0
+        current.append(escaped)
+        size += len(escaped)
+    pieces.append("".join(current))
+    return ["• " + pieces[0], *pieces[1:]]
 
 
 def result_lines(
@@ -180,7 +188,7 @@ def result_lines(
             )
             + "</b>",
         ]
-        lines += [f"• {_fit(text)}" for text in results.texts]
+        lines += [piece for text in results.texts for piece in _pieces(text)]
     return lines
 
 

@@ -9,7 +9,6 @@ being asked.
 
 from __future__ import annotations
 
-import logging
 from html import escape
 from typing import Any
 
@@ -34,7 +33,6 @@ from handlers import survey_admin
 from handlers.common import close_question, private_router
 from storage.models import Member, SurveyQuestion
 
-log = logging.getLogger(__name__)
 SKIP = -1  # the value of "Skip" under the free-text question
 
 
@@ -293,7 +291,7 @@ async def record(
     except survey.SurveyError:
         await bot.send_message(chat_id, _("This survey is closed. Thank you all the same!"))
         return
-    log.info("survey %s: a response stored", survey_id)
+    # No log line here: even a time of submitting is more than the response itself holds.
     await bot.send_message(
         chat_id,
         _(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from pathlib import Path
 
 import pytest
 from sqlalchemy import BigInteger, func, select
@@ -14,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import outbox
 from bot.sealing import Keyring, new_key
 from bot.services import privacy, survey
+from storage.engine import create_engine, create_session_factory
+from storage.migrate import upgrade
 from storage.models import (
     Base,
     Member,
@@ -256,3 +259,21 @@ async def test_my_data_shows_participation_and_forget_me_deletes_it(session: Asy
     assert erased.rows_deleted >= 2  # the member and the tag
     assert await session.scalar(select(func.count()).select_from(SurveyParticipation)) == 0
     assert await session.scalar(select(func.count()).select_from(SurveyResponse)) == 1
+
+
+async def test_the_sqlite_file_holds_no_respondents_telegram_id(sqlite_url: str) -> None:
+    """Byte for byte: neither the digits nor SQLite's integer encodings of the respondents'
+    Telegram ids are anywhere in the database file after they answered."""
+    engine = create_engine(sqlite_url)
+    await upgrade(engine)
+    respondents = [7_123_456_789 + 7919 * i for i in range(6)]
+    async with create_session_factory(engine)() as session:
+        survey_id = await open_template(session)
+        for tid in respondents:
+            await answer(session, survey_id, tid)
+    await engine.dispose()
+    raw = await asyncio.to_thread(Path(sqlite_url.removeprefix("sqlite+aiosqlite:///")).read_bytes)
+    assert b"Meer trainingen graag" in raw  # the answers are there
+    for tid in respondents:
+        assert str(tid).encode() not in raw
+        assert tid.to_bytes(8, "big") not in raw and tid.to_bytes(6, "big") not in raw

@@ -48,6 +48,7 @@ KINDS = ("scale", "choice", "text")
 SCALE = range(1, 6)
 MIN_QUESTIONS, MAX_QUESTIONS = 5, 10
 MAX_OPTIONS = 6
+MAX_TITLE, MAX_QUESTION, MAX_OPTION = 100, 500, 60  # characters: views and buttons stay small
 TEXT_LIMIT = 1000  # characters of a free-text answer
 ROLE_GROUPS = ("member", "sympathiser", "active")
 TEMPLATE = Path(__file__).resolve().parent.parent / "data" / "survey_social_safety.json"
@@ -100,20 +101,26 @@ class SurveyDef:
 
 def validate(definition: SurveyDef) -> None:
     """5-10 questions of the known kinds, at most one free text, 2-6 options per choice
-    question in every language it is written in."""
+    question in every language it is written in, texts short enough for a message and a
+    button."""
     qs = definition.questions
     if not MIN_QUESTIONS <= len(qs) <= MAX_QUESTIONS:
         raise BadSurvey("count")
     if sum(q.kind == "text" for q in qs) > 1:
         raise BadSurvey("texts")
-    if not definition.titles:
+    if not definition.titles or any(len(t) > MAX_TITLE for t in definition.titles.values()):
         raise BadSurvey("title")
     for q in qs:
         if q.kind not in KINDS or not q.texts:
             raise BadSurvey("kind")
+        if any(not t.strip() or len(t) > MAX_QUESTION for t in q.texts.values()):
+            raise BadSurvey("text")
         if q.kind == "choice":
             lengths = {len(options) for options in q.options.values()}
             if len(lengths) != 1 or not 2 <= lengths.pop() <= MAX_OPTIONS:
+                raise BadSurvey("options")
+            labels = [o for options in q.options.values() for o in options]
+            if any(not o.strip() or len(o) > MAX_OPTION for o in labels):
                 raise BadSurvey("options")
 
 
