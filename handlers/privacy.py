@@ -69,6 +69,15 @@ async def _summary(
     if data["roles"]:
         held = ", ".join(role_label(RoleName(r["role"])) for r in data["roles"])
         lines += ["", _("Your roles: {roles}").format(roles=held)]
+    if surveys := len(data.get("survey_participation", ())):
+        took_part = ngettext(
+            "You took part in {count} survey. Your answers are anonymous: I cannot tell which "
+            "were yours, so they are not in this file.",
+            "You took part in {count} surveys. Your answers are anonymous: I cannot tell which "
+            "were yours, so they are not in this file.",
+            surveys,
+        )
+        lines += ["", took_part.format(count=surveys)]
     return lines
 
 

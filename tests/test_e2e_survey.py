@@ -190,3 +190,36 @@ def _letter():  # type: ignore[no-untyped-def]
     from bot.outbox import Letter
 
     return Letter(chat_id=0, text="uitnodiging")
+
+
+TOOK_PART = (
+    "You took part in {count} survey. Your answers are anonymous: I cannot tell which were "
+    "yours, so they are not in this file.",
+    "You took part in {count} surveys. Your answers are anonymous: I cannot tell which were "
+    "yours, so they are not in this file.",
+)
+
+
+async def test_my_data_tells_and_forget_me_deletes_the_participation(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url, admin_ids=str(ADMIN), confidential_key=KEY) as bot:
+        await setup(bot)
+        assert bot.app is not None
+        tid, name, lang = PEOPLE[2]
+        async with bot.app.sessions() as session:
+            created = await survey.create(session, survey.template())
+            await survey.publish(session, created.id, lambda s, loc: _letter(), ("nl",))
+            await survey.submit(
+                session, sealing.keyring(KEY), created.id, tid, region_code="noord",
+                group="member", answers=[3, 3, 3, 0, 0, 0, 3, "Hej"],
+            )  # fmt: skip
+        sanna = bot.sandbox.user(tid, name, language_code=lang)
+        await sanna.send_text("/mijngegevens")
+        summary = await sanna.expect_text(t(lang, TOOK_PART[0], count=1)[:40])
+        assert t(lang, TOOK_PART[0], count=1) in summary.text
+        await sanna.send_text("/vergeetmij")
+        confirm = await sanna.next()
+        await sanna.press(t(lang, "Yes, erase everything"), message=confirm)
+        await bot.sandbox.idle()
+        async with bot.app.sessions() as session:
+            assert await survey.answered_by(session, sealing.keyring(KEY), tid) == []
+            assert len((await session.execute(select(SurveyResponse.id))).all()) == 1
