@@ -52,13 +52,10 @@ def renderer(i18n: I18n) -> survey.Render:
                 text="📝 " + _("Answer the survey"),
                 callback_data=SurveyCb(action="go", survey_id=s.id),
             )
-            text = "\n\n".join(
-                [
-                    f"<b>{escape(survey.in_locale(s.titles, locale))}</b>",
-                    escape(survey.in_locale(s.intros, locale)) if s.intros else "",
-                    promise(),
-                ]
-            ).replace("\n\n\n\n", "\n\n")
+            parts = [f"<b>{escape(survey.in_locale(s.titles, locale))}</b>"]
+            if s.intros:
+                parts.append(escape(survey.in_locale(s.intros, locale)))
+            text = "\n\n".join([*parts, promise()])
             return outbox.Letter(chat_id=0, text=text, reply_markup=kb.as_markup())
 
     return render

@@ -20,13 +20,13 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import sealing, survey_views
+from bot import survey_views
 from bot.formatting import split_lines
 from bot.services import regions, roles, survey
 from bot.services.roles import Grant, RoleName
 from bot.settings import SUPPORTED_LOCALES, Settings
 from handlers.common import close_question, private_router
-from storage.models import Survey
+from storage.models import Survey, SurveyQuestion
 
 log = logging.getLogger(__name__)
 LISTED = 10  # surveys with buttons in the overview (4 buttons each at most: under 100)
@@ -80,7 +80,7 @@ def overview(listed: list[tuple[Survey, int]], locale: str) -> tuple[str, Inline
     return "\n".join(lines), kb.as_markup()
 
 
-def preview_lines(s: Survey, questions: list, locale: str) -> list[str]:  # type: ignore[type-arg]
+def preview_lines(s: Survey, questions: list[SurveyQuestion], locale: str) -> list[str]:
     lines = [
         _("Draft #{id}: {title}").format(id=s.id, title=escape(survey.in_locale(s.titles, locale))),
         "",
@@ -141,7 +141,6 @@ async def on_button(
     action, survey_id, locale = callback_data.action, callback_data.survey_id, i18n.current_locale
     bot, chat = callback.bot, callback.from_user.id
     assert bot is not None
-    sealing.keyring(settings.confidential_key.get_secret_value())  # a bad key fails here
     try:
         if action == "new":
             created = await survey.create(session, survey.template())
@@ -192,9 +191,9 @@ async def on_button(
             await callback.answer(outcome, show_alert=True)
             await _done(callback, callback_data, session, locale, outcome)
         elif action in ("results", "csv"):
-            order = [r.code for r in await regions.configured(session)]
-            results = await survey.results(session, survey_id, order)
-            names = {r.code: r.name for r in await regions.configured(session)}
+            configured = await regions.configured(session)
+            results = await survey.results(session, survey_id, [r.code for r in configured])
+            names = {r.code: r.name for r in configured}
             await callback.answer()
             if action == "csv":
                 data = survey_views.results_csv(results, locale, names)
