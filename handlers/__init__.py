@@ -51,9 +51,9 @@ def root_router() -> Router:
         workshops.build_router(),
         workshop_admin.build_router(),
         attendance.build_router(),
+        survey.build_router(),  # the survey: before the CSV import (a survey file in its state)
         workshop_import.build_router(),
         workshop_new.build_router(),
-        survey.build_router(),  # the anonymous survey (a free-text answer in its state)
         broadcasts.build_router(),  # after the others: their commands win over a draft's text
         onboarding.build_router(),
         fallback.build_router(),

@@ -308,6 +308,7 @@ def build_router() -> Router:
     router.callback_query.register(on_start, SurveyCb.filter(F.action == "go"))
     router.callback_query.register(on_stop, SurveyCb.filter(F.action == "stop"))
     router.callback_query.register(on_answer, AnswerCb.filter())
-    router.message.register(on_text, StateFilter(Answering.text), F.text)
-    router.message.register(on_not_text, StateFilter(Answering.text))
+    # Commands pass: /help or /vergeetmij in the middle of the survey still work.
+    router.message.register(on_text, StateFilter(Answering.text), F.text, ~F.text.startswith("/"))
+    router.message.register(on_not_text, StateFilter(Answering.text), ~F.text)
     return router

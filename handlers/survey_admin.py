@@ -7,13 +7,16 @@ Every button re-checks that an admin pressed it and where the survey stands now.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 from html import escape
 
-from aiogram import Router
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
@@ -22,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import survey_views
 from bot.formatting import split_lines
-from bot.services import regions, roles, survey
+from bot.services import regions, roles, survey, survey_file
 from bot.services.roles import Grant, RoleName
 from bot.settings import SUPPORTED_LOCALES, Settings
 from handlers.common import close_question, private_router
@@ -76,6 +79,7 @@ def overview(listed: list[tuple[Survey, int]], locale: str) -> tuple[str, Inline
                 text=label.format(id=s.id), callback_data=AdminCb(action=action, survey_id=s.id)
             )
     kb.button(text="➕ " + _("New: the social-safety survey"), callback_data=AdminCb(action="new"))
+    kb.button(text="📥 " + _("New: from a CSV file"), callback_data=AdminCb(action="upload"))
     kb.adjust(2)
     return "\n".join(lines), kb.as_markup()
 
@@ -101,6 +105,94 @@ def preview_lines(s: Survey, questions: list[SurveyQuestion], locale: str) -> li
         ),
     ]
     return lines
+
+
+class SurveyUpload(StatesGroup):
+    file = State()
+
+
+def upload_help() -> str:
+    return _(
+        "Edit this file (one row per line of the survey, a column per language; option rows "
+        "belong to the choice question above them) and send it back to me: 5 to 10 "
+        "questions, at most one free text, 2 to 6 options per choice."
+    )
+
+
+def problem_text(problem: survey_file.Problem) -> str:
+    reason = problem.code.removeprefix("rules:")
+    texts = {
+        "header": _("the first row must be: kind, then language codes (nl, en, sv)"),
+        "kind": _("“{detail}” is not one of title, intro, scale, choice, option, text"),
+        "empty": _("a text is missing for: {detail}"),
+        "orphan": _("an option row must follow a choice question"),
+        "size": _("the file is larger than 64 KB"),
+        "encoding": _("the file is not UTF-8 text"),
+        "count": _("a survey has 5 to 10 questions"),
+        "texts": _("a survey has at most one free-text question"),
+        "title": _("a title row is needed, of at most 100 characters"),
+        "text": _("a question has at most 500 characters"),
+        "options": _("a choice has 2 to 6 options of at most 60 characters, in every language"),
+    }
+    text = texts.get(reason, reason).format(detail=escape(problem.detail))
+    if problem.line:
+        return _("Line {line}: {problem}").format(line=problem.line, problem=text)
+    return text
+
+
+async def send_preview(
+    bot: Bot, chat: int, session: AsyncSession, created: Survey, locale: str
+) -> None:
+    """A new draft's questions in the admin's language, with Publish and Discard."""
+    questions = await survey.questions_of(session, created.id)
+    kb = InlineKeyboardBuilder()
+    for label, action in (
+        ("📨 " + _("Publish #{id}"), "publish"),
+        ("🗑 " + _("Discard #{id}"), "discard"),
+    ):
+        kb.button(
+            text=label.format(id=created.id),
+            callback_data=AdminCb(action=action, survey_id=created.id, preview=True),
+        )
+    kb.adjust(1)
+    chunks = split_lines(preview_lines(created, questions, locale))
+    for chunk in chunks[:-1]:
+        await bot.send_message(chat, chunk)
+    await bot.send_message(chat, chunks[-1], reply_markup=kb.as_markup())
+
+
+async def on_file(
+    message: Message,
+    grants: frozenset[Grant],
+    session: AsyncSession,
+    state: FSMContext,
+    bot: Bot,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    """A survey file, while an admin is asked for one: a draft, or every problem by line."""
+    if not _is_admin(grants) or settings.confidential_key is None:
+        await state.clear()
+        await message.answer(_("This command is for administrators only."))
+        return
+    document = message.document
+    assert document is not None
+    if document.file_size is not None and document.file_size > survey_file.MAX_BYTES:
+        await message.answer(problem_text(survey_file.Problem(0, "size")))
+        return
+    buffer = io.BytesIO()
+    await bot.download(document, destination=buffer)
+    try:
+        definition = survey_file.parse(buffer.getvalue())
+    except survey_file.BadFile as exc:
+        lines = [_("No survey made. Please correct these and send the file again:"), ""]
+        lines += ["• " + problem_text(p) for p in exc.problems[:50]]
+        for chunk in split_lines(lines):
+            await message.answer(chunk)
+        return
+    await state.clear()
+    created = await survey.create(session, definition)
+    await send_preview(bot, message.chat.id, session, created, i18n.current_locale)
 
 
 def _is_admin(grants: frozenset[Grant]) -> bool:
@@ -129,6 +221,7 @@ async def on_button(
     callback_data: AdminCb,
     grants: frozenset[Grant],
     session: AsyncSession,
+    state: FSMContext,
     settings: Settings,
     i18n: I18n,
 ) -> None:
@@ -145,21 +238,14 @@ async def on_button(
         if action == "new":
             created = await survey.create(session, survey.template())
             await callback.answer(_("Draft #{id} made.").format(id=created.id))
-            questions = await survey.questions_of(session, created.id)
-            kb = InlineKeyboardBuilder()
-            kb.button(
-                text="📨 " + _("Publish #{id}").format(id=created.id),
-                callback_data=AdminCb(action="publish", survey_id=created.id, preview=True),
+            await send_preview(bot, chat, session, created, locale)
+        elif action == "upload":
+            await callback.answer()
+            await state.set_state(SurveyUpload.file)
+            example = BufferedInputFile(
+                survey_file.to_csv(survey.template()), filename="survey-social-safety.csv"
             )
-            kb.button(
-                text="🗑 " + _("Discard #{id}").format(id=created.id),
-                callback_data=AdminCb(action="discard", survey_id=created.id, preview=True),
-            )
-            kb.adjust(1)
-            chunks = split_lines(preview_lines(created, questions, locale))
-            for chunk in chunks[:-1]:
-                await bot.send_message(chat, chunk)
-            await bot.send_message(chat, chunks[-1], reply_markup=kb.as_markup())
+            await bot.send_document(chat, example, caption=upload_help())
         elif action == "publish":
             locales = [
                 settings.default_locale,
@@ -226,4 +312,5 @@ def build_router() -> Router:
     router = private_router("survey_admin")
     router.message.register(on_survey, Command("enquete", "survey", "enkat"))
     router.callback_query.register(on_button, AdminCb.filter())
+    router.message.register(on_file, StateFilter(SurveyUpload.file), F.document)
     return router

@@ -223,3 +223,41 @@ async def test_my_data_tells_and_forget_me_deletes_the_participation(sqlite_url:
         async with bot.app.sessions() as session:
             assert await survey.answered_by(session, sealing.keyring(KEY), tid) == []
             assert len((await session.execute(select(SurveyResponse.id))).all()) == 1
+
+
+async def test_an_admin_makes_a_survey_from_a_csv_file(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url, admin_ids=str(ADMIN), confidential_key=KEY) as bot:
+        eva = bot.sandbox.user(ADMIN, "Eva", language_code="nl")
+        await eva.send_text("/enquete")
+        overview = await eva.expect_text(t("nl", "<b>Surveys</b>"))
+        await eva.press("📥 " + t("nl", "New: from a CSV file"), message=overview)
+        example = await eva.next()
+        assert example.document is not None
+        assert example.document.data.decode().startswith("kind,nl,en,sv")
+        mine = example.document.data.decode().replace("scale,", "schaal,", 1)
+        await eva.send_document("peiling.csv", mine.encode())
+        report = await eva.expect_text(
+            t("nl", "No survey made. Please correct these and send the file again:")
+        )
+        assert t("nl", "Line {line}: {problem}", line=4, problem="") in report.text
+        await eva.send_document("peiling.csv", GOOD_FILE.encode())
+        preview = await eva.expect_text(t("nl", "Draft #{id}: {title}", id=1, title="Peiling"))
+        assert "Ken je de vertrouwenspersoon?" in preview.text
+        assert "📨 " + t("nl", "Publish #{id}", id=1) in preview.button_texts
+        # the workshop import did not see it, and the state is over: a CSV now is workshops
+        await eva.send_document("workshops.csv", b"title\n")
+        await eva.expect_text(
+            t("nl", "Nothing was imported. Please correct these and send the file again:")
+        )
+
+
+GOOD_FILE = """kind;nl;en
+title;Peiling;Survey
+scale;Voel je je veilig?;Do you feel safe?
+scale;Word je gehoord?;Are you heard?
+choice;Ken je de vertrouwenspersoon?;Do you know the counsellor?
+option;Ja;Yes
+option;Nee;No
+scale;Vertrouw je de klachtencommissie?;Do you trust the complaints committee?
+text;Nog iets?;Anything else?
+"""
