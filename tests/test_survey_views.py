@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -89,3 +92,16 @@ def _letter():  # type: ignore[no-untyped-def]
     from bot.outbox import Letter
 
     return Letter(chat_id=0, text="-")
+
+
+def test_the_survey_loads_no_cryptography_at_start() -> None:
+    """Idle memory is a target: `cryptography` (~8 MiB) comes with the first survey use."""
+    code = (
+        "import sys; import bot.app; from handlers import root_router; root_router(); "
+        "from bot.services import privacy, survey; print('cryptography' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert done.stdout.strip() == "False"
