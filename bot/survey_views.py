@@ -1,7 +1,7 @@
 """The survey as people see it: the invitation (members), and a closed survey's results as
 admins read them (lines to split into messages, and a CSV).
 
-Only what `survey.results` let through is shown: groups of at least five, the hidden ones
+Only what `survey_results.results` let through is shown: groups of at least five, the hidden ones
 together as "others" (never fewer than five), and the free-text answers all together, in
 alphabetical order and never beside a region or role group: a remark's wording plus its
 group could point at one person even in a group of five.
@@ -13,6 +13,7 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 from html import escape
+from typing import TYPE_CHECKING
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.utils.i18n import I18n, ngettext
@@ -24,6 +25,9 @@ from bot import outbox
 from bot.services import survey
 from bot.services.spreadsheet import guard
 from storage.models import Survey, SurveyQuestion
+
+if TYPE_CHECKING:
+    from bot.services.survey_results import Breakdown, Group, Results
 
 TEXT_ROOM = 3500  # characters of markup one free-text answer may take in a message
 
@@ -78,7 +82,7 @@ def _answer_labels(q: SurveyQuestion, locale: str) -> list[str]:
 
 
 def _stats_lines(
-    questions: Sequence[SurveyQuestion], group: survey.Group, locale: str, *, full: bool
+    questions: Sequence[SurveyQuestion], group: Group, locale: str, *, full: bool
 ) -> list[str]:
     lines: list[str] = []
     for q, stats in zip(questions, group.stats, strict=True):
@@ -104,7 +108,7 @@ def _stats_lines(
 def _breakdown_lines(
     title: str,
     questions: Sequence[SurveyQuestion],
-    breakdown: survey.Breakdown,
+    breakdown: Breakdown,
     name: Mapping[str | None, str],
     locale: str,
 ) -> list[str]:
@@ -147,9 +151,7 @@ def _pieces(text: str) -> list[str]:
     return ["• " + pieces[0], *pieces[1:]]
 
 
-def result_lines(
-    results: survey.Results, locale: str, region_names: Mapping[str, str]
-) -> list[str]:
+def result_lines(results: Results, locale: str, region_names: Mapping[str, str]) -> list[str]:
     """The results, as lines short enough to be split between messages."""
     s = results.survey
     lines = [
@@ -189,14 +191,14 @@ def result_lines(
     return lines
 
 
-def results_csv(results: survey.Results, locale: str, region_names: Mapping[str, str]) -> bytes:
+def results_csv(results: Results, locale: str, region_names: Mapping[str, str]) -> bytes:
     """The same suppressed figures, one row per group, question and answer."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
         ["breakdown", "group", "respondents", "question", "text", "answer", "count", "average"]
     )
-    groups: list[tuple[str, str, survey.Group]] = []
+    groups: list[tuple[str, str, Group]] = []
     if results.overall is not None:
         groups.append(("all", "all", results.overall))
     for kind, breakdown, names in (

@@ -10,6 +10,7 @@ import contextlib
 import io
 import logging
 from html import escape
+from typing import TYPE_CHECKING
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -25,11 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import survey_views
 from bot.formatting import split_lines
-from bot.services import regions, roles, survey, survey_file
+from bot.services import regions, roles, survey
 from bot.services.roles import Grant, RoleName
 from bot.settings import SUPPORTED_LOCALES, Settings
 from handlers.common import close_question, private_router
 from storage.models import Survey, SurveyQuestion
+
+if TYPE_CHECKING:
+    from bot.services.survey_file import Problem
 
 log = logging.getLogger(__name__)
 LISTED = 10  # surveys with buttons in the overview (4 buttons each at most: under 100)
@@ -119,7 +123,7 @@ def upload_help() -> str:
     )
 
 
-def problem_text(problem: survey_file.Problem) -> str:
+def problem_text(problem: Problem) -> str:
     reason = problem.code.removeprefix("rules:")
     texts = {
         "header": _("the first row must be: kind, then language codes (nl, en, sv)"),
@@ -177,6 +181,8 @@ async def on_file(
         return
     document = message.document
     assert document is not None
+    from bot.services import survey_file  # loaded when a file comes, not at start
+
     if document.file_size is not None and document.file_size > survey_file.MAX_BYTES:
         await message.answer(problem_text(survey_file.Problem(0, "size")))
         return
@@ -242,6 +248,8 @@ async def on_button(
         elif action == "upload":
             await callback.answer()
             await state.set_state(SurveyUpload.file)
+            from bot.services import survey_file
+
             example = BufferedInputFile(
                 survey_file.to_csv(survey.template()), filename="survey-social-safety.csv"
             )
@@ -278,7 +286,10 @@ async def on_button(
             await _done(callback, callback_data, session, locale, outcome)
         elif action in ("results", "csv"):
             configured = await regions.configured(session)
-            results = await survey.results(session, survey_id, [r.code for r in configured])
+            from bot.services import survey_results  # loaded when first asked for
+
+            order = [r.code for r in configured]
+            results = await survey_results.results(session, survey_id, order)
             names = {r.code: r.name for r in configured}
             await callback.answer()
             if action == "csv":

@@ -453,6 +453,8 @@ class OutboxRow(Base):
 # The response tables carry no member id, no Telegram id, no sequential id and no time, and
 # on SQLite they are WITHOUT ROWID tables (stored in the order of their random key), so
 # nothing lines a response up with the participation row written in the same transaction.
+# That option lives in migration 0013 only: declared here (`sqlite_with_rowid`), it would
+# load SQLAlchemy's SQLite dialect at import, also for PostgreSQL (idle memory is a target).
 
 
 class Survey(Base):
@@ -487,10 +489,7 @@ class SurveyResponse(Base):
     """One anonymous response: a random id and the two grouping keys, nothing else."""
 
     __tablename__ = "survey_responses"
-    __table_args__ = (
-        Index("ix_survey_responses_survey", "survey_id"),
-        {"sqlite_with_rowid": False},
-    )
+    __table_args__ = (Index("ix_survey_responses_survey", "survey_id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
@@ -502,7 +501,6 @@ class SurveyAnswer(Base):
     """One answer of a response: a number (scale 1-5, choice index) or a free text."""
 
     __tablename__ = "survey_answers"
-    __table_args__ = ({"sqlite_with_rowid": False},)
 
     response_id: Mapped[str] = mapped_column(
         ForeignKey("survey_responses.id", ondelete="CASCADE"), primary_key=True
@@ -519,7 +517,6 @@ class SurveyParticipation(Base):
     CONFIDENTIAL_KEY), so one response per member; no link to the response, no time."""
 
     __tablename__ = "survey_participation"
-    __table_args__ = ({"sqlite_with_rowid": False},)
 
     survey_id: Mapped[int] = mapped_column(
         ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True

@@ -148,6 +148,11 @@ async def test_publish_answer_once_and_results_per_group_of_five(database_url: s
         for remark in REMARKS.values():  # all together, after the groups
             assert shown.index(remark) > shown.index(t("en", "Per role group"))
         assert all(len(m.text) <= 4096 for m in eva.bot_messages)
+        # An organiser with a forged results button sees nothing.
+        await bram.press_raw(1, "svadm:results:1:0")
+        await bot.sandbox.idle()
+        assert bram.alerts[-1] == t("nl", "This command is for administrators only.")
+        assert not any("Noord (6)" in m.text for m in bram.bot_messages)
 
 
 async def test_without_the_key_the_admin_is_told_what_to_set(sqlite_url: str) -> None:

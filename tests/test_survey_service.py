@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import outbox
 from bot.sealing import Keyring, new_key
-from bot.services import privacy, survey
+from bot.services import privacy, survey, survey_results
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.models import (
@@ -183,7 +183,7 @@ async def test_publishing_invites_each_member_in_their_language(session: AsyncSe
 def test_small_groups_are_hidden_also_against_subtraction(
     sizes: dict[str | None, int], hidden: set[str | None]
 ) -> None:
-    found = survey.hidden_groups(sizes)
+    found = survey_results.hidden_groups(sizes)
     assert found == hidden
     concealed = sum(n for k, n in sizes.items() if k in found)
     # what subtraction can give: nothing, or a group of five or more, or everything
@@ -199,9 +199,9 @@ async def test_results_per_group_of_five(session: AsyncSession) -> None:
         await answer(session, survey_id, START + 100 + i, region, group,
                      [scale, scale, scale, 1, 0, 0, scale, text])  # fmt: skip
     with pytest.raises(survey.WrongStatus):  # open: no figures yet
-        await survey.results(session, survey_id)
+        await survey_results.results(session, survey_id)
     await survey.close(session, survey_id)
-    found = await survey.results(session, survey_id, ["noord", "oost", "west", "zuid"])
+    found = await survey_results.results(session, survey_id, ["noord", "oost", "west", "zuid"])
     assert found.respondents == 12 and found.overall is not None
     assert found.overall.stats[0].counts == (6, 0, 0, 0, 6)
     assert found.overall.stats[0].average == 3.0
@@ -225,7 +225,7 @@ async def test_fewer_than_five_show_nothing(session: AsyncSession) -> None:
     for i in range(4):
         await answer(session, survey_id, START + 200 + i)
     await survey.close(session, survey_id)
-    found = await survey.results(session, survey_id)
+    found = await survey_results.results(session, survey_id)
     assert found.respondents == 4
     assert found.overall is None and found.by_region is None and found.texts == ()
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import survey_views
 from bot.formatting import split_lines
-from bot.services import survey
+from bot.services import survey, survey_results
 from bot.services.survey import QuestionDef, SurveyDef
 from handlers.survey import question_view
 from storage.models import Region
@@ -51,7 +51,7 @@ async def test_the_largest_results_fit_in_messages(session: AsyncSession) -> Non
             answers=[n % survey.MAX_OPTIONS] * 9 + [remark],
         )  # fmt: skip
     await survey.close(session, created.id)
-    results = await survey.results(session, created.id, REGIONS)
+    results = await survey_results.results(session, created.id, REGIONS)
     names = {code: f"Regio {code}" for code in REGIONS}
     for lang in LANGS:
         with I18N.context(), I18N.use_locale(lang):
