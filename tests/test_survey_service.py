@@ -9,7 +9,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from sqlalchemy import BigInteger, func, select
+from sqlalchemy import BigInteger, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import outbox
@@ -271,6 +271,11 @@ async def test_the_sqlite_file_holds_no_respondents_telegram_id(sqlite_url: str)
         survey_id = await open_template(session)
         for tid in respondents:
             await answer(session, survey_id, tid)
+        tables = await session.execute(
+            text("SELECT name, sql FROM sqlite_master WHERE name LIKE 'survey_%' AND type='table'")
+        )
+        unordered = {name for name, sql in tables if sql.rstrip().endswith("WITHOUT ROWID")}
+        assert unordered == {"survey_responses", "survey_answers", "survey_participation"}
     await engine.dispose()
     raw = await asyncio.to_thread(Path(sqlite_url.removeprefix("sqlite+aiosqlite:///")).read_bytes)
     assert b"Meer trainingen graag" in raw  # the answers are there
