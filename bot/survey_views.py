@@ -59,7 +59,8 @@ def renderer(i18n: I18n) -> survey.Render:
             parts = [f"<b>{escape(survey.in_locale(s.titles, locale))}</b>"]
             if s.intros:
                 parts.append(escape(survey.in_locale(s.intros, locale)))
-            text = "\n\n".join([*parts, promise()])
+            later = _("Lost this message? /enquete brings it back until you have answered.")
+            text = "\n\n".join([*parts, promise(), later])
             return outbox.Letter(chat_id=0, text=text, reply_markup=kb.as_markup())
 
     return render

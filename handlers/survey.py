@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import StateFilter
+from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import sealing
 from bot.sealing import Keyring
-from bot.services import survey
-from bot.services.roles import Grant
+from bot.services import roles, survey
+from bot.services.roles import Grant, RoleName
 from bot.settings import Settings
-from bot.survey_views import SurveyCb
+from bot.survey_views import SurveyCb, renderer
 from handlers import survey_admin
 from handlers.common import close_question, private_router
 from storage.models import Member, SurveyQuestion
@@ -301,10 +301,41 @@ async def record(
     )
 
 
+async def on_command(
+    message: Message,
+    member: Member | None,
+    grants: frozenset[Grant],
+    session: AsyncSession,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    """/enquete: admins manage surveys; anyone else gets the open surveys they have not
+    answered yet, as their invitation (one lost or never received: joined later)."""
+    if roles.has_role(grants, RoleName.ADMIN):
+        await survey_admin.on_survey(message, grants, session, settings, i18n)
+        return
+    if member is None:
+        await message.answer(_("Please give your consent first: send /start."))
+        return
+    try:
+        waiting = await survey.waiting_for(session, keys_of(settings), message.chat.id)
+    except survey.Unavailable:
+        await message.answer(_("The survey is not available right now."))
+        return
+    if not waiting:
+        await message.answer(_("No survey is waiting for you."))
+        return
+    render = renderer(i18n)
+    for s in waiting[:3]:
+        letter = render(s, i18n.current_locale)
+        await message.answer(letter.text or "", reply_markup=letter.reply_markup)
+
+
 def build_router() -> Router:
     """A fresh router, so every Dispatcher (and every test) gets its own."""
     router = private_router("survey")
     router.include_router(survey_admin.build_router())
+    router.message.register(on_command, Command("enquete", "survey", "enkat"))
     router.callback_query.register(on_start, SurveyCb.filter(F.action == "go"))
     router.callback_query.register(on_stop, SurveyCb.filter(F.action == "stop"))
     router.callback_query.register(on_answer, AnswerCb.filter())

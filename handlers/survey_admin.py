@@ -1,5 +1,6 @@
-"""/enquete (/survey, /enkat): admins publish the social-safety survey, close it and read
-its results. Nobody else: organisers, volunteers and counsellors get the admins-only answer.
+"""/enquete (/survey, /enkat; the command is registered in handlers/survey.py) for admins:
+publish the social-safety survey, close it and read its results. Nobody else sees results:
+organisers, volunteers and counsellors get, like members, only the surveys they may answer.
 
 Every button re-checks that an admin pressed it and where the survey stands now.
 """
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -321,7 +322,6 @@ async def _done(
 def build_router() -> Router:
     """A fresh router, so every Dispatcher (and every test) gets its own."""
     router = private_router("survey_admin")
-    router.message.register(on_survey, Command("enquete", "survey", "enkat"))
     router.callback_query.register(on_button, AdminCb.filter())
     router.message.register(on_file, StateFilter(SurveyUpload.file), F.document)
     return router

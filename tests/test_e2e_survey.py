@@ -35,6 +35,7 @@ NO_KEY = (
     "<code>ledenbot confidential-key</code>, set CONFIDENTIAL_KEY in the environment and "
     "restart the bot."
 )
+LATER = "Lost this message? /enquete brings it back until you have answered."
 REMARKS = {"nl": "Meer aandacht voor nieuwe leden", "sv": "Bra möten, men för sent på kvällen"}
 
 
@@ -94,8 +95,8 @@ async def test_publish_answer_once_and_results_per_group_of_five(database_url: s
     async with running_bot(database_url, admin_ids=str(ADMIN), confidential_key=KEY) as bot:
         await setup(bot)
         bram = bot.sandbox.user(BRAM, "Bram", language_code="nl")
-        await bram.send_text("/enquete")
-        await bram.expect_text(t("nl", "This command is for administrators only."))
+        await bram.send_text("/enquete")  # an organiser, not a member: no results, no survey
+        await bram.expect_text(t("nl", "Please give your consent first: send /start."))
 
         eva = bot.sandbox.user(ADMIN, "Eva", language_code="en")
         await eva.send_text("/enquete")
@@ -186,9 +187,20 @@ async def test_stop_forgets_the_answers_so_far(sqlite_url: str) -> None:
         assert anna.alerts[-1] == t("nl", "That button is no longer valid.")
         async with bot.app.sessions() as session:
             assert (await session.execute(select(SurveyResponse.id))).all() == []
-        # Stopped is not answered: she may start again.
-        await anna.press_raw(1, f"svy:go:{created.id}")
+        # Stopped is not answered: /enquete brings the invitation back, and she starts again.
+        await anna.send_text("/enquete")
+        invitation = await anna.expect_text(survey.template().titles["nl"])
+        assert t("nl", LATER) in invitation.text
+        await anna.press("📝 " + t("nl", "Answer the survey"), message=invitation)
         await anna.expect_text(t("nl", "Question {number} of {count}", number=1, count=8))
+        eric = bot.sandbox.user(PEOPLE[1][0], "Eric", language_code="en")
+        async with bot.app.sessions() as session:
+            await survey.submit(
+                session, sealing.keyring(KEY), created.id, PEOPLE[1][0], region_code=None,
+                group="member", answers=[3, 3, 3, 0, 0, 0, 3, None],
+            )  # fmt: skip
+        await eric.send_text("/enquete")  # answered: nothing waits
+        await eric.expect_text(t("en", "No survey is waiting for you."))
 
 
 def _letter():  # type: ignore[no-untyped-def]

@@ -332,3 +332,17 @@ async def forget(session: AsyncSession, keys: Keyring | None, telegram_id: int) 
 async def questions_of(session: AsyncSession, survey_id: int) -> list[SurveyQuestion]:
     """A survey's questions in order (an admin's preview)."""
     return await repo.questions(session, survey_id)
+
+
+async def waiting_for(
+    session: AsyncSession, keys: Keyring | None, telegram_id: int
+) -> list[Survey]:
+    """The open surveys this person has not answered (for /enquete: a lost invitation)."""
+    keyring = require(keys)
+    found = []
+    for s in await repo.all_surveys(session):
+        if s.status == "open" and not await repo.has_participated(
+            session, s.id, _tag(keyring, s.id, telegram_id)
+        ):
+            found.append(s)
+    return found
