@@ -54,6 +54,7 @@ COMMANDS = (
         __("Confidential counsellors and monthly counts"),
         (RoleName.ADMIN,),
     ),
+    Command("enquete", __("The anonymous survey: publish, close, results"), (RoleName.ADMIN,)),
 )
 
 

@@ -21,6 +21,7 @@ from handlers import (
     privacy,
     profile,
     start,
+    survey,
     talent,
     tracks,
     workshop_admin,
@@ -54,6 +55,7 @@ def root_router() -> Router:
         workshops.build_router(),
         workshop_admin.build_router(),
         attendance.build_router(),
+        survey.build_router(),  # the survey: before the CSV import (a survey file in its state)
         workshop_import.build_router(),
         workshop_new.build_router(),
         broadcasts.build_router(),  # after the others: their commands win over a draft's text

@@ -24,6 +24,7 @@ from handlers.admin import role_label
 from handlers.common import close_question, private_router
 from handlers.onboarding import summary_lines
 from handlers.profile import card_lines
+from handlers.survey import keys_of
 from handlers.workshops import notify_promoted
 from storage.models import Member
 
@@ -39,7 +40,7 @@ async def on_my_data(
 ) -> None:
     """The file with everything, then a readable summary split within Telegram's limit (a
     full profile alone is longer than one message)."""
-    data = await privacy.export(session, message.chat.id)
+    data = await privacy.export(session, message.chat.id, keys_of(settings))
     if not any(data.values()):
         await message.answer(_("I store nothing about you."))
         return
@@ -68,6 +69,15 @@ async def _summary(
     if data["roles"]:
         held = ", ".join(role_label(RoleName(r["role"])) for r in data["roles"])
         lines += ["", _("Your roles: {roles}").format(roles=held)]
+    if surveys := len(data.get("survey_participation", ())):
+        took_part = ngettext(
+            "You took part in {count} survey. Your answers are anonymous: I cannot tell which "
+            "were yours, so they are not in this file.",
+            "You took part in {count} surveys. Your answers are anonymous: I cannot tell which "
+            "were yours, so they are not in this file.",
+            surveys,
+        )
+        lines += ["", took_part.format(count=surveys)]
     return lines
 
 
@@ -99,7 +109,7 @@ async def on_erase(
         await close_question(callback, _("No, keep my data"))
         await bot.send_message(callback.from_user.id, _("Fine: nothing has been erased."))
         return
-    erased = await privacy.erase(session, callback.from_user.id)
+    erased = await privacy.erase(session, callback.from_user.id, keys_of(settings))
     if settings.confidential_key is not None:  # their confidential cases, found by the key
         ring = confidential.ring_of(settings.confidential_key)
         await confidential.forget_member(session, ring, callback.from_user.id)

@@ -530,3 +530,78 @@ class ConfidentialTry(Base):
     account_tag: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)
     tries: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- The anonymous survey (issue 10; bot/services/survey.py says the rules) ---------------
+# The response tables carry no member id, no Telegram id, no sequential id and no time, and
+# on SQLite they are WITHOUT ROWID tables (stored in the order of their random key), so
+# nothing lines a response up with the participation row written in the same transaction.
+# That option lives in migration 0013 only: declared here (`sqlite_with_rowid`), it would
+# load SQLAlchemy's SQLite dialect at import, also for PostgreSQL (idle memory is a target).
+
+
+class Survey(Base):
+    """An admin's survey: draft → open (members invited) → closed (results shown)."""
+
+    __tablename__ = "surveys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(8), default="draft")  # draft | open | closed
+    titles: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # per locale
+    intros: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # per locale
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SurveyQuestion(Base):
+    """One question: a 1-5 scale, a multiple choice (`options` per locale) or free text."""
+
+    __tablename__ = "survey_questions"
+    __table_args__ = (UniqueConstraint("survey_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(8))  # scale | choice | text
+    texts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    options: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+
+
+class SurveyResponse(Base):
+    """One anonymous response: a random id and the two grouping keys, nothing else."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (Index("ix_survey_responses_survey", "survey_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    region_code: Mapped[str | None] = mapped_column(String(32))  # as the member's, then
+    role_group: Mapped[str] = mapped_column(String(12))  # member | sympathiser | active
+
+
+class SurveyAnswer(Base):
+    """One answer of a response: a number (scale 1-5, choice index) or a free text."""
+
+    __tablename__ = "survey_answers"
+
+    response_id: Mapped[str] = mapped_column(
+        ForeignKey("survey_responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    value: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text)
+
+
+class SurveyParticipation(Base):
+    """That someone answered: the survey and a keyed tag of their Telegram id (HMAC with
+    CONFIDENTIAL_KEY), so one response per member; no link to the response, no time."""
+
+    __tablename__ = "survey_participation"
+
+    survey_id: Mapped[int] = mapped_column(
+        ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import Table, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import signups
+from bot.sealing import Keyring
+from bot.services import signups, survey
 from storage.models import Base, Consent, Member
 from storage.repositories import members
 
@@ -52,13 +53,24 @@ LINKS = (
     Link("confidential_counsellors", "telegram_id", "telegram", "delete"),
 )
 PERSONAL = tuple(dict.fromkeys(link.table for link in LINKS))
-NOT_PERSONAL = frozenset({"regions", "skills", "workshop_topics", "tracks", "confidential_months"})
+NOT_PERSONAL = frozenset(
+    {
+        "regions", "skills", "workshop_topics", "tracks", "confidential_months", "surveys",
+        "survey_questions",
+        # Anonymous: no column names a person (a random id, a region, a role group, answers),
+        # and nothing links a response to its participation row (bot/services/survey.py).
+        "survey_responses", "survey_answers",
+    }
+)  # fmt: skip
 # Personal, but nothing in them names the person readably: a case is linked to its member by
 # a keyed tag and a sealed link (bot/services/confidential.py), code tries by a keyed tag of
 # the account. Only the key finds them: /vergeetmij deletes the person's cases through
 # `confidential.forget_member`, retention deletes the rest. They are left out of the data
 # file on purpose: it would show whoever sees the member's phone that they used the path.
 SEALED = frozenset({"confidential_cases", "confidential_relays", "confidential_tries"})
+# Rows found only with CONFIDENTIAL_KEY: a keyed tag (HMAC) of the person's Telegram id.
+# Exported as the surveys they took part in, deleted on erasure (`survey.forget`).
+KEYED = frozenset({"survey_participation"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +108,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-async def export(session: AsyncSession, telegram_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Every row about this person, every column, per table."""
+async def export(
+    session: AsyncSession, telegram_id: int, keys: Keyring | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Every row about this person, every column, per table; with the key, also the
+    surveys they took part in (their answers cannot be found: they are anonymous)."""
     member = await members.by_telegram_id(session, telegram_id)
     member_id = member.id if member else None
     out: dict[str, list[dict[str, Any]]] = {}
@@ -109,6 +124,8 @@ async def export(session: AsyncSession, telegram_id: int) -> dict[str, list[dict
             continue
         rows = (await session.execute(select(table).where(where))).mappings().all()
         out[name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
+    answered = await survey.answered_by(session, keys, telegram_id)
+    out["survey_participation"] = [{"survey_id": survey_id} for survey_id in answered]
     return out
 
 
@@ -116,8 +133,9 @@ def export_json(data: dict[str, list[dict[str, Any]]]) -> bytes:
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True).encode()
 
 
-async def erase(session: AsyncSession, telegram_id: int) -> Erased:
-    """Delete every row that names the person; blank their id where a count must remain.
+async def erase(session: AsyncSession, telegram_id: int, keys: Keyring | None = None) -> Erased:
+    """Delete every row that names the person; blank their id where a count must remain;
+    with the key, their survey participation tags too (the anonymous answers stay).
 
     Their places go first, each to the first on that workshop's waiting list (the caller
     tells them), as when they cancel."""
@@ -125,6 +143,7 @@ async def erase(session: AsyncSession, telegram_id: int) -> Erased:
     member_id = member.id if member else None
     withdrawn = await signups.withdraw_everywhere(session, member_id) if member_id else []
     deleted, anonymised = len(withdrawn), 0
+    deleted += await survey.forget(session, keys, telegram_id)
     for link in (link for link in LINKS if link.erase == "blank"):
         where = _matches(link, member_id, telegram_id)
         if where is None:
