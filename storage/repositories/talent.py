@@ -283,11 +283,11 @@ async def _page_near(
     rank, far = _rank(), _far(near)
     offset, limit = window
     query = _base(skill_id, regions, plan.from_members)
-    # One statement: the matches counted to just past count_to, and each level to the page's
-    # end, which is as far as the walk below needs (a level that reaches past it ends it).
+    # The matches counted to just past count_to, and the teachers to the page's end, in one
+    # statement; a page that reaches past the teachers counts the next level as far as it needs.
     end = offset + limit
-    total, *counts = await _counts(
-        session, [(query, count_to + 1)] + [(query.where(_in_levels([n])), end) for n in (0, 1, 2)]
+    total, teachers = await _counts(
+        session, [(query, count_to + 1), (query.where(_in_levels([0])), end)]
     )
     if offset >= total:
         return [], 0
@@ -295,9 +295,15 @@ async def _page_near(
     wanted: list[int] = []  # the levels the page reaches into
     before = 0  # the matches in the levels before the first of them
     start = 0
-    for level, count in enumerate(counts):
+    for level in (0, 1, 2):
         if start >= end:
             break
+        # Counted no further than the page's end: a level that reaches past it ends the walk.
+        count = (
+            teachers
+            if level == 0
+            else (await _counts(session, [(query.where(_in_levels([level])), end - start)]))[0]
+        )
         if start + count > offset:
             before = start if not wanted else before
             wanted.append(level)
