@@ -110,7 +110,7 @@ class Member(Base):
             "longitude",
         ),
         # PostgreSQL's talent search: the findable in member order, and by place (0012).
-        Index("ix_members_found", "region_code", "id", **FINDABLE),
+        Index("ix_members_found", "region_code", "id", "latitude", "longitude", **FINDABLE),
         Index("ix_members_found_at", "region_code", "latitude", "longitude", "id", **FINDABLE),
     )
 

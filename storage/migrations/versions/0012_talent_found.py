@@ -27,9 +27,12 @@ TALENT = {
 
 
 def upgrade() -> None:
-    # A region's findable members and a skill's talent rows, each in member order: the count
-    # merges the two and stops at its cap, without hashing a whole region first.
-    op.create_index("ix_members_found", "members", ["region_code", "id"], **FINDABLE)
+    # A region's findable members (with where they live) and a skill's talent rows, each in
+    # member order: the count merges the two and stops at its cap, without hashing a whole
+    # region first; ranking every match merges them too.
+    op.create_index(
+        "ix_members_found", "members", ["region_code", "id", "latitude", "longitude"], **FINDABLE
+    )
     op.create_index(
         "ix_member_skills_found", "member_skills", ["skill_id", "member_id", "level"], **TALENT
     )
