@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -215,18 +215,13 @@ async def _remembered(
 
 async def _counts(session: AsyncSession, queries: list[tuple[Select[Any], int]]) -> list[int]:
     """Each query's rows, counted no further than its most: each stops reading there."""
-    capped: list[Any] = [
+    capped = [
         select(func.count())
         .select_from(query.with_only_columns(literal(1)).limit(most).subquery())
         .scalar_subquery()
         for query, most in queries
     ]
-    if not _sqlite(session):
-        # PostgreSQL plans a prepared statement run often once for every value (a generic
-        # plan): for a box, a slow one. For the rest of the transaction, each run is planned.
-        capped.append(func.set_config("plan_cache_mode", "force_custom_plan", True))
-    row = (await session.execute(select(*capped))).one()
-    return [int(n or 0) for n in row[: len(queries)]]
+    return [int(n or 0) for n in (await session.execute(select(*capped))).one()]
 
 
 async def page(
@@ -282,6 +277,9 @@ async def _page_near(
     """Many matches in a region: counting only as far as the page's levels need, then ranking
     only the page's level (for a common skill: only its members in a box around the place,
     index only) costs less than ranking every match."""
+    if not _sqlite(session):
+        # A prepared statement run often gets one plan for every value: for a box, a slow one.
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     rank, far = _rank(), _far(near)
     offset, limit = window
     query = _base(skill_id, regions, plan.from_members)
