@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, or_, select, text
+from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -27,6 +27,14 @@ CELL = 0.1  # degrees: the squares in which a region's members are counted, to s
 RANK_ALL = 6000
 # PostgreSQL does so when it expects this many times more matches than it counts.
 MATCHES_PAST = 2.0
+# PostgreSQL, for the rest of a level-first search's transaction: each statement planned for
+# its values (a prepared statement run often gets one plan for every value: for a box, a slow
+# one), and an index page costed as read from memory, as these small hot indexes are (at the
+# default 4, it hashed a skill's 18,000 teachers rather than look up a box's 200 members).
+_PLANNED = select(
+    func.set_config("plan_cache_mode", "force_custom_plan", True),
+    func.set_config("random_page_cost", "1.1", True),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,8 +286,7 @@ async def _page_near(
     only the page's level (for a common skill: only its members in a box around the place,
     index only) costs less than ranking every match."""
     if not _sqlite(session):
-        # A prepared statement run often gets one plan for every value: for a box, a slow one.
-        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        await session.execute(_PLANNED)
     rank, far = _rank(), _far(near)
     offset, limit = window
     query = _base(skill_id, regions, plan.from_members)
