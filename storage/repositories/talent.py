@@ -136,8 +136,8 @@ async def _plan(
         from_members = await _from_members(session, skill_id, regions)
         level_first = talents > RANK_ALL
         return Plan(level_first, boxed=level_first and from_members, from_members=from_members)
-    # PostgreSQL joins every match by hash in one pass about as fast as it counts them: level
-    # first pays only when the count stops well short of the matches expected.
+    # PostgreSQL ranks every match in one pass (merging 0012's indexes) about as fast as it
+    # counts them: level first pays only when the count stops well short of the matches.
     expected = talents * await _in_region(session, regions) / await _everyone(session)
     level_first = expected > MATCHES_PAST * count_to
     return Plan(level_first, boxed=level_first)
@@ -245,13 +245,14 @@ async def page(
 
     Distance is ranked on a flat projection around `near` (plain arithmetic, so SQLite and
     PostgreSQL rank alike); the handler shows the exact haversine distance. Ranking reads
-    only what the indexes hold (0009, 0010); the page's few members are then read in full.
+    only what the indexes hold (0009, 0010, 0012); the page's few members are then read in
+    full.
 
     The total is exact up to `count_to` (at least the page's end); past it, it is
     `count_to + 1` ("more than"): an exact count of a common skill reads every match, and
-    the page needs only the nearest. Near a place, in a region, for a skill with more than
-    RANK_ALL talent rows, only the page's level is ranked (see _page_near). Otherwise every
-    match is ranked, and counted by a window in the same pass.
+    the page needs only the nearest. Near a place, in a region, for a common skill (see
+    _plan), only the page's level is ranked (see _page_near). Otherwise every match is
+    ranked, and counted by a window in the same pass.
     """
     count_to = max(count_to, offset + limit)
     plan = await _plan(session, skill_id, regions, near, count_to)
@@ -318,12 +319,13 @@ async def _page_near(
     query = query.where(_in_levels(wanted))
     cells = await _cells(session, regions) if len(wanted) == 1 and plan.boxed else []
     if cells:
-        # A skill more common than the region's members, within one level: the page read from
-        # a box around the place is the true page when its last member lies within the box's
-        # radius, for every member outside that radius ranks after them. The first box is
-        # sized from where the region's members live; a full page beyond the radius gives
-        # the radius that surely holds it; a short page, a wider box; at last no box. (A
-        # rarer skill ranks just the page's level, found through the index.)
+        # A common skill (on SQLite: more common than the region's members), within one
+        # level: the page read from a box around the place is the true page when its last
+        # member lies within the box's radius, for every member outside that radius ranks
+        # after them. The first box is sized from where the region's members live; a full
+        # page beyond the radius gives the radius that surely holds it; a short page, a wider
+        # box; at last no box. (A rarer skill ranks just the page's level, found through the
+        # index.)
         need = end - offset
         radius = _first_radius(near, cells, await _share(session, skill_id), need)
         for _attempt in range(BOX_ATTEMPTS):
