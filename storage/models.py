@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -83,6 +84,17 @@ class Region(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
+# Partial indexes over what the talent search can find (0014).
+FINDABLE = {
+    "postgresql_where": text("findable IS TRUE AND unreachable_since IS NULL"),
+    "sqlite_where": text("findable IS 1 AND unreachable_since IS NULL"),
+}
+TALENT = {
+    "postgresql_where": text("kind = 'talent' AND status = 'ok'"),
+    "sqlite_where": text("kind = 'talent' AND status = 'ok'"),
+}
+
+
 class Member(Base):
     """Someone who consented. Before consent there is no row at all."""
 
@@ -98,6 +110,9 @@ class Member(Base):
             "latitude",
             "longitude",
         ),
+        # PostgreSQL's talent search: the findable in member order, and by place (0014).
+        Index("ix_members_found", "region_code", "id", "latitude", "longitude", **FINDABLE),
+        Index("ix_members_found_at", "region_code", "latitude", "longitude", "id", **FINDABLE),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -198,6 +213,8 @@ class MemberSkill(Base):
         Index("ix_member_skills_talent", "skill_id", "kind", "status", "level", "member_id"),
         # A region's members' talents, when the region is the smaller side (0010).
         Index("ix_member_skills_by_member", "member_id", "skill_id", "kind", "status", "level"),
+        # A skill's confirmed talents in member order, for PostgreSQL's talent search (0014).
+        Index("ix_member_skills_found", "skill_id", "member_id", "level", **TALENT),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -17,6 +17,7 @@ from bot.services.profile import Level, SkillKind
 from bot.services.roles import Grant, RoleName
 from handlers.talent import render
 from storage.models import AuditEntry, ContactRequest, Member, MemberSkill
+from storage.repositories import talent as talent_rows
 from tests import factories
 
 ADMIN = frozenset({Grant(RoleName.ADMIN)})
@@ -158,12 +159,29 @@ async def crowd(session: AsyncSession, skill_id: int, n: int) -> list[int]:
     return ids
 
 
+@pytest.mark.parametrize("level_first", [False, True])
 @pytest.mark.parametrize("region", ["west", None])
 async def test_a_count_past_a_thousand_reads_more_than_a_thousand(
-    session: AsyncSession, debating: int, region: str | None
+    session: AsyncSession,
+    debating: int,
+    region: str | None,
+    level_first: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Counting stops past COUNT_CAP: the organiser reads "more than 1,000", in their own
-    language, with the same first page; at the cap itself the count is exact."""
+    language, with the same first page; at the cap itself the count is exact. Whichever
+    plan the database picks: in a region, also ranking only the page's level."""
+    plans: list[talent_rows.Plan] = []
+    choose = talent_rows._plan
+
+    async def chosen(*args: object) -> talent_rows.Plan:
+        plans.append(await choose(*args))  # type: ignore[arg-type]
+        return plans[-1]
+
+    monkeypatch.setattr(talent_rows, "_plan", chosen)
+    if level_first:  # as for a skill far more common than the cap, on either database
+        monkeypatch.setattr(talent_rows, "RANK_ALL", 0)
+        monkeypatch.setattr(talent_rows, "MATCHES_PAST", 0.0)
     ids = await crowd(session, debating, talent.COUNT_CAP + 1)
     utrecht = default_gazetteer().search("Utrecht")[0].place
     i18n = create_i18n("nl")
@@ -202,6 +220,7 @@ async def test_a_count_past_a_thousand_reads_more_than_a_thousand(
         lines, buttons = await shown(lang)
         assert lines[1] == line
         assert buttons[-2:] == ["1/200", "▶️"]
+    assert {p.level_first for p in plans} == {level_first and region is not None}
 
 
 async def test_contact_requests_are_answered_once(

@@ -22,9 +22,28 @@ BOX_ATTEMPTS = 3  # boxes tried before reading the page without one
 SIZES_FOR = 60.0  # seconds a region's or a skill's size is remembered for choosing a plan
 BOX_MARGIN = 1.001  # the box in degrees, a little wider than the radius: rounding
 CELL = 0.1  # degrees: the squares in which a region's members are counted, to size a box
-# SQLite, near a place in a region: a skill with up to this many talent rows (in all regions)
-# is ranked in one pass; past it, counting stops at the cap and only the page's level is ranked.
+# Near a place in a region, SQLite ranks a skill with up to this many talent rows (in all
+# regions) in one pass; past it, counting stops at the cap and only the page's level is ranked.
 RANK_ALL = 6000
+# PostgreSQL does so when it expects this many times more matches than it counts.
+MATCHES_PAST = 2.0
+# PostgreSQL, for the rest of a level-first search's transaction: each statement planned for
+# its values (a prepared statement run often gets one plan for every value: for a box, a slow
+# one), and an index page costed as read from memory, as these small hot indexes are (at the
+# default 4, it hashed a skill's 18,000 teachers rather than look up a box's 200 members).
+_PLANNED = select(
+    func.set_config("plan_cache_mode", "force_custom_plan", True),
+    func.set_config("random_page_cost", "1.1", True),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How a page is read; every plan reads the same page (tests/test_talent_plans.py)."""
+
+    level_first: bool = False  # count to the cap, then rank only the page's level
+    boxed: bool = False  # that level from a box around the place
+    from_members: bool = False  # SQLite: walk the region's members, not the skill's rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +121,28 @@ def _far(near: tuple[float, float]) -> ColumnElement[float]:
     return func.coalesce(dy * dy + dx * dx, UNPLACED)
 
 
+async def _plan(
+    session: AsyncSession,
+    skill_id: int,
+    regions: Collection[str] | None,
+    near: tuple[float, float] | None,
+    count_to: int,
+) -> Plan:
+    """The cheaper plan, judged from sizes remembered a minute: they never change the page."""
+    if near is None or regions is None:
+        return Plan(from_members=await _from_members(session, skill_id, regions))
+    talents = await _talents(session, skill_id)
+    if _sqlite(session):
+        from_members = await _from_members(session, skill_id, regions)
+        level_first = talents > RANK_ALL
+        return Plan(level_first, boxed=level_first and from_members, from_members=from_members)
+    # PostgreSQL ranks every match in one pass (merging 0014's indexes) about as fast as it
+    # counts them: level first pays only when the count stops well short of the matches.
+    expected = talents * await _in_region(session, regions) / await _everyone(session)
+    level_first = expected > MATCHES_PAST * count_to
+    return Plan(level_first, boxed=level_first)
+
+
 async def _from_members(
     session: AsyncSession, skill_id: int, regions: Collection[str] | None
 ) -> bool:
@@ -112,12 +153,16 @@ async def _from_members(
     """
     if regions is None or not _sqlite(session):
         return False
+    return await _talents(session, skill_id) > await _in_region(session, regions)
+
+
+async def _in_region(session: AsyncSession, regions: Collection[str]) -> int:
     (in_region,) = await _remembered(
         session,
         ("region", *sorted(regions)),
         select(func.count()).select_from(Member).where(*_findable_in(regions)),
     )
-    return await _talents(session, skill_id) > int(in_region or 0)
+    return int(in_region or 0)
 
 
 async def _talents(session: AsyncSession, skill_id: int) -> int:
@@ -135,8 +180,12 @@ async def _talents(session: AsyncSession, skill_id: int) -> int:
 
 async def _share(session: AsyncSession, skill_id: int) -> float:
     """About what share of any members list this talent at one level: sizes a first box."""
+    return await _talents(session, skill_id) / await _everyone(session) / 3
+
+
+async def _everyone(session: AsyncSession) -> int:
     (everyone,) = await _remembered(session, ("members",), select(func.count(Member.id)))
-    return await _talents(session, skill_id) / max(int(everyone or 0), 1) / 3
+    return max(int(everyone or 0), 1)
 
 
 def _sqlite(session: AsyncSession) -> bool:
@@ -172,12 +221,15 @@ async def _remembered(
     return row
 
 
-async def _count(session: AsyncSession, query: Select[Any], most: int) -> int:
-    """The query's rows, counted no further than `most`: it stops reading there."""
-    if most <= 0:
-        return 0
-    capped = query.with_only_columns(literal(1)).limit(most).subquery()
-    return int(await session.scalar(select(func.count()).select_from(capped)) or 0)
+async def _counts(session: AsyncSession, queries: list[tuple[Select[Any], int]]) -> list[int]:
+    """Each query's rows, counted no further than its most: each stops reading there."""
+    capped = [
+        select(func.count())
+        .select_from(query.with_only_columns(literal(1)).limit(most).subquery())
+        .scalar_subquery()
+        for query, most in queries
+    ]
+    return [int(n or 0) for n in (await session.execute(select(*capped))).one()]
 
 
 async def page(
@@ -193,31 +245,24 @@ async def page(
 
     Distance is ranked on a flat projection around `near` (plain arithmetic, so SQLite and
     PostgreSQL rank alike); the handler shows the exact haversine distance. Ranking reads
-    only what the indexes hold (0009, 0010); the page's few members are then read in full.
+    only what the indexes hold (0009, 0010, 0014); the page's few members are then read in
+    full.
 
     The total is exact up to `count_to` (at least the page's end); past it, it is
     `count_to + 1` ("more than"): an exact count of a common skill reads every match, and
-    the page needs only the nearest. On SQLite, near a place, in a region, for a skill with
-    more than RANK_ALL talent rows, only the page's level is ranked (see _page_near).
-    Otherwise every match is ranked, and counted by a window in the same pass.
+    the page needs only the nearest. Near a place, in a region, for a common skill (see
+    _plan), only the page's level is ranked (see _page_near). Otherwise every match is
+    ranked, and counted by a window in the same pass.
     """
     count_to = max(count_to, offset + limit)
-    from_members = await _from_members(session, skill_id, regions)
-    if (
-        near is not None
-        and regions is not None
-        and _sqlite(session)
-        and await _talents(session, skill_id) > RANK_ALL
-    ):
-        total = await _count(session, _base(skill_id, regions, from_members), count_to + 1)
-        return await _page_near(
-            session, skill_id, regions, from_members, near, (offset, limit), total
-        )
+    plan = await _plan(session, skill_id, regions, near, count_to)
+    if plan.level_first and near is not None and regions is not None:
+        return await _page_near(session, skill_id, regions, plan, near, (offset, limit), count_to)
     keys = [_rank().label("rank")]
     if near is not None:
         keys.append(_far(near).label("far"))  # once; unplaced last
     ranked = (
-        _base(skill_id, regions, from_members)
+        _base(skill_id, regions, plan.from_members)
         .add_columns(MemberSkill.level, *keys, func.count().over().label("total"))
         .order_by(*keys, MemberSkill.member_id)
         .offset(offset)
@@ -233,21 +278,28 @@ async def _page_near(
     session: AsyncSession,
     skill_id: int,
     regions: Collection[str],
-    from_members: bool,
+    plan: Plan,
     near: tuple[float, float],
     window: tuple[int, int],
-    total: int,
+    count_to: int,
 ) -> tuple[list[Row], int]:
-    """Many matches in a region, on SQLite: counting only as far as the page's levels need,
-    then ranking only the page's level (for a common skill: only its members in a box around
-    the place, index only) costs less than ranking every match. PostgreSQL ranks every
-    match in one hash join, which costs it about what this count alone would."""
+    """Many matches in a region: counting only as far as the page's levels need, then ranking
+    only the page's level (for a common skill: only its members in a box around the place,
+    index only) costs less than ranking every match."""
+    if not _sqlite(session):
+        await session.execute(_PLANNED)
     rank, far = _rank(), _far(near)
     offset, limit = window
+    query = _base(skill_id, regions, plan.from_members)
+    # The matches counted to just past count_to, and the teachers to the page's end, in one
+    # statement; a page that reaches past the teachers counts the next level as far as it needs.
+    end = offset + limit
+    total, teachers = await _counts(
+        session, [(query, count_to + 1), (query.where(_in_levels([0])), end)]
+    )
     if offset >= total:
         return [], 0
-    query = _base(skill_id, regions, from_members)
-    end = min(offset + limit, total)
+    end = min(end, total)
     wanted: list[int] = []  # the levels the page reaches into
     before = 0  # the matches in the levels before the first of them
     start = 0
@@ -255,20 +307,25 @@ async def _page_near(
         if start >= end:
             break
         # Counted no further than the page's end: a level that reaches past it ends the walk.
-        count = await _count(session, query.where(_in_levels([level])), end - start)
+        count = (
+            teachers
+            if level == 0
+            else (await _counts(session, [(query.where(_in_levels([level])), end - start)]))[0]
+        )
         if start + count > offset:
             before = start if not wanted else before
             wanted.append(level)
         start += count
     query = query.where(_in_levels(wanted))
-    cells = await _cells(session, regions) if len(wanted) == 1 and from_members else []
+    cells = await _cells(session, regions) if len(wanted) == 1 and plan.boxed else []
     if cells:
-        # A skill more common than the region's members, within one level: the page read from
-        # a box around the place is the true page when its last member lies within the box's
-        # radius, for every member outside that radius ranks after them. The first box is
-        # sized from where the region's members live; a full page beyond the radius gives
-        # the radius that surely holds it; a short page, a wider box; at last no box. (A
-        # rarer skill ranks just the page's level, found through the index.)
+        # A common skill (on SQLite: more common than the region's members), within one
+        # level: the page read from a box around the place is the true page when its last
+        # member lies within the box's radius, for every member outside that radius ranks
+        # after them. The first box is sized from where the region's members live; a full
+        # page beyond the radius gives the radius that surely holds it; a short page, a wider
+        # box; at last no box. (A rarer skill ranks just the page's level, found through the
+        # index.)
         need = end - offset
         radius = _first_radius(near, cells, await _share(session, skill_id), need)
         for _attempt in range(BOX_ATTEMPTS):
