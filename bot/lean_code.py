@@ -7,7 +7,8 @@ running bot never reads, yet each string stays in memory for the life of the pro
 is not an option for a console script, and it would drop asserts too. The standard library
 and these libraries run under `-OO`, so code without its docstrings is a case they support;
 but SQLAlchemy rewrites the docstrings of its event hooks while importing and asserts one is
-there, so modules named `events` keep theirs. So do module docstrings (`ledenbot --help`
+there, so modules named `events` lose those of their classes' functions only once they have
+run (0.28 MiB). So do module docstrings (`ledenbot --help`
 shows one), our own code, and Alembic with its templates (loaded only to migrate; Alembic's
 command line reads its commands' docstrings).
 
@@ -15,7 +16,7 @@ Their code also loses its column positions, as `python -X no_debug_ranges` would
 it: the line numbers stay (tracebacks name the same lines), only the ^^^ markers under the
 failing expression go (0.45 MiB of idle memory).
 
-The lean code is kept beside the usual cache (`__pycache__/*.opt-lean1.pyc`), so a start
+The lean code is kept beside the usual cache (`__pycache__/*.opt-lean2.pyc`), so a start
 loads it ready-made; where that folder cannot be written, every start strips again (~0.2 s).
 
 Imported first by bot.cli and bot.app. Only on Python 3.11 and 3.12, where a function's
@@ -31,7 +32,7 @@ import sys
 from collections.abc import Sequence
 from importlib.machinery import ModuleSpec, PathFinder, SourceFileLoader
 from importlib.util import MAGIC_NUMBER, cache_from_source
-from types import CodeType, ModuleType
+from types import CodeType, FunctionType, ModuleType
 
 # Packages that keep their docstrings: ours, and Alembic with what it loads.
 KEEP = frozenset(
@@ -128,10 +129,12 @@ def lean(code: CodeType) -> CodeType:
     return without_columns(without_docstrings(code))
 
 
-_TAG = "lean1"  # part of the cached files' names: a new one when `lean` changes
+_TAG = "lean2"  # part of the cached files' names: a new one when `lean` changes
 
 
 class _Loader(SourceFileLoader):
+    make = staticmethod(lean)
+
     def get_code(self, fullname: str) -> CodeType:
         """The lean code from its own cache file when that is as new as the source (checked
         as the usual .pyc is: modification time and size), else made and cached."""
@@ -161,10 +164,26 @@ class _Loader(SourceFileLoader):
                     return code
         code = super().get_code(fullname)
         assert code is not None  # a source file always has code
-        code = lean(code)
+        code = self.make(code)
         if not sys.dont_write_bytecode:
             self.set_data(cached, header + marshal.dumps(code))  # quietly skipped if read-only
         return code
+
+
+class _EventsLoader(_Loader):
+    """A module named `events`: SQLAlchemy reads (and rewrites) the docstrings of its event
+    hooks while it runs, so they go only afterwards."""
+
+    make = staticmethod(without_columns)
+
+    def exec_module(self, module: ModuleType) -> None:
+        super().exec_module(module)
+        for value in list(vars(module).values()):
+            if isinstance(value, type) and value.__module__ == module.__name__:
+                for function in vars(value).values():
+                    if type(function) is FunctionType and function.__doc__ is not None:
+                        function.__code__ = without_docstrings(function.__code__)
+                        function.__doc__ = None
 
 
 class _Finder:
@@ -172,11 +191,12 @@ class _Finder:
     def find_spec(
         name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
-        if name.partition(".")[0] in KEEP or name.rpartition(".")[2] == "events":
+        if name.partition(".")[0] in KEEP:
             return None
         spec = PathFinder.find_spec(name, path, target)
         if spec is not None and type(spec.loader) is SourceFileLoader:
-            spec.loader = _Loader(spec.loader.name, spec.loader.path)
+            kind = _EventsLoader if name.rpartition(".")[2] == "events" else _Loader
+            spec.loader = kind(spec.loader.name, spec.loader.path)
         return spec
 
 

@@ -94,7 +94,7 @@ def test_a_library_is_cached_lean_and_loaded_from_that_cache(tmp_path: Path) -> 
         ).stdout.strip()
 
     assert probe() == "1 None ok"  # made, and written beside the usual cache
-    cached = list((tmp_path / "__pycache__").glob("leanprobe.*.opt-lean1.pyc"))
+    cached = list((tmp_path / "__pycache__").glob("leanprobe.*.opt-lean2.pyc"))
     assert len(cached) == 1
     assert probe() == "1 None ok"  # loaded from that file
     (tmp_path / "leanprobe.py").write_text(
