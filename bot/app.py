@@ -9,6 +9,7 @@ import bot.frozen_heap  # noqa: F401  before aiogram: see its docstring
 
 # isort: split
 import gc
+import typing
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
@@ -37,6 +38,11 @@ from handlers import SELF_SERVED, root_router
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade_if_behind
 from storage.repositories import members
+
+# `typing.overload` keeps every overload it decorates for `typing.get_overloads`, which nothing
+# here calls: some 500 functions of SQLAlchemy, pydantic and aiogram. Let their memory go
+# before the start allocates more, and again once started (see `App.settle`).
+typing.clear_overloads()
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -81,17 +87,19 @@ def create_dispatcher(
     LocaleMiddleware(i18n).setup(dp)
     dp.include_router(root_router())
 
+    rare = uncached(sessions)
+
     async def publish_menus(bot: Bot) -> None:
         await commands.publish_defaults(bot, i18n)
-        async with sessions() as session:
+        async with rare() as session:
             for admin_id in settings.admin_ids:
                 member = await members.by_telegram_id(session, admin_id)
                 locale = member.locale if member else settings.default_locale
                 grants = await roles.grants_of(session, admin_id, settings.admin_ids)
                 await commands.publish_for(bot, i18n, admin_id, grants, locale)
 
-    scheduler = Scheduler(sessions, i18n, settings)
-    watcher = ProgressWatcher(sessions, i18n, settings)  # organisers' live progress messages
+    scheduler = Scheduler(rare, i18n, settings)
+    watcher = ProgressWatcher(rare, i18n, settings)  # organisers' live progress messages
     senders: list[Sender] = []
 
     async def start_scheduler(bot: Bot) -> None:
@@ -119,6 +127,16 @@ def create_dispatcher(
     return dp
 
 
+def uncached(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """The same sessions without SQLAlchemy's cache of compiled statements, for what runs at
+    start or once in a while (the scheduler's passes, the progress watcher's): cached, their
+    statements would hold memory for good (0.1 MiB at idle) to save a millisecond or so of
+    compiling each a minute. The pool, and so the connections, are shared."""
+    kw = {key: value for key, value in sessions.kw.items() if key != "bind"}
+    bind = sessions.kw["bind"].execution_options(compiled_cache=None)
+    return async_sessionmaker(bind, class_=sessions.class_, **kw)
+
+
 def send_rate(settings: Settings) -> float:
     """This process's share of the bot's sending rate."""
     return settings.broadcast_rate / settings.webhook_workers
@@ -141,6 +159,7 @@ class App:
         collector, and let it collect less often. A full collection walked them all, which in
         a burst of taps cost more than the taps themselves (measured in bench/signup_burst.py).
         For a long-running process only: frozen objects are never freed."""
+        typing.clear_overloads()
         gc.collect()
         gc.freeze()
         gc.set_threshold(10_000, 10, 10)
@@ -155,9 +174,9 @@ async def build_app(settings: Settings, *, migrate: bool = True) -> App:
     """With `migrate`, bring the schema to head first; Alembic is loaded only if behind."""
     engine = create_engine(settings.database_url)
     if migrate:
-        await upgrade_if_behind(engine)
+        await upgrade_if_behind(engine.execution_options(compiled_cache=None))
     sessions = create_session_factory(engine)
-    async with sessions() as session:
+    async with uncached(sessions)() as session:  # once: see `uncached`
         await catalogue.ensure_defaults(session)
     i18n = create_i18n(settings.default_locale)
     bot = create_bot(settings)

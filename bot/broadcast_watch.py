@@ -55,11 +55,13 @@ class ProgressWatcher:
 
     async def _run(self, bot: Bot) -> None:
         while True:
+            # Also before the first pass: at start it would meet the scheduler's and the
+            # sender's, and each would open a database connection of its own.
+            await asyncio.sleep(self.interval)
             try:
                 await self.one_pass(bot)
             except Exception as exc:  # a failing pass must not end the loop
                 log.error("progress pass failed: %s", type(exc).__name__)
-            await asyncio.sleep(self.interval)
 
     async def one_pass(self, bot: Bot) -> None:
         async with self.sessions() as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from html import escape
+from typing import TYPE_CHECKING
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -21,15 +22,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
 from bot.formatting import long_date
+from bot.lazy import lazy_module
 from bot.notify import Notice, deliver
-from bot.services import catalogue, profile, talent
+from bot.services import catalogue, profile
 from bot.services.places import default_gazetteer
 from bot.services.roles import Grant, organiser_scope
-from bot.services.talent import Parties, Results
 from bot.settings import Settings
 from handlers.common import close_question, private_router, shorten
 from storage.models import Member
 
+if TYPE_CHECKING:
+    from bot.services.talent import Parties, Results
+
+talent = lazy_module("bot.services.talent")  # loaded at the first search (bot/lazy.py)
 log = logging.getLogger(__name__)
 
 

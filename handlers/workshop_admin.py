@@ -30,7 +30,6 @@ from bot.formatting import pack_lines, short_when, span
 from bot.keyboards import pager
 from bot.services import calendar, checkin, feedback, roles, roster, workshops
 from bot.services.roles import Grant
-from bot.services.workshop_csv import CellError, find_town
 from bot.settings import Settings
 from handlers.attendance import attendance_view
 from handlers.common import close_question, pressed_workshop, private_router
@@ -312,6 +311,8 @@ async def _relocate(
     settings: Settings,
 ) -> None:
     """`/workshop 12 place Zwolle, Partijhuis`: the town, and optionally the venue."""
+    from bot.services.workshop_csv import CellError, find_town  # loaded at first use
+
     town, _sep, venue = text.partition(",")
     try:
         place = find_town(town.strip())

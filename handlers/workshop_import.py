@@ -20,12 +20,14 @@ from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.formatting import pack_lines
-from bot.services import roles, workshop_csv
+from bot.lazy import lazy_module
+from bot.services import roles
 from bot.services.roles import Grant
 from bot.settings import Settings
 from handlers.common import private_router
 from storage.models import Member
 
+workshop_csv = lazy_module("bot.services.workshop_csv")  # loaded at the first file (bot/lazy.py)
 log = logging.getLogger(__name__)
 MAX_BYTES = 2 * 1024 * 1024
 #: Telegram's 4,096 characters, less room for the closing "…and 12 more problems." line.

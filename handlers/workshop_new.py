@@ -29,7 +29,6 @@ from bot.services import catalogue, regions, roles, workshops
 from bot.services.places import default_gazetteer
 from bot.services.roles import Grant, Scope
 from bot.services.skill_match import split_input
-from bot.services.workshop_csv import CellError, find_town
 from bot.settings import Settings
 from handlers.common import close_question, private_router
 from storage.models import Member
@@ -117,6 +116,8 @@ async def on_where(
         await state.update_data(online_url=text, place_id=None, venue=None)
         await _online_region(message, state, session, scope)
         return
+    from bot.services.workshop_csv import CellError, find_town  # loaded at first use
+
     town, _sep, venue = text.partition(",")
     try:
         place = find_town(town.strip())
