@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, date, datetime
+from functools import cache
 
 from sqlalchemy import (
     JSON,
@@ -84,17 +85,6 @@ class Region(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-# Partial indexes over what the talent search can find (0014).
-FINDABLE = {
-    "postgresql_where": text("findable IS TRUE AND unreachable_since IS NULL"),
-    "sqlite_where": text("findable IS 1 AND unreachable_since IS NULL"),
-}
-TALENT = {
-    "postgresql_where": text("kind = 'talent' AND status = 'ok'"),
-    "sqlite_where": text("kind = 'talent' AND status = 'ok'"),
-}
-
-
 class Member(Base):
     """Someone who consented. Before consent there is no row at all."""
 
@@ -110,9 +100,7 @@ class Member(Base):
             "latitude",
             "longitude",
         ),
-        # PostgreSQL's talent search: the findable in member order, and by place (0014).
-        Index("ix_members_found", "region_code", "id", "latitude", "longitude", **FINDABLE),
-        Index("ix_members_found_at", "region_code", "latitude", "longitude", "id", **FINDABLE),
+        # PostgreSQL's talent search also has partial indexes: see `talent_search_indexes`.
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -213,8 +201,7 @@ class MemberSkill(Base):
         Index("ix_member_skills_talent", "skill_id", "kind", "status", "level", "member_id"),
         # A region's members' talents, when the region is the smaller side (0010).
         Index("ix_member_skills_by_member", "member_id", "skill_id", "kind", "status", "level"),
-        # A skill's confirmed talents in member order, for PostgreSQL's talent search (0014).
-        Index("ix_member_skills_found", "skill_id", "member_id", "level", **TALENT),
+        # A skill's confirmed talents in member order: see `talent_search_indexes` (0014).
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -622,3 +609,33 @@ class SurveyParticipation(Base):
         ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True
     )
     tag: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+
+
+_FINDABLE = {
+    "postgresql_where": "findable IS TRUE AND unreachable_since IS NULL",
+    "sqlite_where": "findable IS 1 AND unreachable_since IS NULL",
+}
+_TALENT = {
+    "postgresql_where": "kind = 'talent' AND status = 'ok'",
+    "sqlite_where": "kind = 'talent' AND status = 'ok'",
+}
+
+
+@cache
+def talent_search_indexes() -> tuple[Index, ...]:
+    """The partial indexes over what the talent search can find (migration 0014): a region's
+    findable members in member order and by place, a skill's confirmed talents in member
+    order. Declared on the tables only when asked (the test that models and migrations
+    agree): their per-database predicates make SQLAlchemy load the PostgreSQL and SQLite
+    dialects, 2 MiB and a tenth of a second at every start, also where neither is used."""
+    members, skills = Member.__table__.c, MemberSkill.__table__.c
+    findable = {k: text(v) for k, v in _FINDABLE.items()}
+    talent = {k: text(v) for k, v in _TALENT.items()}
+    return (
+        Index("ix_members_found", members.region_code, members.id, members.latitude,
+              members.longitude, **findable),
+        Index("ix_members_found_at", members.region_code, members.latitude, members.longitude,
+              members.id, **findable),
+        Index("ix_member_skills_found", skills.skill_id, skills.member_id, skills.level,
+              **talent),
+    )  # fmt: skip
