@@ -25,6 +25,9 @@ T = TypeVar("T")
 log = logging.getLogger("ledenbot")
 
 
+QUIET_LOGGERS = ("sqlalchemy", "aiosqlite", "asyncpg")
+
+
 def _configure_logging(level: str, filename: str | None = None) -> None:
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.INFO),
@@ -33,6 +36,11 @@ def _configure_logging(level: str, filename: str | None = None) -> None:
     )
     # aiogram logs every handled update at INFO; keep only ids (it logs no contents).
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    # SQLAlchemy and the drivers log statements with their parameters at INFO and DEBUG:
+    # names, Telegram ids, and a confidential case's id right beside the member loaded for the
+    # same update. Whatever the --log-level, they say no more than warnings.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _require_token(settings: Settings) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from pathlib import Path
@@ -91,3 +92,30 @@ async def test_ledenbot_run_as_a_real_process_against_the_sandbox(tmp_path: Path
         finally:
             proc.terminate()
             await asyncio.wait_for(proc.wait(), 20)
+
+
+async def test_debug_logging_never_shows_sql_parameters(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """--log-level DEBUG must not print a member's data (or a case id beside it) from SQL."""
+    from sqlalchemy import text
+
+    from bot.cli import QUIET_LOGGERS, _configure_logging
+
+    for name in QUIET_LOGGERS:  # restored after the test
+        logger = logging.getLogger(name)
+        monkeypatch.setattr(logger, "level", logger.level)
+    _configure_logging("DEBUG")
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'log.db'}")
+    try:
+        with caplog.at_level(logging.DEBUG):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT :secret"), {"secret": "Fatima-4242"})
+    finally:
+        await engine.dispose()
+    assert "Fatima-4242" not in caplog.text
+    assert all(
+        r.levelno >= logging.WARNING
+        for r in caplog.records
+        if r.name.split(".")[0] in QUIET_LOGGERS
+    )
