@@ -17,12 +17,16 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import broadcast_views, clock, confidential_relay, notify
+from bot import broadcast_views, clock, notify
 from bot.formatting import span
 from bot.keyboards import feedback_keyboard
+from bot.lazy import lazy_module
 from bot.services import broadcasts, feedback, reminders, tracks, workshops
 from bot.settings import SUPPORTED_LOCALES, Settings
 from storage.models import Member, Track, Workshop
+
+# The confidential path is off without CONFIDENTIAL_KEY: its code loads when it is on.
+confidential_relay = lazy_module("bot.confidential_relay")
 
 log = logging.getLogger(__name__)
 FIRST_PASS_AFTER = 1.0  # seconds after start (see Scheduler._run)
@@ -235,7 +239,8 @@ class Scheduler:
                     log.info("sent %s reminders", sent)
                 await run_due_draws(bot, self.sessions, self.i18n)
                 await start_due_broadcasts(self.sessions, self.i18n)
-                await confidential_relay.periodic(bot, self.sessions, self.i18n, self.settings)
+                if self.settings.confidential_key is not None:  # the path is on
+                    await confidential_relay.periodic(bot, self.sessions, self.i18n, self.settings)
                 asked = await ask_feedback(bot, self.sessions, self.i18n)
                 if asked:
                     log.info("asked %s attendees for feedback", asked)

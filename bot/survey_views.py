@@ -22,12 +22,15 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.numbers import format_decimal
 
 from bot import outbox
-from bot.services import survey
+from bot.lazy import lazy_module
 from bot.services.spreadsheet import guard
 from storage.models import Survey, SurveyQuestion
 
 if TYPE_CHECKING:
     from bot.services.survey_results import Breakdown, Group, Results
+
+# Loaded at first use (bot/lazy.py): a rare path, and off without CONFIDENTIAL_KEY.
+survey = lazy_module("bot.services.survey")
 
 TEXT_ROOM = 3500  # characters of markup one free-text answer may take in a message
 

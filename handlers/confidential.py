@@ -25,17 +25,20 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import confidential_relay, outbox
-from bot.confidential_relay import FAILED, QUEUED
+from bot import outbox
 from bot.formatting import long_date
 from bot.keyboards import MenuCb
+from bot.lazy import lazy_module
 from bot.sealing import Keyring
-from bot.services import confidential as conf
 from bot.services import onboarding
 from bot.settings import Settings
 from handlers.common import private_router
 from storage.engine import create_session_factory
 from storage.models import ConfidentialCase, Counsellor
+
+# Loaded at first use (bot/lazy.py): a rare path, and off without CONFIDENTIAL_KEY.
+confidential_relay = lazy_module("bot.confidential_relay")
+conf = lazy_module("bot.services.confidential")
 
 log = logging.getLogger(__name__)
 TEXT_BUDGET = 4000  # characters of a message, under Telegram's 4,096
@@ -436,12 +439,12 @@ async def on_talk(
             "locale": conf.link_of(ring, case)[1],
         },
     )  # fmt: skip
-    if outcome == QUEUED:
+    if outcome == confidential_relay.QUEUED:
         text = "⏳ " + _(
             "The counsellor cannot be reached this moment. Your message is on its way; if it "
             "cannot be delivered within 7 days, I will tell you."
         )
-    elif outcome == FAILED:
+    elif outcome == confidential_relay.FAILED:
         text = "⚠️ " + _("Your message could not be delivered. Please try again later.")
     else:
         text = "✓ " + _("Passed on to {name}.").format(name=escape(counsellor.display_name))

@@ -24,17 +24,19 @@ from aiogram.utils.i18n.context import get_i18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import confidential_relay
-from bot.confidential_relay import FAILED, QUEUED
 from bot.formatting import long_date, split_lines
+from bot.lazy import lazy_module
 from bot.sealing import Keyring
-from bot.services import confidential as conf
 from bot.services.roles import Grant, NotAdmin, RoleName, has_role
 from bot.settings import Settings
 from handlers.common import private_router
 from handlers.confidential import ConfCb, _dump, kind_label, reply_buttons
 from storage.engine import create_session_factory
 from storage.models import ConfidentialCase, Counsellor
+
+# Loaded at first use (bot/lazy.py): a rare path, and off without CONFIDENTIAL_KEY.
+confidential_relay = lazy_module("bot.confidential_relay")
+conf = lazy_module("bot.services.confidential")
 
 log = logging.getLogger(__name__)
 
@@ -160,9 +162,9 @@ async def _answer(
         {**what, "to": member_id, "markup": markup, "wipe": True, "case": case.id,
          "back": message.chat.id, "locale": i18n.current_locale},
     )  # fmt: skip
-    if outcome == QUEUED:
+    if outcome == confidential_relay.QUEUED:
         text = "⏳ " + _("The member cannot be reached this moment; your answer is on its way.")
-    elif outcome == FAILED:
+    elif outcome == confidential_relay.FAILED:
         text = "⚠️ " + _("Your answer could not be delivered to case <code>{code}</code>.")
     else:
         text = "✓ " + _("Passed on to case <code>{code}</code>.")

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import commands
 from bot.formatting import long_date, split_lines
-from bot.services import confidential, privacy, roles, workshops
+from bot.lazy import lazy_module
+from bot.services import privacy, roles, workshops
 from bot.services.roles import RoleName
 from bot.settings import Settings
 from handlers.admin import role_label
@@ -27,6 +28,9 @@ from handlers.profile import card_lines
 from handlers.survey import keys_of
 from handlers.workshops import notify_promoted
 from storage.models import Member
+
+# Loaded at first use (bot/lazy.py): a rare path, and off without CONFIDENTIAL_KEY.
+confidential = lazy_module("bot.services.confidential")
 
 log = logging.getLogger(__name__)
 

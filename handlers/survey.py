@@ -24,14 +24,18 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import sealing
+from bot.lazy import lazy_module
 from bot.sealing import Keyring
-from bot.services import roles, survey
+from bot.services import roles
 from bot.services.roles import Grant, RoleName
 from bot.settings import Settings
 from bot.survey_views import SurveyCb, renderer
 from handlers import survey_admin
 from handlers.common import close_question, private_router
 from storage.models import Member, SurveyQuestion
+
+# Loaded at first use (bot/lazy.py): a rare path, and off without CONFIDENTIAL_KEY.
+survey = lazy_module("bot.services.survey")
 
 SKIP = -1  # the value of "Skip" under the free-text question
 

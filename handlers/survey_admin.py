@@ -27,7 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import survey_views
 from bot.formatting import split_lines
-from bot.services import regions, roles, survey
+from bot.lazy import lazy_module
+from bot.services import regions, roles
 from bot.services.roles import Grant, RoleName
 from bot.settings import SUPPORTED_LOCALES, Settings
 from handlers.common import close_question, private_router
@@ -35,6 +36,9 @@ from storage.models import Survey, SurveyQuestion
 
 if TYPE_CHECKING:
     from bot.services.survey_file import Problem
+
+# Loaded at first use (bot/lazy.py): a rare path, and off without CONFIDENTIAL_KEY.
+survey = lazy_module("bot.services.survey")
 
 log = logging.getLogger(__name__)
 LISTED = 10  # surveys with buttons in the overview (4 buttons each at most: under 100)

@@ -16,10 +16,14 @@ from typing import Any
 from sqlalchemy import Table, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.lazy import lazy_module
 from bot.sealing import Keyring
-from bot.services import signups, survey
+from bot.services import signups
 from storage.models import Base, Consent, Member
 from storage.repositories import members
+
+# Loaded at first use (bot/lazy.py): a rare path, and off without CONFIDENTIAL_KEY.
+survey = lazy_module("bot.services.survey")
 
 
 @dataclass(frozen=True, slots=True)
