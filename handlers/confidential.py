@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -228,14 +229,31 @@ async def on_pick(
 async def _tell_counsellor_new(
     bot: Bot, session: AsyncSession, opened: conf.Opened, i18n: I18n
 ) -> None:
-    with i18n.context(), i18n.use_locale(await _locale_of(session, opened.counsellor, i18n)):
-        text = "🔒 " + _(
-            "New confidential conversation <code>{code}</code>. The member has not said who "
-            "they are. Reply to their messages to answer them (or /antwoord {code} and your "
-            "text); /zaken lists your open cases."
-        ).format(code=conf.shown(opened.code))
+    await tell_counsellor(
+        bot,
+        session,
+        i18n,
+        opened.counsellor,
+        lambda: (
+            "🔒 "
+            + _(
+                "New confidential conversation <code>{code}</code>. The member has not said who "
+                "they are. Reply to their messages to answer them (or /antwoord {code} and your "
+                "text); /zaken lists your open cases."
+            ).format(code=conf.shown(opened.code))
+        ),
+    )
+
+
+async def tell_counsellor(
+    bot: Bot, session: AsyncSession, i18n: I18n, counsellor: Counsellor, text: Callable[[], str]
+) -> None:
+    """A notice to a counsellor, written in their language. Sent directly, not through the
+    outbox: it names a case code, which the outbox would keep readable."""
+    with i18n.context(), i18n.use_locale(await _locale_of(session, counsellor, i18n)):
+        rendered = text()
     with contextlib.suppress(TelegramAPIError):
-        await bot.send_message(opened.counsellor.telegram_id, text)
+        await bot.send_message(counsellor.telegram_id, rendered)
 
 
 async def _locale_of(session: AsyncSession, counsellor: Counsellor, i18n: I18n) -> str:
@@ -540,13 +558,20 @@ async def on_share(
     person = callback.from_user
     name = escape(" ".join(p for p in (person.first_name, person.last_name) if p))
     handle = f" (@{escape(person.username)})" if person.username else ""
-    with i18n.context(), i18n.use_locale(await _locale_of(session, counsellor, i18n)):
-        text = "🪪 " + _(
-            "The member of case <code>{code}</code> shares who they are: {name}{handle}, "
-            '<a href="tg://user?id={id}">open their chat</a>.'
-        ).format(code=conf.shown(conf.code_of(ring, case)), name=name, handle=handle, id=person.id)
-    with contextlib.suppress(TelegramAPIError):
-        await bot.send_message(counsellor.telegram_id, text)
+    code = conf.shown(conf.code_of(ring, case))
+    await tell_counsellor(
+        bot,
+        session,
+        i18n,
+        counsellor,
+        lambda: (
+            "🪪 "
+            + _(
+                "The member of case <code>{code}</code> shares who they are: {name}{handle}, "
+                '<a href="tg://user?id={id}">open their chat</a>.'
+            ).format(code=code, name=name, handle=handle, id=person.id)
+        ),
+    )
 
 
 async def on_wipe(
@@ -637,12 +662,15 @@ async def on_purge_yes(
     log.info("a confidential case was erased by its member")
     await bot.send_message(callback.from_user.id, "🗑 " + _("The conversation has been erased."))
     if counsellor is not None:
-        with i18n.context(), i18n.use_locale(await _locale_of(session, counsellor, i18n)):
-            text = _("Case <code>{code}</code> was ended and erased by the member.").format(
+        await tell_counsellor(
+            bot,
+            session,
+            i18n,
+            counsellor,
+            lambda: _("Case <code>{code}</code> was ended and erased by the member.").format(
                 code=conf.shown(code)
-            )
-        with contextlib.suppress(TelegramAPIError):
-            await bot.send_message(counsellor.telegram_id, text)
+            ),
+        )
 
 
 async def on_handover_answer(
@@ -680,10 +708,13 @@ async def on_handover_answer(
     for person, role in ((before, "before"), (after, "after") if yes else (None, "")):
         if person is None:
             continue
-        with i18n.context(), i18n.use_locale(await _locale_of(session, person, i18n)):
-            text = _handover_note(role, yes).format(code=code, name=name)
-        with contextlib.suppress(TelegramAPIError):
-            await bot.send_message(person.telegram_id, text)
+        await tell_counsellor(
+            bot,
+            session,
+            i18n,
+            person,
+            lambda role=role: _handover_note(role, yes).format(code=code, name=name),
+        )
 
 
 def _handover_note(role: str, yes: bool) -> str:
