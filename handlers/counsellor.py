@@ -308,14 +308,17 @@ async def on_view(
         kb.button(
             text="✅ " + _("Close the case"), callback_data=CaseCb(action="close", case=case.id)
         )
-        kb.button(
-            text="↪️ " + _("Hand over to the external counsellor"),
-            callback_data=CaseCb(action="ext", case=case.id),
-        )
-        kb.button(
-            text="↪️ " + _("Hand over to the complaints committee"),
-            callback_data=CaseCb(action="com", case=case.id),
-        )
+        reachable = await conf.handover_kinds(session, case)
+        if "external" in reachable:
+            kb.button(
+                text="↪️ " + _("Hand over to the external counsellor"),
+                callback_data=CaseCb(action="ext", case=case.id),
+            )
+        if "committee" in reachable:
+            kb.button(
+                text="↪️ " + _("Hand over to the complaints committee"),
+                callback_data=CaseCb(action="com", case=case.id),
+            )
     else:
         lines.append(_("This case is closed."))
     kb.adjust(1)

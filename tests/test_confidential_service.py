@@ -104,6 +104,20 @@ async def test_hand_over_moves_only_on_the_members_yes(
         await conf.answer_handover(session, case, yes=True)
 
 
+async def test_hand_over_is_offered_only_where_someone_can_take_it(
+    session: AsyncSession, ring: Keyring
+) -> None:
+    ids = await counsellors(session)
+    opened = await conf.open_case(session, ring, MEMBER, ids["internal"])
+    case = await conf.member_case(session, ring, opened.case_id, MEMBER)
+    assert await conf.handover_kinds(session, case) == {"external", "committee"}
+    await conf.configure(session, ADMIN, EXTERNAL, reachable=False)
+    assert await conf.handover_kinds(session, case) == {"committee"}
+    with pytest.raises(conf.NoCounsellor):  # a stale "external" button changes nothing
+        await conf.propose_handover(session, case, "external")
+    assert case.handover_to is None
+
+
 async def test_closed_cases_are_purged_after_retention_and_erasure_takes_the_rest(
     session: AsyncSession, ring: Keyring
 ) -> None:

@@ -363,13 +363,23 @@ async def close(session: AsyncSession, case: ConfidentialCase) -> None:
     await session.commit()
 
 
+async def _handover_options(session: AsyncSession, case: ConfidentialCase) -> list[Counsellor]:
+    """The reachable counsellors the case could go to: anyone but its own counsellor."""
+    return [
+        c for c in await repo.counsellors(session, reachable_only=True)
+        if c.id != case.counsellor_id
+    ]  # fmt: skip
+
+
+async def handover_kinds(session: AsyncSession, case: ConfidentialCase) -> set[str]:
+    """The kinds (external, committee) a hand-over could reach now: only those get a button."""
+    return {c.kind for c in await _handover_options(session, case)}
+
+
 async def propose_handover(session: AsyncSession, case: ConfidentialCase, kind: str) -> Counsellor:
     """Who the case would go to (the first reachable of `kind` who is not its counsellor);
     it moves only when the member says yes (`answer_handover`)."""
-    options = [
-        c for c in await repo.counsellors(session, reachable_only=True)
-        if c.kind == kind and c.id != case.counsellor_id
-    ]  # fmt: skip
+    options = [c for c in await _handover_options(session, case) if c.kind == kind]
     if not options or case.status != OPEN:
         raise NoCounsellor
     case.handover_to = options[0].id
