@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     confidential_key: SecretStr | None = None
     # Days a closed confidential case is kept before it is purged.
     confidential_retention_days: int = Field(default=90, ge=1, le=3650)
+    # Questions (issue 11): open claims one volunteer may hold; hours before an unanswered
+    # question goes to the region's organisers; minutes before an unclaimed one is assigned.
+    question_claim_cap: int = Field(default=5, ge=1, le=100)
+    question_escalate_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    question_rotate_minutes: float = Field(default=60.0, gt=0, le=24 * 60 * 7)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -639,3 +639,79 @@ def talent_search_indexes() -> tuple[Index, ...]:
         Index("ix_member_skills_found", skills.skill_id, skills.member_id, skills.level,
               **talent),
     )  # fmt: skip
+
+
+# Questions (issue 11): a member's question, its thread of messages, and where relayed copies
+# of them lie in each chat. Core tables, not mapped classes: the repositories read and write
+# them with Core, and a mapped class costs idle memory at every start (issue 8).
+questions = Table(
+    "questions",
+    Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("member_id", ForeignKey("members.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("language", String(5), nullable=False),
+    Column("region_code", String(32)),  # the member's, when asked: queue filter, escalation
+    # What the volunteer sees of the member: "name" (first name), "anonymous" ("a member"),
+    # "contact" (first name and @username: the member agreed to be contacted directly).
+    Column("identity", String(10), nullable=False, default="name"),
+    # suggested (a known answer shown, waiting for "did this help?") | helped (answered from
+    # the knowledge base) | open (queued) | claimed | closed
+    Column("state", String(10), nullable=False),
+    Column("knowledge_id", String(64)),  # the entry shown (its entry_id), when one was
+    Column("volunteer_id", BigInteger),  # Telegram id of whoever holds it (claimed)
+    Column("claimed_how", String(10)),  # claim | rotation
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("queued_at", UTCDateTime),
+    Column("claimed_at", UTCDateTime),
+    Column("first_answer_at", UTCDateTime),
+    Column("escalated_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("closed_by", String(10)),  # member | volunteer
+    Column("rating", String(10)),  # helpful | unhelpful
+    Column("card_message_id", Integer),  # its card in the linked volunteers' group, to edit
+    Index("ix_questions_state_queued", "state", "queued_at"),
+    Index("ix_questions_volunteer", "volunteer_id", "state"),
+)
+
+question_messages = Table(
+    "question_messages",
+    Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "question_id",
+        ForeignKey("questions.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("author", String(10), nullable=False),  # member | volunteer | note (never relayed)
+    Column("author_id", BigInteger),  # the volunteer's Telegram id (volunteer, note)
+    Column("kind", String(10), nullable=False),  # text | photo | document
+    Column("text", Text),  # the text, or the caption of a photo or file
+    Column("file_id", String(255)),  # Telegram's id of the photo or file
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+# A relayed copy in someone's chat -> its question: a reply to it continues that thread.
+question_routes = Table(
+    "question_routes",
+    Base.metadata,
+    Column("chat_id", BigInteger, primary_key=True),
+    Column("message_id", Integer, primary_key=True),
+    Column(
+        "question_id",
+        ForeignKey("questions.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+)
+
+# Group chats an admin linked to a purpose ("volunteers": where new questions appear).
+linked_chats = Table(
+    "linked_chats",
+    Base.metadata,
+    Column("purpose", String(16), primary_key=True),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("title", String(128)),
+    Column("linked_by", BigInteger),  # blanked when they are erased
+    Column("linked_at", UTCDateTime, nullable=False, default=utcnow),
+)

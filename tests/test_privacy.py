@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import BigInteger, select
+from sqlalchemy import BigInteger, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import privacy, signups
@@ -28,6 +28,10 @@ from storage.models import (
     Track,
     TrackPlace,
     Workshop,
+    linked_chats,
+    question_messages,
+    question_routes,
+    questions,
 )
 from tests import factories
 from tests.botrunner import running_bot, t
@@ -119,6 +123,33 @@ async def fill(session: AsyncSession) -> None:
     session.add(
         Counsellor(telegram_id=ME, kind="external", display_name="Vertrouwenspersoon X",
                    locale="nl", about="Bel gerust", reachable=True)
+    )  # fmt: skip
+    mine = await session.execute(
+        insert(questions).values(
+            member_id=me.id, language="nl", region_code="noord", identity="contact",
+            state="closed", knowledge_id="contribution-bank", volunteer_id=OTHER,
+            claimed_how="claim", created_at=NOW, queued_at=NOW, claimed_at=NOW,
+            first_answer_at=NOW, escalated_at=NOW, closed_at=NOW, closed_by="member",
+            rating="helpful", card_message_id=12,
+        )
+    )  # fmt: skip
+    theirs = await session.execute(  # a question the person answered as a volunteer
+        insert(questions).values(member_id=other.id, language="sv", identity="name",
+                                 state="claimed", volunteer_id=ME, created_at=NOW)
+    )  # fmt: skip
+    (mine_id,), (theirs_id,) = mine.inserted_primary_key, theirs.inserted_primary_key
+    await session.execute(
+        insert(question_messages).values(
+            question_id=theirs_id, author="note", author_id=ME, kind="photo",
+            text="Bel haar morgen", file_id="AgAD", created_at=NOW,
+        )
+    )  # fmt: skip
+    await session.execute(
+        insert(question_routes).values(chat_id=ME, message_id=41, question_id=mine_id)
+    )
+    await session.execute(
+        insert(linked_chats).values(purpose="volunteers", chat_id=-1001234, title="Vrijwilligers",
+                                    linked_by=ME, linked_at=NOW)
     )  # fmt: skip
     track = Track(title="Stap 1", places=10)
     session.add(track)

@@ -55,6 +55,13 @@ LINKS = (
     Link("broadcasts", "approved_by", "telegram", "blank"),
     Link("broadcasts", "progress_chat_id", "telegram", "blank"),
     Link("confidential_counsellors", "telegram_id", "telegram", "delete"),
+    # A question is the member's: deleted with its messages and routes (ON DELETE CASCADE).
+    Link("questions", "member_id", "member", "delete"),
+    Link("questions", "volunteer_id", "telegram", "blank"),
+    Link("question_messages", "author_id", "telegram", "blank"),
+    Link("question_routes", "chat_id", "telegram", "delete"),
+    Link("linked_chats", "chat_id", "telegram", "delete"),  # a group's id: never a person's
+    Link("linked_chats", "linked_by", "telegram", "blank"),
 )
 PERSONAL = tuple(dict.fromkeys(link.table for link in LINKS))
 NOT_PERSONAL = frozenset(
