@@ -3,9 +3,9 @@
 Each is spawned as its own process against the same sandbox; start-up is the time from spawn
 until the sandbox receives its first getUpdates (and the CPU the process used by then, which a
 busy machine disturbs less than wall time), idle memory its VmRSS a few seconds later, while it
-waits for updates. The bare bot is aiogram alone (Bot, Dispatcher, one handler, start_polling):
-the floor any aiogram bot stands on. Runs alternate between the two so that a busy machine slows
-both alike.
+waits for updates, and again once a member's /start and /help were answered. The bare bot is
+aiogram alone (Bot, Dispatcher, one handler, start_polling): the floor any aiogram bot stands
+on. Runs alternate between the two so that a busy machine slows both alike.
 
     python bench/startup.py [--runs 5] [--idle 3] [--baseline DIR ...]
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import platform
 import statistics
@@ -34,6 +35,7 @@ from bot.settings import SANDBOX_TOKEN
 from sandbox.server import Sandbox
 
 LEDENBOT = str(Path(sys.executable).parent / "ledenbot")
+MEMBER_IDS = itertools.count(9_000_001)
 
 BARE_BOT = """
 import asyncio, os
@@ -62,6 +64,7 @@ class Start:
     seconds: float  # spawn to first getUpdates
     cpu: float  # the process's CPU seconds by then
     rss_mib: float  # VmRSS while idle after that
+    used_mib: float  # VmRSS after a member's first messages (/start, /help) were answered
 
 
 def cpu_seconds(pid: int) -> float:
@@ -108,7 +111,18 @@ async def one_start(
         seconds = time.perf_counter() - started
         cpu = cpu_seconds(proc.pid)
         await asyncio.sleep(idle)
-        return Start(seconds, cpu, rss_mib(proc.pid))
+        idle_rss = rss_mib(proc.pid)
+        # What the first updates add (Telegram types are built at first use: bot/frozen_heap.py).
+        member = sandbox.user(next(MEMBER_IDS), "Eerste")
+        for text in ("/start", "/help"):
+            before = len(sandbox.requests)
+            await member.send_text(text)
+            for _ in range(1000):  # until the bot answered (10 s at most)
+                if any(r.method == "sendMessage" for r in sandbox.requests[before:]):
+                    break
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)
+        return Start(seconds, cpu, idle_rss, rss_mib(proc.pid))
     finally:
         proc.terminate()
         await proc.wait()
@@ -132,6 +146,7 @@ def ratios(name: str, ours: list[Start], bare: list[Start]) -> str:
         f"{name} / bare: start-up {med(ours, 'seconds') / med(bare, 'seconds'):.2f}x "
         f"(paired runs: median {paired:.2f}x), CPU {med(ours, 'cpu') / med(bare, 'cpu'):.2f}x "
         f"(paired: {paired_cpu:.2f}x), idle RSS {med(ours, 'rss_mib') / med(bare, 'rss_mib'):.2f}x"
+        f", RSS after use {med(ours, 'used_mib') / med(bare, 'used_mib'):.2f}x"
     )
 
 
@@ -168,6 +183,7 @@ async def main(runs: int, idle: float, baselines: list[Path]) -> None:
         print("  " + summary("start → first getUpdates", [s.seconds for s in starts], "s"))
         print("  " + summary("CPU by then", [s.cpu for s in starts], "s"))
         print("  " + summary(f"idle RSS after {idle:g} s", [s.rss_mib for s in starts], "MiB"))
+        print("  " + summary("RSS after /start and /help", [s.used_mib for s in starts], "MiB"))
     print(ratios("migrated", warm, bare))
     print(ratios("fresh", cold, bare))
     for tree, starts in others.items():

@@ -18,6 +18,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
+from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import commands
@@ -181,4 +182,5 @@ async def build_app(settings: Settings, *, migrate: bool = True) -> App:
     i18n = create_i18n(settings.default_locale)
     bot = create_bot(settings)
     dp = create_dispatcher(settings, sessions, i18n)
+    Update.model_rebuild()  # every update needs it: built now, not at the first member's tap
     return App(settings, engine, sessions, i18n, bot, dp)
