@@ -55,10 +55,14 @@ def _import_aiogram_deferred() -> None:
         model = todo.pop()
         todo.extend(model.__subclasses__())
         if model.__module__.startswith("aiogram."):
-            model.__pydantic_parent_namespace__ = {  # type: ignore[misc]
-                **namespace,
-                **(model.__pydantic_parent_namespace__ or {}),
-            } if model.__pydantic_parent_namespace__ else namespace
+            model.__pydantic_parent_namespace__ = (
+                {  # type: ignore[misc]
+                    **namespace,
+                    **(model.__pydantic_parent_namespace__ or {}),
+                }
+                if model.__pydantic_parent_namespace__
+                else namespace
+            )
 
 
 if "aiogram" not in sys.modules:
