@@ -152,6 +152,17 @@ async def helped(session: AsyncSession, member: Member | None, qid: int) -> None
     await session.commit()
 
 
+async def suggested_question(session: AsyncSession, member: Member | None, qid: int) -> Question:
+    """The member's question still waiting for "did this help?"."""
+    member = _need_member(member)
+    question = await repo.get(session, qid)
+    if question is None or question.member_id != member.id:
+        raise NotYours(str(qid))
+    if question.state != "suggested":
+        raise NotNow(question.state)
+    return question
+
+
 async def queue_new(
     session: AsyncSession,
     member: Member | None,
