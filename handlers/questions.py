@@ -279,6 +279,28 @@ async def on_more(
     await _send(callback.bot, callback.from_user.id, views.thread_prompt(callback_data.qid))  # type: ignore[arg-type]
 
 
+async def replying_to_question(message: Message, session: AsyncSession) -> bool | dict[str, int]:
+    """A filter: the member replies (Telegram's reply) to a message of a question's thread,
+    such as a relayed answer; gives the handler `replied_qid`."""
+    reply = message.reply_to_message
+    if reply is None or (message.text or "").startswith("/"):
+        return False
+    qid = await qs.replied_to(session, message.chat.id, reply.message_id)
+    return {"replied_qid": qid} if qid else False
+
+
+async def on_reply(
+    message: Message,
+    replied_qid: int,
+    member: Member | None,
+    session: AsyncSession,
+    settings: Settings,
+    bot: Bot,
+) -> None:
+    """A reply to an answer goes to its question, in whatever state the chat is."""
+    await add_to_thread(message, replied_qid, member, session, settings, bot)
+
+
 async def on_thread_message(
     message: Message,
     member: Member | None,
@@ -288,6 +310,20 @@ async def on_thread_message(
     bot: Bot,
 ) -> None:
     qid = int((await state.get_data()).get("qid") or 0)
+    if not await add_to_thread(message, qid, member, session, settings, bot):
+        await state.clear()
+
+
+async def add_to_thread(
+    message: Message,
+    qid: int,
+    member: Member | None,
+    session: AsyncSession,
+    settings: Settings,
+    bot: Bot,
+) -> bool:
+    """Store the member's text, photo or file in the question and hand it to the volunteers'
+    side; False when the question no longer takes messages."""
     if message.photo:
         kind, file_id = qs.Kind.PHOTO, message.photo[-1].file_id
     elif message.document:
@@ -296,16 +332,16 @@ async def on_thread_message(
         kind, file_id = qs.Kind.TEXT, None
     else:
         await message.answer(views.thread_kinds())
-        return
+        return True
     text = message.text if kind == qs.Kind.TEXT else message.caption
     try:
         row_id = await qs.follow_up(session, member, qid, kind, text, file_id, clock.now())
     except qs.Refused:
-        await state.clear()
         await message.answer(views.closed_for_messages())
-        return
+        return False
     await _send(bot, message.chat.id, views.added(qid))
     await question_cards.follow_up(bot, _sessions(session), settings, qid, row_id)
+    return True
 
 
 async def on_done(callback: CallbackQuery, callback_data: QuestionCb, state: FSMContext) -> None:
@@ -359,6 +395,7 @@ def build_router() -> Router:
     """A fresh router, so every Dispatcher (and every test) gets its own."""
     router = private_router("questions")
     router.message.register(on_ask_command, Command("vraag", "question", "fraga"))
+    router.message.register(on_reply, replying_to_question)  # before the states: its thread
     router.message.register(on_question, StateFilter(Ask.text), not_a_command)
     router.message.register(on_thread_message, StateFilter(Ask.thread), not_a_command)
     router.callback_query.register(on_ask_button, MenuCb.filter(F.action == "ask"))

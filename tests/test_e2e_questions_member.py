@@ -10,6 +10,7 @@ which ids, is what these tests check of it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -117,9 +118,12 @@ async def volunteer_answers(bot: RunningBot, user_id: int, qid: int, lang: str) 
         await session.commit()
     with bot.app.i18n.context(), bot.app.i18n.use_locale(lang):
         markup = answered_markup(qid)
-    await bot.app.bot.send_message(
+    sent = await bot.app.bot.send_message(
         user_id, "Answer from Sanna: see the website.", reply_markup=markup
     )
+    async with bot.app.sessions() as session:  # so that a reply to it continues the thread
+        await repo.add_route(session, user_id, sent.message_id, qid)
+        await session.commit()
 
 
 def buttons(message: Any) -> list[str]:
@@ -227,6 +231,11 @@ async def test_known_answer_queue_thread_rating_close(
         # the answer arrives; rated with one tap, changed with another; then closed
         await volunteer_answers(bot, MEMBER, queued.id, lang)
         answer = await member.expect_text("Answer from Sanna")
+        await member.send_text("En met spek?", reply_to=answer)  # a reply goes to its thread
+        await member.expect_text(t(lang, "Added to your question #{id}.", id=queued.id))
+        replied = (await thread(bot, queued.id))[-1]
+        assert replied.text == "En met spek?"
+        assert cards.calls[-1] == ("follow_up", queued.id, replied.id)
         await member.press("👍 " + t(lang, "This helped"), message=answer)
         await bot.sandbox.idle()
         assert member.alerts[-1] == "👍 " + t(lang, "Thank you! Glad the answer helped.")
@@ -340,3 +349,18 @@ async def test_bad_input_and_a_long_question(sqlite_url: str, cards: Cards) -> N
         await bot.sandbox.idle()
         assert member.alerts[-1] == t("nl", "That question has already been dealt with.")
         assert (await rows(bot))[0].identity == "contact"
+
+        # the question is the member's data: in /mijngegevens, gone after /vergeetmij
+        await member.send_text("/mijngegevens")
+        await bot.sandbox.idle()
+        [file] = [m for m in member.bot_messages if m.document is not None]
+        assert file.document is not None
+        data = json.loads(file.document.data)
+        assert [q["id"] for q in data["questions"]] == [queued.id]
+        assert [m["text"] for m in data["question_messages"]] == [long]
+        await member.send_text("/vergeetmij")
+        await bot.sandbox.idle()
+        await member.press(t("nl", "Yes, erase everything"))
+        await member.expect_text(t("nl", "You are welcome back any time: send /start."))
+        assert await rows(bot) == []
+        assert await thread(bot, queued.id) == []

@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import question_views as views
 from bot.services import questions as qs
 from storage.models import Member, questions
 from storage.repositories import questions as repo
 from tests import factories
+from tests.botrunner import I18N, t
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -97,6 +99,8 @@ async def test_follow_up_close_and_rating(session: AsyncSession) -> None:
         await qs.rate(session, me, queued.qid, True)
 
     await answered(session, queued.qid)
+    claimed = await qs.follow_up(session, me, queued.qid, qs.Kind.DOCUMENT, None, "BQAC", NOW)
+    assert (await repo.messages(session, queued.qid, notes=False))[-1].id == claimed
     assert await qs.rate(session, me, queued.qid, True) is True
     assert await qs.rate(session, me, queued.qid, True) is False  # the same tap again: kept
     assert await qs.rate(session, me, queued.qid, False) is True  # changed their mind
@@ -167,3 +171,17 @@ def test_unsafe_words_in_three_languages(text: str) -> None:
 )
 def test_ordinary_questions_are_not_unsafe(text: str) -> None:
     assert not qs.unsafe(text)
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("nl", "De laatste tijd antwoordde een vrijwilliger binnen ongeveer 3 uur."),
+        ("en", "Lately a volunteer answered within about 3 hours."),
+        ("sv", "På sistone har en volontär svarat inom ungefär 3 timmar."),
+    ],
+)
+def test_the_expected_wait_reads_naturally(lang: str, expected: str) -> None:
+    with I18N.context(), I18N.use_locale(lang):
+        assert views.wait_text(timedelta(hours=3, minutes=20), lang) == expected
+        assert views.wait_text(None, lang) == t(lang, "A volunteer usually answers within a day.")

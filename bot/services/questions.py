@@ -236,6 +236,12 @@ async def follow_up(
     return row_id
 
 
+async def replied_to(session: AsyncSession, chat_id: int, message_id: int) -> int | None:
+    """The question a message in this chat belongs to (a relayed answer): a reply to it
+    continues that thread."""
+    return await repo.routed(session, chat_id, message_id)
+
+
 async def close(session: AsyncSession, member: Member | None, qid: int, now: datetime) -> None:
     member = _need_member(member)
     if not await repo.close_by_member(session, qid, member.id, now):
