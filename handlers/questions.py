@@ -21,7 +21,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import clock, question_cards
 from bot import question_views as views
@@ -30,7 +30,6 @@ from bot.question_keys import QuestionCb
 from bot.services import questions as qs
 from bot.settings import Settings
 from handlers.common import consent_first, private_router
-from storage.engine import create_session_factory
 from storage.models import Member
 
 log = logging.getLogger(__name__)
@@ -43,11 +42,6 @@ class Ask(StatesGroup):
 
 async def not_a_command(message: Message) -> bool:
     return not (message.text or "").startswith("/")
-
-
-def _sessions(session: AsyncSession) -> async_sessionmaker[AsyncSession]:
-    """The session factory the volunteers' side opens its own sessions with."""
-    return create_session_factory(session.bind)  # type: ignore[arg-type]
 
 
 async def _send(bot: Bot, chat_id: int, screen: views.Screen) -> None:
@@ -239,7 +233,7 @@ async def on_identity(
     log.info("question %s queued", queued.qid)
     await _buttons_off(callback, views.identity_label(identity))
     await _send(bot, callback.from_user.id, views.received(queued.qid, queued.wait, language))
-    await question_cards.announce(bot, _sessions(session), settings, queued.qid)
+    await question_cards.announce(bot, qs.sessions_like(session), settings, queued.qid)
 
 
 async def on_confidential(
@@ -340,7 +334,7 @@ async def add_to_thread(
         await message.answer(views.closed_for_messages())
         return False
     await _send(bot, message.chat.id, views.added(qid))
-    await question_cards.follow_up(bot, _sessions(session), settings, qid, row_id)
+    await question_cards.follow_up(bot, qs.sessions_like(session), settings, qid, row_id)
     return True
 
 
@@ -373,7 +367,7 @@ async def on_close(
         await state.clear()
     log.info("question %s closed by its member", qid)
     await callback.bot.send_message(callback.from_user.id, views.closed(qid))  # type: ignore[union-attr]
-    await question_cards.closed(callback.bot, _sessions(session), settings, qid)  # type: ignore[arg-type]
+    await question_cards.closed(callback.bot, qs.sessions_like(session), settings, qid)  # type: ignore[arg-type]
 
 
 async def on_rate(

@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NoReturn
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import knowledge
 from bot.services.knowledge_match import MAX_QUERY_CHARS, KnowledgeEntry
 from bot.services.knowledge_text import normalise
+from storage.engine import create_session_factory
 from storage.models import Member
 from storage.repositories import questions as repo
 from storage.repositories.questions import Question
@@ -73,6 +74,12 @@ class Suggested:
 class Queued:
     qid: int
     wait: timedelta | None  # the recent median wait for a first answer; None: too few
+
+
+def sessions_like(session: AsyncSession) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the same database, for the volunteers' side (bot/question_cards.py), which
+    opens its own after the member's transaction has committed."""
+    return create_session_factory(session.bind)  # type: ignore[arg-type]
 
 
 # -- harassment and unsafe behaviour: a pointer to the confidential path first ----------------
