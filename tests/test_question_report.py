@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_decimal
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -220,3 +221,29 @@ async def test_nothing_asked_says_so(session: AsyncSession) -> None:
         [text] = report.render(shown, "en", "Noord")
     assert text.count("· no questions") == 8
     assert text.endswith("No questions were asked in these weeks.")
+
+
+def test_eight_busy_weeks_fit_one_message_in_every_language() -> None:
+    weeks = [
+        report.Week(
+            date(2026, 12, 28) + timedelta(weeks=n),
+            asked=12345,
+            helped=6789,
+            queued=5556,
+            answered=5555,
+            rated=4444,
+            helpful=3333,
+            escalated=1234,
+            still_open=999,
+            waits=[timedelta(days=12, hours=5)],
+        )
+        for n in range(8)
+    ]
+    total = report.Week(weeks[0].start, asked=98760, helped=54312, queued=44448, answered=44440,
+                        rated=35552, helpful=26664, escalated=9872, still_open=7992,
+                        waits=[timedelta(minutes=59)])  # fmt: skip
+    for locale in ("nl", "en", "sv"):
+        with I18N.context(), I18N.use_locale(locale):
+            texts = report.render(report.Report(weeks, total), locale, "Noord, Oost, West, Zuid")
+        assert len(texts) == 1 and len(texts[0]) <= TEXT_LIMIT, locale
+        assert texts[0].count(format_decimal(12345, locale=locale)) == 8

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from bot import clock
+from bot.question_keys import QuestionCb
 from bot.services import onboarding
 from bot.services.roles import RoleName
 from storage.repositories import questions as repo
@@ -93,3 +94,9 @@ async def test_escalation_and_the_report_in_the_sandbox(sqlite_url: str) -> None
 
         await member.send_text("/vragenrapport")
         await member.expect_text(t("nl", "This command is for organisers only."))
+        # the CSV button forged by a member: refused at once, no file
+        await member.press_raw(1, QuestionCb(action="report_csv", qid=0).pack())
+        await bot.sandbox.idle()
+        assert member.alerts[-1:] == [t("nl", "This command is for organisers only.")]
+        await member.expect_silence(0.2)
+        assert sanna.alerts == [t("sv", "Here is the file.")]  # her tap answered with its outcome

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_skeleton, format_timedelta
-from babel.numbers import format_percent
+from babel.numbers import format_decimal, format_percent
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.formatting import split_lines
@@ -156,23 +156,25 @@ def _totals(total: Week, locale: str) -> list[str]:
 
 
 def _figures(week: Week, locale: str) -> list[str]:
+    def n(value: int) -> str:
+        return format_decimal(value, locale=locale)
+
     share = format_percent(week.kb_share or 0, locale=locale)
     median = week.median_wait
-    lines = [
+    return [
         _("Asked {asked} · answered from the knowledge base {helped} ({share})").format(
-            asked=week.asked, helped=week.helped, share=share
+            asked=n(week.asked), helped=n(week.helped), share=share
         ),
         _("To the volunteers {queued} · answered by a volunteer {answered}").format(
-            queued=week.queued, answered=week.answered
+            queued=n(week.queued), answered=n(week.answered)
         ),
         _("Median time to a first answer: {time}").format(
             time=duration(median, locale) if median is not None else "—"
         ),
         _("Helpful: {helpful} of {rated} ratings · escalated {escalated} · still open {open}")
-        .format(helpful=week.helpful, rated=week.rated, escalated=week.escalated,
-                open=week.still_open),
+        .format(helpful=n(week.helpful), rated=n(week.rated), escalated=n(week.escalated),
+                open=n(week.still_open)),
     ]  # fmt: skip
-    return lines
 
 
 # -- the same figures as a file ----------------------------------------------------------
