@@ -28,7 +28,7 @@ from bot.budget import Priority
 from bot.formatting import TEXT_LIMIT
 from bot.settings import Settings
 from storage.repositories import question_report as repo
-from storage.repositories.question_report import Staff, Waiting
+from storage.repositories.question_report import Waiting
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,3 @@ def language_name(code: str, locale: str) -> str:
         return Locale.parse(code).get_language_name(locale) or code
     except (ValueError, UnknownLocaleError):
         return code
-
-
-__all__ = ["Staff", "escalate", "escalate_due", "notice", "recipients"]

@@ -210,4 +210,5 @@ async def where(session: AsyncSession, scope: Scope) -> str:
     """What the report covers, as the reader says it: every region, or theirs by name."""
     if scope.everywhere:
         return _("all regions")
-    return ", ".join(region.name for region in await roles.regions_in(session, scope))
+    names = [region.name for region in await roles.regions_in(session, scope)]
+    return ", ".join(names or sorted(scope.regions or ()))
