@@ -49,6 +49,11 @@ COMMANDS = (
     Command("bericht", __("Send an announcement"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("berichten", __("Past announcements"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("vaardigheden", __("Curate the skills list"), (RoleName.ORGANISER, RoleName.ADMIN)),
+    Command(
+        "vragenrapport",
+        __("Members' questions per week: volume, answer times, ratings"),
+        (RoleName.ORGANISER, RoleName.ADMIN),
+    ),
     Command("rol", __("Give or take away a role"), (RoleName.ADMIN,)),
     Command(
         "vertrouwenspersonen",

@@ -13,10 +13,13 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 
 class QuestionCb(CallbackData, prefix="q"):
-    """`action`, member's side: helped | ask (not helped: queue it) | rate_yes | rate_no |
-    close | more (add a message) | confidential (the pointer's "talk to the counsellor").
+    """`action`, member's side: helped | ask (not helped: queue it; qid 0: the question held
+    in conversation state, after the pointer to the counsellor) | as_name | as_anonymous |
+    as_contact (how volunteers see them) | rate_yes | rate_no | close | more (add a message) |
+    done | confidential (the pointer's "talk to the counsellor").
     Volunteers' side: claim | release | resolve | answer (make it my active thread) | note |
-    canned | kb (propose the answer for the knowledge base)."""
+    canned | kb (propose the answer for the knowledge base).
+    Organisers: report_csv (the questions report as a file; qid 0)."""
 
     action: str
     qid: int

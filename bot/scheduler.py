@@ -17,7 +17,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import broadcast_views, clock, notify
+from bot import broadcast_views, clock, notify, question_escalation
 from bot.formatting import span
 from bot.keyboards import feedback_keyboard
 from bot.lazy import lazy_module
@@ -244,6 +244,7 @@ class Scheduler:
                 asked = await ask_feedback(bot, self.sessions, self.i18n)
                 if asked:
                     log.info("asked %s attendees for feedback", asked)
+                await question_escalation.escalate_due(bot, self.sessions, self.i18n, self.settings)
             except Exception as exc:  # a failing pass must not end the loop
                 log.error("reminder pass failed: %s", type(exc).__name__)
             with contextlib.suppress(TimeoutError):

@@ -20,6 +20,7 @@ from handlers import (
     onboarding,
     privacy,
     profile,
+    question_report,
     questions,
     start,
     survey,
@@ -59,6 +60,7 @@ def root_router() -> Router:
         survey.build_router(),  # the survey: before the CSV import (a survey file in its state)
         workshop_import.build_router(),
         workshop_new.build_router(),
+        question_report.build_router(),
         questions.build_router(),  # the member's questions: before a draft's and free text
         broadcasts.build_router(),  # after the others: their commands win over a draft's text
         onboarding.build_router(),

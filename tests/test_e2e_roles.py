@@ -90,8 +90,8 @@ async def test_help_and_command_menu_follow_the_role(sqlite_url: str) -> None:
         names = lambda cmds: [c for c, _ in cmds]  # noqa: E731
         member_menu = bot.sandbox.commands_for(8005, language_code="nl")
         everyone = [
-            "start", "help", "workshops", "leergangen", "profiel", "taal", "mijngegevens",
-            "vergeetmij", "instellingen", "vertrouwelijk",
+            "start", "help", "vraag", "workshops", "leergangen", "profiel", "taal",
+            "mijngegevens", "vergeetmij", "instellingen", "vertrouwelijk",
         ]  # fmt: skip
         assert names(member_menu) == everyone
         assert dict(member_menu)["taal"] == t("nl", "Change the language")
@@ -100,7 +100,7 @@ async def test_help_and_command_menu_follow_the_role(sqlite_url: str) -> None:
         admin_menu = names(bot.sandbox.commands_for(ADMIN, language_code="en"))
         staff = [
             "zoek", "nieuw", "workshop", "workshops_csv", "bericht", "berichten", "vaardigheden",
-            "rol", "vertrouwenspersonen", "enquete",
+            "vragenrapport", "rol", "vertrouwenspersonen", "enquete",
         ]  # fmt: skip
         assert admin_menu == [*everyone, *staff]
 
