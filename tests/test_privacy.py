@@ -157,7 +157,8 @@ async def fill(session: AsyncSession) -> None:
     workshop.track_id = track.id
     session.add(
         TrackPlace(track_id=track.id, member_id=me.id, status="placed", position=1,
-                   previous_places=0, intake_answer="Graag!", created_at=NOW)
+                   previous_places=0, intake_answer="Graag!", created_at=NOW,
+                   completed_at=NOW)
     )  # fmt: skip
     await session.commit()
 

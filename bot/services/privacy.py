@@ -71,6 +71,7 @@ NOT_PERSONAL = frozenset(
         # Anonymous: no column names a person (a random id, a region, a role group, answers),
         # and nothing links a response to its participation row (bot/services/survey.py).
         "survey_responses", "survey_answers",
+        "track_skills",  # a track's skills: no person
     }
 )  # fmt: skip
 # Personal, but nothing in them names the person readably: a case is linked to its member by
