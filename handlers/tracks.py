@@ -6,6 +6,8 @@ part editable, every answer checked and confirmed before it is saved)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from html import escape
 
@@ -19,7 +21,7 @@ from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import clock
 from bot.formatting import TEXT_LIMIT, pack_lines, short_when
@@ -30,7 +32,6 @@ from bot.services.skill_match import split_input
 from bot.settings import Settings
 from handlers.common import close_question, consent_first, private_router, shorten
 from storage.models import Member, Skill, Track, TrackPlace
-from storage.repositories.regions import Configured
 
 log = logging.getLogger(__name__)
 
@@ -337,7 +338,9 @@ async def tell_moved_up(
 # --- completing a track, and train-the-trainer ---------------------------------------------
 
 
-async def tell_completions(bot: Bot, sessions: async_sessionmaker[AsyncSession], i18n: I18n) -> int:
+async def tell_completions(
+    bot: Bot, sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]], i18n: I18n
+) -> int:
     """One scheduler pass: tell every member who attended all sessions of a finished track
     that they completed it, what it opens, and after a "step 2" ask whether they would like
     to train others. Claimed before sending, so each member hears it once."""
@@ -688,7 +691,7 @@ async def on_intake(
     )
 
 
-def _regions_keyboard(scope: Scope, allowed: list[Configured]) -> InlineKeyboardMarkup:
+def _regions_keyboard(scope: Scope, allowed: list[regions.Configured]) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for region in allowed:
         kb.button(text=region.name, callback_data=RegionCb(code=region.code))
