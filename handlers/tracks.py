@@ -751,7 +751,7 @@ async def _summary(
     locale = i18n.current_locale
     lines = ["🎓 <b>" + escape(str(data["title"])) + "</b>"]
     if data.get("description"):
-        lines.append(escape(_cut(str(data["description"]), 600)))
+        lines.append(_cut(str(data["description"]), 600))
     lines.append("👥 " + _places_line(int(data["places"]), data.get("draw_at"), locale, settings))
     if data.get("prerequisite_id"):
         before = await tracks.get(session, int(data["prerequisite_id"]))
@@ -760,7 +760,7 @@ async def _summary(
     skills = await _skills_named(session, data.get("skill_ids") or [], locale)
     lines.append("🧠 " + _("Skills: {skills}").format(skills=skills or "-"))
     if data.get("intake"):
-        lines.append("❓ " + escape(_cut(str(data["intake"]), 300)))
+        lines.append("❓ " + _cut(str(data["intake"]), 300))
     lines.append("📍 " + escape(await _region_name(session, data.get("region_code"))))
     lines += ["", _("Create this track?")]
     kb = InlineKeyboardBuilder()
@@ -771,7 +771,15 @@ async def _summary(
 
 
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """HTML-escaped and at most `limit` characters as sent (an entity never cut in two): a
+    text of "&"s escapes to five times its length, and a message holds 4,096."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    cut = escaped[: limit - 1]
+    if cut.rfind("&") > cut.rfind(";"):
+        cut = cut[: cut.rfind("&")]
+    return cut + "…"
 
 
 def _places_line(places: int, draw_at: object, locale: str, settings: Settings) -> str:
@@ -910,11 +918,14 @@ async def _show_card(
     )
 
 
+CARD_SESSIONS = 15  # the card lists the first; with the longest texts it stays within 4,096
+
+
 def _card_text(card: tracks.Card, region: str, i18n: I18n, settings: Settings) -> str:
     track, locale = card.track, i18n.current_locale
-    lines = [f"🎓 <b>#{track.id} {escape(track.title)}</b>"]
+    lines = [f"🎓 <b>#{track.id} {_cut(track.title, 300)}</b>"]
     if track.description:
-        lines.append(escape(_cut(track.description, 800)))
+        lines.append(_cut(track.description, 500))
     lines.append("👥 " + _places_line(track.places, track.draw_at, locale, settings))
     lines.append(
         _("{placed} placed · {waiting} waiting").format(placed=card.placed, waiting=card.waiting)
@@ -923,21 +934,21 @@ def _card_text(card: tracks.Card, region: str, i18n: I18n, settings: Settings) -
         lines.append(
             "➡️ "
             + _("After: {title}").format(
-                title=f"#{card.prerequisite.id} " + escape(card.prerequisite.title)
+                title=f"#{card.prerequisite.id} " + _cut(card.prerequisite.title, 200)
             )
         )
-    skills = _skill_names(card.skills, locale)
-    lines.append("🧠 " + _("Skills: {skills}").format(skills=skills or "-"))
+    skills = ", ".join(s.name(locale) for s in card.skills)
+    lines.append("🧠 " + _("Skills: {skills}").format(skills=_cut(skills, 600) or "-"))
     if track.intake_question:
-        lines.append("❓ " + escape(_cut(track.intake_question, 300)))
+        lines.append("❓ " + _cut(track.intake_question, 300))
     lines.append("📍 " + escape(region))
     lines.append("📅 " + _("Sessions:") + (" -" if not card.sessions else ""))
-    for workshop in card.sessions[:20]:
+    for workshop in card.sessions[:CARD_SESSIONS]:
         when = short_when(workshop.starts_at, locale, settings.tz)
-        lines.append(f"  #{workshop.id} {escape(workshop.title[:60])} · {escape(when)}")
-    if len(card.sessions) > 20:
-        lines.append(f"  … +{len(card.sessions) - 20}")
-    return "\n".join(lines)[:TEXT_LIMIT]
+        lines.append(f"  #{workshop.id} {_cut(workshop.title, 60)} · {escape(when)}")
+    if len(card.sessions) > CARD_SESSIONS:
+        lines.append(f"  … +{len(card.sessions) - CARD_SESSIONS}")
+    return "\n".join(lines)
 
 
 def _card_keyboard(track: Track) -> InlineKeyboardMarkup:
@@ -1087,7 +1098,7 @@ async def _shown(session: AsyncSession, field: tracks.Field, value: object, loca
         return f"#{value} " + escape(before.title) if before else f"#{value}"
     if field == tracks.Field.REGION:
         return escape(await _region_name(session, str(value)))
-    return escape(_cut(str(value), 1500))
+    return _cut(str(value), 1500)
 
 
 async def on_save_button(

@@ -318,3 +318,85 @@ async def test_completion_notice_and_train_the_trainer(database_url: str) -> Non
         await bot.sandbox.idle()
         assert len(noor.alerts) == before + 1
         assert noor.alerts[-1] == t("nl", "That button is no longer valid.")
+
+
+async def test_an_admin_creates_a_national_lottery_track_and_moves_it_to_a_region(
+    database_url: str,
+) -> None:
+    """The draw's time typed in the dialog, the commitment shown (never the seed); the region
+    chosen with a button (national included for those who act everywhere), and changed later
+    from the card; a forged region button for a region that does not exist is refused."""
+    async with running_bot(database_url, admin_ids="8650") as bot:
+        assert bot.app is not None
+        ada = bot.sandbox.user(8650, "Ada", language_code="en")
+        await ada.send_text("/newtrack")
+        await ada.expect_text("/stop")
+        await ada.send_text("Leadership")
+        await ada.expect_text(t("en", "A short description for members? Send - for none."))
+        await ada.send_text("-")
+        await ada.expect_text(t("en", "How many places? Send a number."))
+        await ada.send_text("12")
+        await ada.expect_text("2027-03-14 12:00")
+        await ada.send_text("2020-01-01 12:00")  # in the past
+        await ada.expect_text(t("en", NOT_FUTURE))
+        await ada.send_text("2031-01-10 12:00")
+        await ada.expect_text(t("en", "No prerequisite"))
+        await ada.press(t("en", "No prerequisite"))
+        await ada.expect_text("debating")
+        await ada.send_text("-")
+        await ada.expect_text(t("en", INTAKE_Q))
+        await ada.send_text("-")
+        ask = await ada.expect_text(t("en", "Which region is this track for?"))
+        assert "🌍 " + t("en", "National") in ask.button_texts
+        await ada.press_raw(ask.message_id, "tregion:atlantis")
+        await bot.sandbox.idle()
+        assert ada.alerts[-1] == t("en", "That button is no longer valid.")
+        await ada.press("🌍 " + t("en", "National"), message=ask)
+        summary = await ada.expect_text(t("en", "Create this track?"))
+        assert "by lottery" in summary.text
+        await ada.press("✅ " + t("en", "Create"), message=summary)
+        created = await ada.expect_text("SHA-256")
+        track_id = int(created.text.split("#")[1].split(".")[0])
+        track = await track_row(bot, track_id)
+        assert (track.allocation, track.region_code, track.places) == ("lottery", None, 12)
+        assert track.seed and track.seed not in created.text
+        assert str(track.seed_commitment) in created.text
+
+        await ada.send_text(f"/track {track_id}")
+        card = await ada.expect_text(t("en", COUNTS, placed=0, waiting=0))
+        await ada.press("📍 " + t("en", "Region"), message=card)
+        ask = await ada.expect_text(t("en", "Which region is this track for?"))
+        await ada.press("Oost", message=ask)
+        confirm = await ada.expect_text(t("en", "Save this change?"))
+        assert "Oost" in confirm.text
+        await ada.press("💾 " + t("en", "Save"), message=confirm)
+        await ada.expect_text("📍 Oost")
+        assert (await track_row(bot, track_id)).region_code == "oost"
+        # the dialog's buttons are dead once it is over
+        await ada.press_raw(summary.message_id, "tnew:create:0")
+        await bot.sandbox.idle()
+        assert ada.alerts[-1] == t("en", "That button is no longer valid.")
+
+
+async def test_the_card_of_the_largest_track_fits_one_message(sqlite_url: str) -> None:
+    """Every text at its longest, of characters HTML must escape, and 40 sessions: the card
+    stays within 4,096 characters and shows the texts as typed."""
+    async with running_bot(sqlite_url, admin_ids="8660") as bot:
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            await catalogue.ensure_defaults(session)
+            await session.commit()
+            skills = await factories.skill_ids(session, "debatteren", "begroting lezen")
+            before = await tracks.create(session, title="&" * 200, places=1)
+            track = await tracks.create(
+                session, title="<&>" * 66, places=10_000, description="&" * 2000,
+                intake_question="<" * 500, prerequisite_id=before.id, skill_ids=skills,
+            )  # fmt: skip
+            for n in range(40):
+                workshop = await factories.workshop(session, f"{n:02d}" + "&" * 198)
+                await tracks.add_session(session, track.id, workshop)
+        ada = bot.sandbox.user(8660, "Ada", language_code="en")
+        await ada.send_text(f"/track {track.id}")
+        card = await ada.expect_text(t("en", COUNTS, placed=0, waiting=0))
+        assert len(card.text) <= 4096 and "<&><&>" in card.text and "… +25" in card.text
+        assert len(card.button_texts) == 8
