@@ -362,6 +362,11 @@ async def test_an_admin_creates_a_national_lottery_track_and_moves_it_to_a_regio
         assert track.seed and track.seed not in created.text
         assert str(track.seed_commitment) in created.text
 
+        await ada.send_text("/track")  # without a number: which ones there are
+        listed = await ada.expect_text(
+            t("en", "Send /leergang and a track's number, like /leergang 3.")
+        )
+        assert f"#{track_id} Leadership" in listed.text
         await ada.send_text(f"/track {track_id}")
         card = await ada.expect_text(t("en", COUNTS, placed=0, waiting=0))
         await ada.press("📍 " + t("en", "Region"), message=card)

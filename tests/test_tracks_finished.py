@@ -256,3 +256,36 @@ async def test_concurrent_withdrawals_and_applications_never_overbook(
     assert set(placed) <= set(promoted) | set(ids[15:])
     assert sum(s == "withdrawn" for s in final.values()) == len(leaving)
     assert all(final[i] == "waiting" for i in ids[6:15:2] if i not in placed)
+
+
+async def test_after_the_draw_a_withdrawal_moves_the_first_waiting_up(
+    session: AsyncSession,
+) -> None:
+    """Before the draw leaving frees nothing (the draw gives the places); after it the first
+    on the drawn waiting list moves up."""
+    members = await people(session, 5)
+    now = clock.now()
+    track = await tracks.create(session, title="Loting", places=2, lottery_at=now)
+    for m in members:
+        await tracks.apply(session, m, track.id)
+    assert await tracks.withdraw(session, members[4], track.id) == tracks.Withdrew("applied", ())
+    result = await tracks.run_draw(session, track.id, now)
+    assert len(result.placed) == 2 and len(result.waiting) == 2
+    winner = next(m for m in members if m.id == result.placed[0])
+    left = await tracks.withdraw(session, winner, track.id)
+    assert left == tracks.Withdrew("placed", (result.waiting[0],))
+
+
+async def test_erasure_leaves_every_track_and_frees_the_place(session: AsyncSession) -> None:
+    """`withdraw_everywhere`, for /vergeetmij: the erased member's rows go, their place goes
+    to the first waiting."""
+    me, first, second = await people(session, 3)
+    one = await tracks.create(session, title="Een", places=1)
+    two = await tracks.create(session, title="Twee", places=0)
+    for person in (me, first, second):
+        await tracks.apply(session, person, one.id)
+    await tracks.apply(session, me, two.id)
+    done = await tracks.withdraw_everywhere(session, me.id)
+    assert sorted(done) == [(one.id, (first.id,)), (two.id, ())]
+    assert me.id not in await statuses(session, one.id)
+    assert await statuses(session, two.id) == {}
