@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import clock
 from bot.formatting import TEXT_LIMIT, pack_lines, short_when
 from bot.notify import Compose, Notice, Priority, deliver
-from bot.services import catalogue, regions, roles, tracks
+from bot.services import catalogue, profile, regions, roles, tracks
 from bot.services.roles import Grant, Scope
 from bot.services.skill_match import split_input
 from bot.settings import Settings
@@ -52,6 +52,10 @@ class WithdrawCb(CallbackData, prefix="twd"):
 class TeachCb(CallbackData, prefix="tteach"):
     track_id: int
     yes: bool
+
+
+class FindMeCb(CallbackData, prefix="tfind"):
+    """After a yes to training others: let organisers find me (the member's own tap)."""
 
 
 class NewTrack(StatesGroup):
@@ -414,12 +418,34 @@ async def on_teach_button(
         text = _("Thank you! You can now teach {skills}: you are in the trainer pool.").format(
             skills=", ".join(s.name(member.locale) for s in skills)
         )
-        if not member.findable:
-            text += " " + _("To be asked by organisers, let them find you in /profiel.")
     else:
         text = _("That is fine. Should you change your mind: /profiel.")
     await callback.answer(text[:200])
     await close_question(callback, text)
+    if callback_data.yes and not member.findable:
+        kb = InlineKeyboardBuilder()
+        kb.button(text="🔎 " + _("Let organisers find me"), callback_data=FindMeCb())
+        await callback.bot.send_message(  # type: ignore[union-attr]
+            callback.from_user.id,
+            _(
+                "Organisers can ask you for a workshop only if you let them find you (you "
+                "can change this in /profiel at any time)."
+            ),
+            reply_markup=kb.as_markup(),
+        )
+
+
+async def on_find_me_button(
+    callback: CallbackQuery, member: Member | None, session: AsyncSession
+) -> None:
+    """The member's own consent to be found by organisers, as in /profiel."""
+    if member is None:
+        return await consent_first(callback)
+    await profile.set_findable(session, member, True)
+    log.info("member %s findable after train-the-trainer", member.id)
+    done = _("Done: organisers can find you and ask you through the bot.")
+    await callback.answer(done)
+    await close_question(callback, done)
 
 
 # --- organisers: a new track in a guided dialog ---------------------------------------------
@@ -1170,6 +1196,7 @@ def build_router() -> Router:
     router.message.register(on_intake_answer, StateFilter(Intake.answer), F.text)
     router.callback_query.register(on_withdraw_button, WithdrawCb.filter())
     router.callback_query.register(on_teach_button, TeachCb.filter())
+    router.callback_query.register(on_find_me_button, FindMeCb.filter())
     router.message.register(on_new, Command("nieuweleergang", "newtrack", "nyutbildning"))
     router.message.register(on_track_command, Command("leergang", "track", "utbildning"))
     router.message.register(on_stop, Command("stop"), StateFilter(NewTrack, EditTrack))

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot import clock
-from bot.services import catalogue, tracks
+from bot.services import catalogue, roles, tracks
 from bot.services.roles import RoleName
 from handlers.tracks import tell_completions
 from storage.models import Member, MemberSkill, Signup, Track, TrackPlace
@@ -298,6 +298,11 @@ async def test_completion_notice_and_train_the_trainer(database_url: str) -> Non
         assert "Debating" in notices["en"].text and "Debattera" in notices["sv"].text
         await yara.press("✅ " + t("en", "Yes, I would"), message=notices["en"])
         await yara.expect_text("trainer pool")
+        offer = await yara.expect_text("/profiel")
+        await yara.press("🔎 " + t("en", "Let organisers find me"), message=offer)
+        await yara.expect_text(
+            t("en", "Done: organisers can find you and ask you through the bot.")
+        )
         await nils.press(t("sv", "No, thank you"), message=notices["sv"])
         await nils.expect_text(t("sv", "That is fine. Should you change your mind: /profiel."))
         async with bot.app.sessions() as session:
@@ -312,6 +317,10 @@ async def test_completion_notice_and_train_the_trainer(database_url: str) -> Non
             (s, "teach") for s in skills
         )
         assert not [r for r in rows if r.telegram_id == 8642]
+        async with bot.app.sessions() as session:
+            yara_row = await session.scalar(select(Member).where(Member.telegram_id == 8641))
+            assert yara_row is not None and yara_row.findable
+            assert await roles.agreed_to_train(session, yara_row)  # in the trainer pool
         # a forged answer for a track the member did not complete
         before = len(noor.alerts)
         await noor.press_raw(notices["nl"].message_id, f"tteach:{step2_id + 1}:1")
