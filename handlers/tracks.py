@@ -126,7 +126,8 @@ async def on_tracks(
             )
         place = mine.get(track.id)
         if place is not None and place.status != "withdrawn":
-            lines.append(_status_line(place))
+            position = await tracks.position_of(session, place) if place.status == "waiting" else 0
+            lines.append(_status_line(place, position))
         blocks.append("\n".join(lines) + "\n")
     # As many tracks per message as fit Telegram's limit, each message with its own buttons.
     first = 0
@@ -169,12 +170,12 @@ def _lottery_line(track: Track, i18n: I18n, settings: Settings) -> str:
     )
 
 
-def _status_line(place: TrackPlace) -> str:
+def _status_line(place: TrackPlace, position: int) -> str:
     if place.status == "placed":
         return "✅ " + _("You have a place.")
     if place.status == "applied":
         return "🎲 " + _("You are in the draw.")
-    return "⏳ " + _("You are on the waiting list.")
+    return "⏳ " + _("You are number {position} on the waiting list.").format(position=position)
 
 
 async def on_track_button(

@@ -242,6 +242,15 @@ async def test_withdrawing_moves_the_first_waiting_up_in_their_language(
             8633: "withdrawn",
             8634: "placed",
         }
+        anne = bot.sandbox.user(8631, "Anne", language_code="nl")  # applies again: at the back
+        await anne.send_text("/leergangen")
+        page = await anne.expect_text(t("nl", "Learning tracks"))
+        await anne.press("✍️ Debat <stap 1>", message=page)
+        await anne.expect_text("1")
+        await anne.send_text("/leergangen")
+        await anne.expect_text(
+            t("nl", "You are number {position} on the waiting list.", position=1)
+        )
         # "No, stay" keeps the place
         piet = bot.sandbox.user(8634, "Piet", language_code="nl")
         await piet.send_text("/leergangen")
@@ -251,6 +260,7 @@ async def test_withdrawing_moves_the_first_waiting_up_in_their_language(
         await piet.press(t("nl", "No, stay"), message=ask)
         await bot.sandbox.idle()
         assert (await place_rows(bot, track.id))[8634] == "placed"
+        assert (await place_rows(bot, track.id))[8631] == "waiting"
 
 
 async def test_completion_notice_and_train_the_trainer(database_url: str) -> None:
