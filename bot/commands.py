@@ -46,6 +46,9 @@ COMMANDS = (
         __("The workshops you manage, as a CSV file (send one back to import)"),
         (RoleName.ORGANISER, RoleName.ADMIN),
     ),
+    Command(
+        "leergang", __("Create or edit a learning track"), (RoleName.ORGANISER, RoleName.ADMIN)
+    ),
     Command("bericht", __("Send an announcement"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("berichten", __("Past announcements"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("vaardigheden", __("Curate the skills list"), (RoleName.ORGANISER, RoleName.ADMIN)),

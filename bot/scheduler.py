@@ -27,6 +27,8 @@ from storage.models import Member, Track, Workshop
 
 # The confidential path is off without CONFIDENTIAL_KEY: its code loads when it is on.
 confidential_relay = lazy_module("bot.confidential_relay")
+# The completion notices' texts and buttons live with the tracks' handlers.
+track_views = lazy_module("handlers.tracks")
 
 log = logging.getLogger(__name__)
 FIRST_PASS_AFTER = 1.0  # seconds after start (see Scheduler._run)
@@ -238,6 +240,7 @@ class Scheduler:
                 if sent:
                     log.info("sent %s reminders", sent)
                 await run_due_draws(bot, self.sessions, self.i18n)
+                await track_views.tell_completions(bot, self.sessions, self.i18n)
                 await start_due_broadcasts(self.sessions, self.i18n)
                 if self.settings.confidential_key is not None:  # the path is on
                     await confidential_relay.periodic(bot, self.sessions, self.i18n, self.settings)

@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import commands
 from bot.formatting import long_date, split_lines
 from bot.lazy import lazy_module
-from bot.services import privacy, roles, workshops
+from bot.services import privacy, roles, tracks, workshops
 from bot.services.roles import RoleName
 from bot.settings import Settings
+from handlers import tracks as track_views
 from handlers.admin import role_label
 from handlers.common import close_question, private_router
 from handlers.onboarding import summary_lines
@@ -141,11 +142,16 @@ async def on_erase(
 async def _tell_promoted(
     bot: Bot, session: AsyncSession, erased: privacy.Erased, i18n: I18n, settings: Settings
 ) -> None:
-    """The places the erased member held went to others: they hear it as after a cancel."""
+    """The places the erased member held went to others: they hear it as after a cancel or a
+    withdrawal."""
     for freed in erased.promoted:
         workshop = await workshops.get(session, freed.workshop_id)
         if workshop is not None and freed.promoted:
             await notify_promoted(bot, session, freed.promoted, workshop, i18n, settings)
+    for track_id, member_ids in erased.track_promoted:
+        track = await tracks.get(session, track_id) if member_ids else None
+        if track is not None:
+            await track_views.tell_moved_up(bot, session, track, member_ids, i18n)
 
 
 def build_router() -> Router:

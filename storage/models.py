@@ -361,6 +361,10 @@ class Track(Base):
     intake_question: Mapped[str | None] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # None: national. A regional organiser creates and edits tracks of their region only (0016).
+    region_code: Mapped[str | None] = mapped_column(
+        ForeignKey("regions.code", ondelete="SET NULL", onupdate="CASCADE")
+    )
 
 
 class TrackPlace(Base):
@@ -379,6 +383,8 @@ class TrackPlace(Base):
     previous_places: Mapped[int | None] = mapped_column(Integer)
     intake_answer: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the member was told they completed the track (claimed before sending: once) (0016).
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Broadcast(Base):
@@ -714,4 +720,13 @@ linked_chats = Table(
     Column("title", String(128)),
     Column("linked_by", BigInteger),  # blanked when they are erased
     Column("linked_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+# The skills a learning track teaches (0016): what its completion notice names, and what a
+# member who completed it and said yes to training others gets the level "teach" on.
+track_skills = Table(
+    "track_skills",
+    Base.metadata,
+    Column("track_id", ForeignKey("tracks.id", ondelete="CASCADE"), primary_key=True),
+    Column("skill_id", ForeignKey("skills.id", ondelete="CASCADE"), primary_key=True),
 )

@@ -99,8 +99,8 @@ async def test_help_and_command_menu_follow_the_role(sqlite_url: str) -> None:
         assert sv_menu[1][1] == t("sv", "What I can do for you")
         admin_menu = names(bot.sandbox.commands_for(ADMIN, language_code="en"))
         staff = [
-            "zoek", "nieuw", "workshop", "workshops_csv", "bericht", "berichten", "vaardigheden",
-            "vragenrapport", "rol", "vertrouwenspersonen", "enquete",
+            "zoek", "nieuw", "workshop", "workshops_csv", "leergang", "bericht", "berichten",
+            "vaardigheden", "vragenrapport", "rol", "vertrouwenspersonen", "enquete",
         ]  # fmt: skip
         assert admin_menu == [*everyone, *staff]
 

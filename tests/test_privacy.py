@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import BigInteger, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import privacy, signups
+from bot.services import privacy, signups, tracks
 from storage.models import (
     AuditEntry,
     Base,
@@ -167,7 +167,8 @@ async def fill(session: AsyncSession) -> None:
     workshop.track_id = track.id
     session.add(
         TrackPlace(track_id=track.id, member_id=me.id, status="placed", position=1,
-                   previous_places=0, intake_answer="Graag!", created_at=NOW)
+                   previous_places=0, intake_answer="Graag!", created_at=NOW,
+                   completed_at=NOW)
     )  # fmt: skip
     await session.commit()
 
@@ -283,6 +284,17 @@ async def test_erasure_gives_the_place_to_the_first_waiting(session: AsyncSessio
     )  # fmt: skip
     rows = (await session.execute(select(Signup.member_id, Signup.status))).all()
     assert sorted(rows) == [(first.id, "confirmed"), (second.id, "waiting")]
+
+
+async def test_erasure_gives_the_track_place_to_the_first_waiting(session: AsyncSession) -> None:
+    me, first, second = await factories.bare_members(session, 3, ME)
+    track = await tracks.create(session, title="Stap 1", places=1)
+    for person in (me, first, second):
+        await tracks.apply(session, person, track.id)
+    erased = await privacy.erase(session, ME)
+    assert erased.track_promoted == ((track.id, (first.id,)),)
+    rows = (await session.execute(select(TrackPlace.member_id, TrackPlace.status))).all()
+    assert sorted(rows) == [(first.id, "placed"), (second.id, "waiting")]
 
 
 @pytest.mark.e2e

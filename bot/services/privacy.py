@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.lazy import lazy_module
 from bot.sealing import Keyring
-from bot.services import signups
+from bot.services import signups, tracks
 from storage.models import Base, Consent, Member, question_messages, questions
 from storage.repositories import members
 
@@ -84,6 +84,7 @@ NOT_PERSONAL = frozenset(
         # Anonymous: no column names a person (a random id, a region, a role group, answers),
         # and nothing links a response to its participation row (bot/services/survey.py).
         "survey_responses", "survey_answers",
+        "track_skills",  # a track's skills: no person
     }
 )  # fmt: skip
 # Personal, but nothing in them names the person readably: a case is linked to its member by
@@ -102,6 +103,7 @@ class Erased:
     rows_deleted: int
     rows_anonymised: int
     promoted: tuple[signups.Withdrawn, ...] = ()  # who moved up into the freed places
+    track_promoted: tuple[tuple[int, tuple[int, ...]], ...] = ()  # (track id, who moved up)
 
 
 def _table(name: str) -> Table:
@@ -164,12 +166,13 @@ async def erase(session: AsyncSession, telegram_id: int, keys: Keyring | None = 
     """Delete every row that names the person; blank their id where a count must remain;
     with the key, their survey participation tags too (the anonymous answers stay).
 
-    Their places go first, each to the first on that workshop's waiting list (the caller
-    tells them), as when they cancel."""
+    Their places go first, each to the first on that workshop's or track's waiting list (the
+    caller tells them), as when they cancel or withdraw."""
     member: Member | None = await members.by_telegram_id(session, telegram_id)
     member_id = member.id if member else None
     withdrawn = await signups.withdraw_everywhere(session, member_id) if member_id else []
-    deleted, anonymised = len(withdrawn), 0
+    left = await tracks.withdraw_everywhere(session, member_id) if member_id else []
+    deleted, anonymised = len(withdrawn) + len(left), 0
     deleted += await survey.forget(session, keys, telegram_id)
     for link in (link for link in LINKS if link.erase == "blank"):
         where = _matches(link, member_id, telegram_id)
@@ -186,7 +189,7 @@ async def erase(session: AsyncSession, telegram_id: int, keys: Keyring | None = 
         result = await session.execute(delete(_table(link.table)).where(where))
         deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
     await session.commit()
-    return Erased(deleted, anonymised, tuple(withdrawn))
+    return Erased(deleted, anonymised, tuple(withdrawn), tuple(left))
 
 
 async def consent_of(session: AsyncSession, member_id: int) -> Consent | None:
