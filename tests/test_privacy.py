@@ -28,6 +28,7 @@ from storage.models import (
     Track,
     TrackPlace,
     Workshop,
+    knowledge_entries,
     linked_chats,
     question_messages,
     question_routes,
@@ -150,6 +151,14 @@ async def fill(session: AsyncSession) -> None:
     await session.execute(
         insert(linked_chats).values(purpose="volunteers", chat_id=-1001234, title="Vrijwilligers",
                                     linked_by=ME, linked_at=NOW)
+    )  # fmt: skip
+    await session.execute(
+        insert(knowledge_entries).values(
+            language="nl", entry_id="pinpas", topic="general", question="Waar is mijn pas?",
+            phrasings="pas kwijt", answer="Bel de ledenadministratie.", state="retired",
+            origin="volunteer", proposed_by=ME, edited_by=ME, revision=3, created_at=NOW,
+            updated_at=NOW,
+        )
     )  # fmt: skip
     track = Track(title="Stap 1", places=10)
     session.add(track)
