@@ -194,7 +194,7 @@ def list_view(lang: str | None, state: str, page: Page) -> tuple[str, InlineKeyb
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=f"{n}. {flag}{' '.join(row.question.split())[:40]}",
+                    text=f"{n}. {flag}{_cut(' '.join(row.question.split()), 40)}",
                     callback_data=KbCb(action="view", row=row.id).pack(),
                 )
             ]
