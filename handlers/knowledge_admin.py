@@ -31,9 +31,10 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
 )
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.formatting import split_lines
@@ -107,6 +108,11 @@ def state_label(state: str) -> str:
     }.get(state, state)
 
 
+def number(n: int) -> str:
+    """4,096 / 4.096 / 4 096: as the reader writes numbers."""
+    return format_decimal(n, locale=get_i18n().current_locale)
+
+
 def refusal_text(error: KnowledgeError) -> str:
     """A service's refusal in the organiser's language."""
     if isinstance(error, knowledge.TooLong):
@@ -126,7 +132,9 @@ def refusal_text(error: KnowledgeError) -> str:
             "phrasings": _("That is {count} ways to ask; at most {limit} fit. Please send fewer."),
             "topic": _("That topic has {count} characters; at most {limit} fit."),
         }
-        return texts.get(error.what, texts["answer"]).format(count=error.length, limit=error.limit)
+        return texts.get(error.what, texts["answer"]).format(
+            count=number(error.length), limit=number(error.limit)
+        )
     if isinstance(error, knowledge.Empty):
         return {
             "question": _("A question is needed: please send it as text."),
@@ -262,7 +270,7 @@ def entry_text(row: Row, budget: int = 1500) -> str:
             + _(
                 "This answer has {count} characters; at most {limit} fit in a member's chat. "
                 "Shorten it (✏️ Answer) before approving."
-            ).format(count=len(row.answer), limit=knowledge.MAX_ANSWER_CHARS),
+            ).format(count=number(len(row.answer)), limit=number(knowledge.MAX_ANSWER_CHARS)),
         ]
     text = "\n".join(lines)
     return text if len(text) <= TEXT_LIMIT or budget < 100 else entry_text(row, budget // 2)

@@ -87,7 +87,7 @@ async def test_an_organiser_keeps_the_knowledge_base(database_url: str) -> None:
         await olga.send_text("x" * 4096)
         await olga.expect_text(
             t(lang, "That answer has {count} characters; at most {limit} fit. Please send a "
-                    "shorter one.", count=4096, limit=600)
+                    "shorter one.", count="4,096", limit=600)
         )  # fmt: skip
         await olga.send_sticker()
         await olga.expect_text(t(lang, "Please send text (or /stop)."))

@@ -17,6 +17,7 @@ not hold in any state, and refreshes the text of rows still exactly as shipped (
 "bundled", live). What organisers made is never undone: an edited entry is theirs (origin
 "organiser"), a retired one stays retired. It is idempotent and safe with two workers at
 once: (language, id) is unique, and the loser of a race rolls back and finds nothing to do.
+An entry a release no longer bundles stays as it is (organisers may retire it).
 
 The matcher is built from the live rows and cached per database (per engine). A change made
 through this module drops the cache at once; a change by another worker is seen at the next
