@@ -140,6 +140,7 @@ class _Cache:
     version: tuple[Any, ...] | None = None
     checked: float = -math.inf
     synced: bool = False
+    generation: int = 0  # +1 at every change made here (forget)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -159,6 +160,7 @@ def forget(session: AsyncSession) -> None:
     """Drop this database's matcher: the next use rebuilds it (after a change here)."""
     cache = _cache(session)
     cache.matcher, cache.version, cache.checked = None, None, -math.inf
+    cache.generation += 1
 
 
 async def matcher(session: AsyncSession) -> KnowledgeMatcher:
@@ -171,14 +173,16 @@ async def matcher(session: AsyncSession) -> KnowledgeMatcher:
             cache.synced = await sync_bundled(session)
         if cache.matcher is not None and time.monotonic() - cache.checked < VERSION_CHECK_SECONDS:
             return cache.matcher
+        generation = cache.generation
         version = await repo.version(session)
-        cache.checked = time.monotonic()
-        if cache.matcher is None or version != cache.version:
+        found = cache.matcher
+        if found is None or version != cache.version:
             live = await repo.rows(session, state=LIVE)
-            cache.matcher = KnowledgeMatcher(_entry(row) for row in live)
-            cache.version = version
+            found = KnowledgeMatcher(_entry(row) for row in live)
             log.info("knowledge matcher built from %s live entries", len(live))
-        return cache.matcher
+        if cache.generation == generation:  # else a change here came meanwhile: check again
+            cache.matcher, cache.version, cache.checked = found, version, time.monotonic()
+        return found
 
 
 async def entries(session: AsyncSession, language: str) -> list[KnowledgeEntry]:
