@@ -57,6 +57,11 @@ COMMANDS = (
         __("Members' questions per week: volume, answer times, ratings"),
         (RoleName.ORGANISER, RoleName.ADMIN),
     ),
+    Command(
+        "kennisbank",
+        __("The knowledge base: known answers, proposals, CSV"),
+        (RoleName.ORGANISER, RoleName.ADMIN),
+    ),
     Command("rol", __("Give or take away a role"), (RoleName.ADMIN,)),
     Command(
         "vertrouwenspersonen",

@@ -15,6 +15,7 @@ from handlers import (
     fallback,
     feedback,
     help,
+    knowledge_admin,
     language,
     membership,
     onboarding,
@@ -58,6 +59,7 @@ def root_router() -> Router:
         workshop_admin.build_router(),
         attendance.build_router(),
         survey.build_router(),  # the survey: before the CSV import (a survey file in its state)
+        knowledge_admin.build_router(),  # its file and texts: before the workshop import
         workshop_import.build_router(),
         workshop_new.build_router(),
         question_report.build_router(),

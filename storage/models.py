@@ -730,3 +730,29 @@ track_skills = Table(
     Column("track_id", ForeignKey("tracks.id", ondelete="CASCADE"), primary_key=True),
     Column("skill_id", ForeignKey("skills.id", ondelete="CASCADE"), primary_key=True),
 )
+
+
+# The knowledge base (bot/services/knowledge.py): a question and its answer in one language,
+# one row per language; `entry_id` is shared by an entry's translations and is what
+# questions.knowledge_id names. Seeded from bot/data/knowledge/*.csv (see the service).
+knowledge_entries = Table(
+    "knowledge_entries",
+    Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("language", String(5), nullable=False),
+    Column("entry_id", String(64), nullable=False),
+    Column("topic", String(32), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("phrasings", Text, nullable=False),  # the other ways members put it, "|"-separated
+    Column("answer", Text, nullable=False),
+    Column("state", String(10), nullable=False),  # live | proposed | retired
+    # Whose text it is: "bundled" (as shipped, refreshed by a newer release until someone
+    # edits it), "organiser" (added or edited by an organiser), "volunteer" (a proposal).
+    Column("origin", String(10), nullable=False),
+    Column("proposed_by", BigInteger),  # the volunteer's Telegram id; blanked on erasure
+    Column("edited_by", BigInteger),  # the organiser who last changed it; blanked on erasure
+    Column("revision", Integer, nullable=False, default=1),  # +1 at every change: the cache
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+    UniqueConstraint("language", "entry_id"),
+)

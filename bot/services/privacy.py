@@ -63,6 +63,9 @@ LINKS = (
     Link("question_routes", "chat_id", "telegram", "delete"),
     Link("linked_chats", "chat_id", "telegram", "delete"),  # a group's id: never a person's
     Link("linked_chats", "linked_by", "telegram", "blank"),
+    # Who proposed or last changed a knowledge entry: the entry is the organisation's, it stays.
+    Link("knowledge_entries", "proposed_by", "telegram", "blank"),
+    Link("knowledge_entries", "edited_by", "telegram", "blank"),
 )
 PERSONAL = tuple(dict.fromkeys(link.table for link in LINKS))
 
