@@ -62,6 +62,9 @@ LINKS = (
     Link("question_routes", "chat_id", "telegram", "delete"),
     Link("linked_chats", "chat_id", "telegram", "delete"),  # a group's id: never a person's
     Link("linked_chats", "linked_by", "telegram", "blank"),
+    # A new member's welcome is theirs; the volunteer's id is blanked, the count stays.
+    Link("welcomes", "member_id", "member", "delete"),
+    Link("welcomes", "volunteer_id", "telegram", "blank"),
 )
 PERSONAL = tuple(dict.fromkeys(link.table for link in LINKS))
 NOT_PERSONAL = frozenset(
@@ -71,6 +74,7 @@ NOT_PERSONAL = frozenset(
         # Anonymous: no column names a person (a random id, a region, a role group, answers),
         # and nothing links a response to its participation row (bot/services/survey.py).
         "survey_responses", "survey_answers",
+        "goals",  # targets per region and year: numbers only
     }
 )  # fmt: skip
 # Personal, but nothing in them names the person readably: a case is linked to its member by
