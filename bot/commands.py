@@ -55,6 +55,8 @@ COMMANDS = (
         (RoleName.ADMIN,),
     ),
     Command("enquete", __("The anonymous survey: publish, close, results"), (RoleName.ADMIN,)),
+    Command("welkom", __("Welcoming new members")),
+    Command("doelen", __("Goals per region and progress"), (RoleName.ORGANISER, RoleName.ADMIN)),
 )
 
 

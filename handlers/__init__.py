@@ -14,6 +14,7 @@ from handlers import (
     errors,
     fallback,
     feedback,
+    goals,
     help,
     language,
     membership,
@@ -24,6 +25,7 @@ from handlers import (
     survey,
     talent,
     tracks,
+    welcome,
     workshop_admin,
     workshop_import,
     workshop_new,
@@ -58,6 +60,8 @@ def root_router() -> Router:
         survey.build_router(),  # the survey: before the CSV import (a survey file in its state)
         workshop_import.build_router(),
         workshop_new.build_router(),
+        welcome.build_router(),  # issue 12: welcome follow-up
+        goals.build_router(),  # issue 12: goals
         broadcasts.build_router(),  # after the others: their commands win over a draft's text
         onboarding.build_router(),
         fallback.build_router(),

@@ -152,7 +152,7 @@ async def test_the_card_shows_only_what_the_member_shares(session: AsyncSession)
         "Sanne", "oost", (), None,
     )  # fmt: skip
     assert shown.username == "joost_z"
-    assert [w.typed_text for w in shown.wishes] == ["debatteren"]
+    assert [w.label("en") for w in shown.wishes] == ["debatteren"]
 
 
 async def test_marking_contacted_only_by_their_volunteer_and_once(session: AsyncSession) -> None:

@@ -23,7 +23,17 @@ from storage.models import Member, MemberSkill
 from storage.repositories import members as member_repo
 from storage.repositories import skills as skill_repo
 from storage.repositories import welcome as repo
-from storage.repositories.welcome import Volunteer, Welcome
+from storage.repositories.welcome import (  # the states, for the views
+    CONTACTED,
+    DECLINED,
+    OPEN,
+    UNREACHED,
+    WAITING,
+    Volunteer,
+    Welcome,
+)
+
+__all__ = ["CONTACTED", "DECLINED", "OPEN", "UNREACHED", "WAITING", "Welcome"]
 
 OVERDUE_AFTER = timedelta(days=14)  # organisers see who is not contacted after this
 PAGE_SIZE = 8
@@ -63,13 +73,24 @@ class Assigned:
 
 
 @dataclass(frozen=True, slots=True)
+class Wish:
+    """A learning wish as plain values: the catalogue's names per language, or as typed."""
+
+    typed: str
+    names: dict[str, str] | None
+
+    def label(self, locale: str) -> str:
+        return (self.names or {}).get(locale) or self.typed
+
+
+@dataclass(frozen=True, slots=True)
 class Card:
     """What a volunteer may see of a new member: only what the member agreed to share."""
 
     welcome_id: int
     first_name: str
     region_code: str | None
-    wishes: tuple[MemberSkill, ...]  # empty unless the member lets organisers find them
+    wishes: tuple[Wish, ...]  # empty unless the member lets organisers find them
     username: str | None  # only when the member chose direct contact
 
 
@@ -137,9 +158,16 @@ async def card(session: AsyncSession, welcome_id: int) -> Card | None:
     wishes: tuple[MemberSkill, ...] = ()
     if member.findable:  # the member agreed that organisers see their profile
         rows = await skill_repo.of_member(session, member.id)
-        wishes = tuple(r for r in rows if r.kind == "wish" and r.status == "ok")
+        wishes = tuple(_wish(r) for r in rows if r.kind == "wish" and r.status == "ok")
     username = member.username if member.contact_direct and member.username else None
     return Card(welcome_id, member.first_name or "", found.region_code, wishes, username)
+
+
+def _wish(row: MemberSkill) -> Wish:
+    skill = row.skill
+    if skill is None:
+        return Wish(row.typed_text, None)
+    return Wish(row.typed_text, {"nl": skill.name_nl, "en": skill.name_en, "sv": skill.name_sv})
 
 
 async def mark(
@@ -224,6 +252,16 @@ async def overview(session: AsyncSession, scope: Scope, now: datetime, page: int
     ids = {r.volunteer_id for r in rows if r.volunteer_id is not None}
     names = await repo.first_names(session, ids)
     return Overview(total, page, pages, rows, names)
+
+
+async def mine(session: AsyncSession, welcome_id: int, volunteer_id: int) -> Welcome:
+    """A welcome the volunteer may act on (introduce themselves): theirs, and still open."""
+    found = await repo.get(session, welcome_id)
+    if found is None or found.volunteer_id != volunteer_id:
+        raise NotYours(welcome_id)
+    if found.state != repo.OPEN:
+        raise AlreadyDone(found.state)
+    return found
 
 
 async def open_of(session: AsyncSession, volunteer_id: int) -> list[Welcome]:
