@@ -55,8 +55,6 @@ COMMANDS = (
         (RoleName.ADMIN,),
     ),
     Command("enquete", __("The anonymous survey: publish, close, results"), (RoleName.ADMIN,)),
-    Command("welkom", __("Welcoming new members")),
-    Command("doelen", __("Goals per region and progress"), (RoleName.ORGANISER, RoleName.ADMIN)),
 )
 
 
