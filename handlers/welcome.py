@@ -216,19 +216,38 @@ def member_view(found: welcome.Welcome | None, settings: Settings, locale: str):
     return intro, _decline_keyboard()
 
 
+async def _tell_withdrawn(
+    bot: Bot, session: AsyncSession, i18n: I18n, volunteer_member_id: int, name: str
+) -> None:
+    """The volunteer hears that the member no longer wants a welcome: nothing to do."""
+
+    def compose(volunteer: Member) -> notify.Notice:
+        return notify.Notice(
+            "🙅 "
+            + _("{name} would rather not be contacted: there is nothing more to do.").format(
+                name=shorten(name or "—", 64)
+            )
+        )
+
+    await notify.deliver(bot, session, [volunteer_member_id], compose, i18n)
+
+
 async def on_member_choice(
     callback: CallbackQuery,
     callback_data: WelcomeCb,
     member: Member | None,
     session: AsyncSession,
+    bot: Bot,
     settings: Settings,
     i18n: I18n,
 ) -> None:
     if member is None:
         return await consent_first(callback)
     if callback_data.action == "n":
-        await welcome.decline(session, member, clock.now())
+        withdrawn = await welcome.decline(session, member, clock.now())
         await callback.answer(_("Done: no volunteer will contact you for a welcome."))
+        if withdrawn is not None:
+            await _tell_withdrawn(bot, session, i18n, withdrawn, member.first_name or "")
     else:
         await welcome.allow(session, member)
         await callback.answer(_("Thank you: a volunteer from your region will get in touch."))

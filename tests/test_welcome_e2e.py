@@ -52,6 +52,11 @@ async def run_pass(bot: RunningBot) -> int:
     return await welcome_views.run_pass(app.bot, app.sessions, app.i18n, app.settings)
 
 
+INTRO = t(
+    "nl",
+    "New members are welcomed personally by a volunteer from their region: a short message "
+    "or call, to get to know you and answer your questions.",
+)
 WISH = {"nl": "Debatteren", "en": "Debating", "sv": "Debattera"}
 
 
@@ -111,10 +116,7 @@ async def test_member_opts_out_and_organisers_see_the_overview(sqlite_url: str) 
         shy = bot.sandbox.user(SHY, "Sam", language_code="nl")
         volunteer = bot.sandbox.user(VOLUNTEER, "Vera", language_code="nl")
         await shy.send_text("/welkom")
-        setting = await shy.expect_text(t("nl", "New members are welcomed personally by a "
-                                              "volunteer from their region: a short message or "
-                                              "call, to get to know you and answer your "
-                                              "questions."))  # fmt: skip
+        setting = await shy.expect_text(INTRO)
         await shy.press("🙅 " + t("nl", "Please do not contact me"), message=setting)
         await shy.expect_text(t("nl", "You asked not to be contacted."))
         assert await run_pass(bot) == 1  # only Noor
@@ -122,6 +124,26 @@ async def test_member_opts_out_and_organisers_see_the_overview(sqlite_url: str) 
         assert "Noor" in card.text and "Sam" not in card.text
         await volunteer.send_text("/welkom")
         await volunteer.expect_text(t("nl", "New members to welcome: {n}", n=1))
+
+        # Noor changes her mind: the open welcome is withdrawn and Vera is told
+        noor = bot.sandbox.user(NEWCOMER, "Noor", language_code="nl")
+        await noor.send_text("/welkom")
+        setting = await noor.expect_text(INTRO)
+        await noor.press("🙅 " + t("nl", "Please do not contact me"), message=setting)
+        told = t("nl", "{name} would rather not be contacted: there is nothing more to do.",
+                 name="Noor")  # fmt: skip
+        await volunteer.expect_text(told)
+        await volunteer.press("✅ " + t("nl", "Contacted"), message=card)
+        await bot.sandbox.idle()
+        assert volunteer.alerts[-1] == t("nl", "This member asked not to be contacted.")
+        await noor.press("👋 " + t("nl", "You may contact me after all"))
+        await bot.sandbox.idle()
+        assert noor.alerts[-1] == t(
+            "nl", "Thank you: a volunteer from your region will get in touch."
+        )
+        assert await run_pass(bot) == 1  # welcomed after all
+        again = await volunteer.expect_text(t("nl", "A new member to welcome"))
+        assert "Noor" in again.text
 
         admin = bot.sandbox.user(ADMIN, "Ada", language_code="en")
         await admin.send_text("/welkom")

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import clock
-from bot.services import welcome
+from bot.services import privacy, welcome
 from bot.services.roles import ALL_REGIONS, RoleName, Scope
 from storage.models import welcomes
 from tests import factories
@@ -199,3 +199,34 @@ async def test_overview_after_fourteen_days_paged_scoped_and_reassigned(
     assert moved.volunteer_id != done[2].volunteer_id
     with pytest.raises(welcome.AlreadyDone):
         await welcome.reassign(session, done[0].welcome_id, oost, later)
+
+
+async def test_my_data_holds_the_welcome_and_erasure_removes_it(session: AsyncSession) -> None:
+    (v,) = await volunteers(session, 1, "oost", 500)
+    (newcomer,) = await newcomers(session, 1, "oost", 1000)
+    (a,) = await welcome.assign_due(session, NOW, DAYS)
+    await welcome.mark(session, a.welcome_id, v, True, NOW + timedelta(days=2))
+    data = await privacy.export(session, newcomer.telegram_id)
+    assert [(r["state"], r["volunteer_id"]) for r in data["welcomes"]] == [("contacted", v)]
+    assert [r["member_id"] for r in (await privacy.export(session, v))["welcomes"]] == [newcomer.id]
+    # the volunteer erased: the welcome stays for the goals, without their id
+    await privacy.erase(session, v)
+    found = await welcome.of_member(session, newcomer)
+    assert found is not None and (found.state, found.volunteer_id) == ("contacted", None)
+    # the member erased: their welcome is gone
+    await privacy.erase(session, newcomer.telegram_id)
+    assert await session.scalar(select(func.count()).select_from(welcomes)) == 0
+
+
+async def test_an_open_welcome_of_an_erased_volunteer_goes_to_another(
+    session: AsyncSession,
+) -> None:
+    first, second = await volunteers(session, 2, "oost", 500)
+    await newcomers(session, 1, "oost", 1000)
+    (a,) = await welcome.assign_due(session, NOW, DAYS)
+    await privacy.erase(session, a.volunteer_id)
+    (b,) = await welcome.assign_due(session, NOW + timedelta(hours=1), DAYS)
+    assert (
+        b.welcome_id == a.welcome_id
+        and b.volunteer_id == ({first, second} - {a.volunteer_id}).pop()
+    )

@@ -190,11 +190,15 @@ async def of_member(session: AsyncSession, member: Member) -> Welcome | None:
     return await repo.of_member(session, member.id)
 
 
-async def decline(session: AsyncSession, member: Member, now: datetime) -> Welcome | None:
-    """ "Please do not contact me": no welcome is assigned, an open one is withdrawn from its
-    volunteer (whose tap then says so). A welcome already done stays as it was. Returns the
-    welcome as it was before."""
+async def decline(session: AsyncSession, member: Member, now: datetime) -> int | None:
+    """The member's "please do not contact me": no welcome is assigned, an open one is
+    withdrawn from its volunteer (whose tap then says so). A welcome already done stays as
+    it was. Returns the member id of the volunteer whose open welcome was withdrawn, to tell
+    them."""
     before = await repo.of_member(session, member.id)
+    withdrawn = None
+    if before is not None and before.state == repo.OPEN and before.volunteer_id is not None:
+        withdrawn = await repo.member_id_of(session, before.volunteer_id)
     if before is None:
         await repo.add(
             session, member.id, member.region_code, repo.DECLINED, member.created_at, at=now
@@ -202,7 +206,7 @@ async def decline(session: AsyncSession, member: Member, now: datetime) -> Welco
     elif before.state in (repo.WAITING, repo.OPEN, repo.UNREACHED):
         await repo.decline(session, before.id, now)
     await session.commit()
-    return before
+    return withdrawn
 
 
 async def allow(session: AsyncSession, member: Member) -> None:

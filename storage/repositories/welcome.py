@@ -72,7 +72,8 @@ async def hold(session: AsyncSession) -> None:
 
 async def newcomers(session: AsyncSession, since: datetime) -> list[Newcomer]:
     """Members who consented since `since`, have a region and can be reached, without a
-    welcome yet; and every welcome still waiting for a volunteer. Oldest first."""
+    welcome yet; and every welcome still waiting for a volunteer (or whose volunteer was
+    erased). Oldest first."""
     fresh = (
         select(Member.id, Member.telegram_id, Member.region_code, Member.created_at)
         .outerjoin(welcomes, w.member_id == Member.id)
@@ -86,7 +87,11 @@ async def newcomers(session: AsyncSession, since: datetime) -> list[Newcomer]:
     waiting = (
         select(Member.id, Member.telegram_id, Member.region_code, w.joined_at, w.id)
         .join(welcomes, w.member_id == Member.id)
-        .where(w.state == WAITING, Member.region_code.is_not(None))
+        .where(
+            # waiting, or open with its volunteer erased (/vergeetmij blanks the id)
+            or_(w.state == WAITING, and_(w.state == OPEN, w.volunteer_id.is_(None))),
+            Member.region_code.is_not(None),
+        )
     )
     found = [Newcomer(*row) for row in (await session.execute(fresh)).all()]
     found += [Newcomer(*row) for row in (await session.execute(waiting)).all()]
@@ -230,3 +235,7 @@ async def first_names(session: AsyncSession, telegram_ids: set[int]) -> dict[int
         Member.telegram_id.in_(telegram_ids)
     )
     return {tid: name or "" for tid, name in (await session.execute(query)).all()}
+
+
+async def member_id_of(session: AsyncSession, telegram_id: int) -> int | None:
+    return await session.scalar(select(Member.id).where(Member.telegram_id == telegram_id))
