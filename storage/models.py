@@ -755,3 +755,6 @@ goals = Table(
     Column("target", Integer, nullable=False),
     Column("set_at", UTCDateTime, nullable=False, default=utcnow),
 )
+
+# The welcome pass looks every minute for members who consented in the last N days (0017).
+Index("ix_members_created_at", Member.__table__.c.created_at)

@@ -41,6 +41,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_welcomes_volunteer", "welcomes", ["volunteer_id", "state"])
     op.create_index("ix_welcomes_state_joined", "welcomes", ["state", "joined_at"])
+    op.create_index("ix_members_created_at", "members", ["created_at"])
     op.create_table(
         "goals",
         sa.Column("year", sa.Integer(), nullable=False),
@@ -60,6 +61,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_members_created_at", table_name="members")
     op.drop_table("goals")
     op.drop_index("ix_welcomes_state_joined", table_name="welcomes")
     op.drop_index("ix_welcomes_volunteer", table_name="welcomes")
