@@ -152,6 +152,15 @@ async def test_member_opts_out_and_organisers_see_the_overview(sqlite_url: str) 
             await admin.send_text("/welkom")
             page = await admin.expect_text(t("en", "New members not contacted within 14 days"))
         assert "Noor" in page.text and "Sam" not in page.text
+        async with bot.app.sessions() as session:  # type: ignore[union-attr]
+            await factories.give_role(session, 8807, RoleName.ORGANISER, "noord")
+            await factories.give_role(session, 8808, RoleName.ORGANISER, "oost")
+        with clock.travel_to(clock.now() + timedelta(days=15)):
+            for organiser_id, sees in ((8807, False), (8808, True)):
+                organiser = bot.sandbox.user(organiser_id, "Org", language_code="sv")
+                await organiser.send_text("/valkommen")
+                seen = await organiser.expect_text("📋")
+                assert ("Noor" in seen.text) is sees
         assert t("en", "with {name}", name="Vera") in page.text
         await admin.press("↪️ 1. " + t("en", "Reassign"), message=page)
         await bot.sandbox.idle()
