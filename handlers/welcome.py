@@ -20,7 +20,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import clock, notify
+from bot import clock, notify, outbox
+from bot.budget import Priority
 from bot.formatting import long_date
 from bot.services import regions, welcome
 from bot.services.roles import Grant, RoleName, Scope, has_role, organiser_scope
@@ -115,15 +116,41 @@ Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]  # an async_s
 
 
 async def run_pass(bot: Bot, sessions: Sessions, i18n: I18n, settings: Settings) -> int:
-    """The scheduler's pass: assign the new members, then send each volunteer their card."""
+    """The scheduler's pass: assign the new members and put each volunteer's card in the
+    outbox in the same transaction; then send the cards."""
     async with sessions() as session:
-        given = await welcome.assign_due(session, clock.now(), settings.welcome_days)
-    for assigned in given:
-        async with sessions() as session:
-            await send_card(bot, session, i18n, assigned)
-    if given:
-        log.info("welcome pass: %s new members assigned", len(given))
+        posted: list[int] = []
+
+        async def post_cards(given: list[welcome.Assigned]) -> None:
+            posted.extend(await _post_cards(session, i18n, given))
+
+        given = await welcome.assign_due(
+            session, clock.now(), settings.welcome_days, before_commit=post_cards
+        )
+    if posted:
+        sender = outbox.sender_for(bot, sessions)  # type: ignore[arg-type]
+        states = await sender.deliver_now(posted)
+        log.info("welcome pass: %s assigned, cards %s", len(given), sorted(states.values()))
     return len(given)
+
+
+async def _post_cards(
+    session: AsyncSession, i18n: I18n, given: list[welcome.Assigned]
+) -> list[int]:
+    """Each volunteer's card, in their language, kept in the outbox (the caller commits)."""
+    names = await region_names(session)
+    found = await welcome.volunteers_by_id(session, {a.volunteer_member_id for a in given})
+    letters = []
+    for assigned in given:
+        card = await welcome.card(session, assigned.welcome_id)
+        volunteer = found.get(assigned.volunteer_member_id)
+        if card is None or volunteer is None:
+            continue
+        region = names.get(card.region_code or "", card.region_code or "")
+        with i18n.context(), i18n.use_locale(volunteer.locale):
+            text, markup = card_text(card, region, volunteer.locale), card_keyboard(card)
+        letters.append(outbox.Letter(volunteer.telegram_id, text, markup, member_id=volunteer.id))
+    return await outbox.post(session, letters, Priority.PERSONAL)
 
 
 async def on_mark(callback: CallbackQuery, callback_data: WelcomeCb, session: AsyncSession) -> None:

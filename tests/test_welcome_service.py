@@ -230,3 +230,22 @@ async def test_an_open_welcome_of_an_erased_volunteer_goes_to_another(
         b.welcome_id == a.welcome_id
         and b.volunteer_id == ({first, second} - {a.volunteer_id}).pop()
     )
+
+
+async def test_the_cards_are_written_with_the_assignments_or_neither(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        await volunteers(session, 1, "oost", 500)
+        await newcomers(session, 2, "oost", 1000)
+
+    async def crash(given: list[welcome.Assigned]) -> None:
+        assert len(given) == 2
+        raise RuntimeError("the outbox is full")
+
+    async with sessions() as session:
+        with pytest.raises(RuntimeError):
+            await welcome.assign_due(session, NOW, DAYS, before_commit=crash)
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(welcomes)) == 0
+        assert len(await welcome.assign_due(session, NOW, DAYS)) == 2

@@ -12,7 +12,7 @@ me" has a declined welcome: no pass assigns them, and an open assignment is with
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -112,10 +112,17 @@ def pick(pool: Iterable[Volunteer], exclude: Iterable[int] = ()) -> Volunteer | 
     return min(choices, key=lambda v: (v.open, v.last_assigned or _NEVER, v.telegram_id))
 
 
-async def assign_due(session: AsyncSession, now: datetime, days: int) -> list[Assigned]:
+async def assign_due(
+    session: AsyncSession,
+    now: datetime,
+    days: int,
+    before_commit: Callable[[list[Assigned]], Awaitable[None]] | None = None,
+) -> list[Assigned]:
     """The scheduler's pass: give every new member (consented in the last `days` days) and
     every one still waiting to a volunteer of their region; without one in the region the
-    welcome waits (organisers see it). One transaction under the lock; committed."""
+    welcome waits (organisers see it). One transaction under the lock; committed.
+    `before_commit` writes the volunteers' cards in the same transaction (into the outbox), so
+    a crash loses neither an assignment nor its card."""
     try:
         await repo.hold(session)
         newcomers = await repo.newcomers(session, now - timedelta(days=days))
@@ -140,6 +147,8 @@ async def assign_due(session: AsyncSession, now: datetime, days: int) -> list[As
             chosen.open += 1
             chosen.last_assigned = now
             done.append(Assigned(welcome_id, n.member_id, chosen.member_id, chosen.telegram_id))
+        if before_commit is not None and done:
+            await before_commit(done)
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -266,6 +275,11 @@ async def mine(session: AsyncSession, welcome_id: int, volunteer_id: int) -> Wel
     if found.state != repo.OPEN:
         raise AlreadyDone(found.state)
     return found
+
+
+async def volunteers_by_id(session: AsyncSession, member_ids: Iterable[int]) -> dict[int, Member]:
+    """The volunteers' member rows: where their cards go, in which language."""
+    return await member_repo.by_ids(session, member_ids)
 
 
 async def open_of(session: AsyncSession, volunteer_id: int) -> list[Welcome]:
