@@ -123,9 +123,13 @@ async def assign_due(
     welcome waits (organisers see it). One transaction under the lock; committed.
     `before_commit` writes the volunteers' cards in the same transaction (into the outbox), so
     a crash loses neither an assignment nor its card."""
+    since = now - timedelta(days=days)
+    if not await repo.newcomers(session, since):  # the usual minute: no lock taken
+        await session.commit()
+        return []
     try:
         await repo.hold(session)
-        newcomers = await repo.newcomers(session, now - timedelta(days=days))
+        newcomers = await repo.newcomers(session, since)  # again, now that it is ours
         pool: dict[str, list[Volunteer]] = defaultdict(list)
         for volunteer in await repo.volunteers(session, {n.region_code for n in newcomers}):
             pool[volunteer.region_code].append(volunteer)
