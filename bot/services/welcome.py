@@ -260,12 +260,11 @@ async def reassign(session: AsyncSession, welcome_id: int, scope: Scope, now: da
 async def overview(session: AsyncSession, scope: Scope, now: datetime, page: int) -> Overview:
     """The organisers' list: welcomes not contacted 14 days after joining (and those with
     no volunteer at all), in the organiser's regions, oldest first, a page at a time."""
-    total, rows = await repo.overdue(session, scope.regions, now - OVERDUE_AFTER, 0, 0)
+    before = now - OVERDUE_AFTER
+    total = await repo.count_overdue(session, scope.regions, before)
     pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
-    total, rows = await repo.overdue(
-        session, scope.regions, now - OVERDUE_AFTER, page * PAGE_SIZE, PAGE_SIZE
-    )
+    page = min(max(page, 0), pages - 1)  # a stale page number: the nearest one there is
+    rows = await repo.overdue(session, scope.regions, before, page * PAGE_SIZE, PAGE_SIZE)
     ids = {r.volunteer_id for r in rows if r.volunteer_id is not None}
     names = await repo.first_names(session, ids)
     return Overview(total, page, pages, rows, names)

@@ -207,19 +207,24 @@ def _overdue(regions: frozenset[str] | None, before: datetime):  # type: ignore[
     return where
 
 
+async def count_overdue(
+    session: AsyncSession, regions: frozenset[str] | None, before: datetime
+) -> int:
+    where = _overdue(regions, before)
+    return int(await session.scalar(select(func.count()).select_from(welcomes).where(where)) or 0)
+
+
 async def overdue(
     session: AsyncSession,
     regions: frozenset[str] | None,
     before: datetime,
     offset: int,
     limit: int,
-) -> tuple[int, list[Welcome]]:
-    """One page of the welcomes not contacted in time, oldest first, and how many in all."""
+) -> list[Welcome]:
+    """One page of the welcomes not contacted in time, oldest first."""
     where = _overdue(regions, before)
-    total = await session.scalar(select(func.count()).select_from(welcomes).where(where))
     query = _WELCOME.where(where).order_by(w.joined_at, w.id).offset(offset).limit(limit)
-    rows = (await session.execute(query)).all()
-    return int(total or 0), [Welcome(*row) for row in rows]
+    return [Welcome(*row) for row in (await session.execute(query)).all()]
 
 
 async def open_of(session: AsyncSession, volunteer_id: int) -> list[Welcome]:
