@@ -37,6 +37,7 @@ COMMANDS = (
     Command("vergeetmij", __("Erase everything about you")),
     Command("instellingen", __("Which announcements you get")),
     Command("vertrouwelijk", __("A confidential conversation")),
+    Command("welkom", __("Welcoming new members")),
     Command("zaken", __("Your open confidential cases"), (RoleName.COUNSELLOR,)),
     Command("zoek", __("Search the talent base"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("nieuw", __("Create a workshop"), (RoleName.ORGANISER, RoleName.ADMIN)),
@@ -62,6 +63,7 @@ COMMANDS = (
         __("The knowledge base: known answers, proposals, CSV"),
         (RoleName.ORGANISER, RoleName.ADMIN),
     ),
+    Command("doelen", __("Goals per region and progress"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("rol", __("Give or take away a role"), (RoleName.ADMIN,)),
     Command(
         "vertrouwenspersonen",

@@ -23,6 +23,7 @@ from bot.keyboards import feedback_keyboard
 from bot.lazy import lazy_module
 from bot.services import broadcasts, feedback, reminders, tracks, workshops
 from bot.settings import SUPPORTED_LOCALES, Settings
+from handlers.welcome import run_pass as welcome_pass  # issue 12: the welcome follow-up
 from storage.models import Member, Track, Workshop
 
 # The confidential path is off without CONFIDENTIAL_KEY: its code loads when it is on.
@@ -244,6 +245,7 @@ class Scheduler:
                 await start_due_broadcasts(self.sessions, self.i18n)
                 if self.settings.confidential_key is not None:  # the path is on
                     await confidential_relay.periodic(bot, self.sessions, self.i18n, self.settings)
+                await welcome_pass(bot, self.sessions, self.i18n, self.settings)
                 asked = await ask_feedback(bot, self.sessions, self.i18n)
                 if asked:
                     log.info("asked %s attendees for feedback", asked)

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     question_claim_cap: int = Field(default=5, ge=1, le=100)
     question_escalate_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     question_rotate_minutes: float = Field(default=60.0, gt=0, le=24 * 60 * 7)
+    # Welcome follow-up (issue 12): members who consented in the last this many days are
+    # assigned to a volunteer of their region.
+    welcome_days: int = Field(default=30, ge=1, le=365)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from handlers import (
     errors,
     fallback,
     feedback,
+    goals,
     help,
     knowledge_admin,
     language,
@@ -27,6 +28,7 @@ from handlers import (
     survey,
     talent,
     tracks,
+    welcome,
     workshop_admin,
     workshop_import,
     workshop_new,
@@ -64,6 +66,8 @@ def root_router() -> Router:
         workshop_new.build_router(),
         question_report.build_router(),
         questions.build_router(),  # the member's questions: before a draft's and free text
+        welcome.build_router(),  # issue 12: welcome follow-up
+        goals.build_router(),  # issue 12: goals
         broadcasts.build_router(),  # after the others: their commands win over a draft's text
         onboarding.build_router(),
         fallback.build_router(),

@@ -756,3 +756,47 @@ knowledge_entries = Table(
     Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
     UniqueConstraint("language", "entry_id"),
 )
+
+
+# Welcome follow-up (issue 12): each new member assigned to a volunteer of their region, who
+# marks them contacted (bot/services/welcome.py says the rules). One row per member: the
+# member's "please do not contact me" is a row too (state "declined"), so no pass assigns them.
+welcomes = Table(
+    "welcomes",
+    Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "member_id",
+        ForeignKey("members.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("region_code", String(32)),  # the member's, when noticed: rotation and overview
+    Column("volunteer_id", BigInteger),  # Telegram id of the volunteer it is assigned to
+    # waiting (no volunteer in the region) | open | contacted | unreached | declined
+    Column("state", String(10), nullable=False),
+    Column("joined_at", UTCDateTime, nullable=False),  # the member's consent
+    Column("assigned_at", UTCDateTime),
+    Column("done_at", UTCDateTime),  # contacted, could not reach, or declined
+    Index("ix_welcomes_volunteer", "volunteer_id", "state"),
+    Index("ix_welcomes_state_joined", "state", "joined_at"),
+)
+
+# Goals an admin sets per region and year (bot/services/goals.py): counts, not people.
+goals = Table(
+    "goals",
+    Base.metadata,
+    Column("year", Integer, primary_key=True),
+    Column(
+        "region_code",
+        String(32),
+        ForeignKey("regions.code", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+    ),
+    Column("metric", String(16), primary_key=True),  # profiles | attended | trainers | welcomed
+    Column("target", Integer, nullable=False),
+    Column("set_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+# The welcome pass looks every minute for members who consented in the last N days (0018).
+Index("ix_members_created_at", Member.__table__.c.created_at)

@@ -34,6 +34,7 @@ from storage.models import (
     question_messages,
     question_routes,
     questions,
+    welcomes,
 )
 from tests import factories
 from tests.botrunner import running_bot, t
@@ -170,6 +171,14 @@ async def fill(session: AsyncSession) -> None:
             origin="volunteer", proposed_by=ME, edited_by=ME, revision=3, created_at=NOW,
             updated_at=NOW,
         )
+    )  # fmt: skip
+    await session.execute(
+        insert(welcomes).values(member_id=me.id, region_code="noord", volunteer_id=OTHER,
+                                state="contacted", joined_at=NOW, assigned_at=NOW, done_at=NOW)
+    )  # fmt: skip
+    await session.execute(  # a new member the person welcomed as a volunteer
+        insert(welcomes).values(member_id=other.id, region_code="noord", volunteer_id=ME,
+                                state="contacted", joined_at=NOW, assigned_at=NOW, done_at=NOW)
     )  # fmt: skip
     track = Track(title="Stap 1", places=10)
     session.add(track)

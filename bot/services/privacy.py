@@ -66,6 +66,9 @@ LINKS = (
     # Who proposed or last changed a knowledge entry: the entry is the organisation's, it stays.
     Link("knowledge_entries", "proposed_by", "telegram", "blank"),
     Link("knowledge_entries", "edited_by", "telegram", "blank"),
+    # A new member's welcome is theirs; the volunteer's id is blanked, the count stays.
+    Link("welcomes", "member_id", "member", "delete"),
+    Link("welcomes", "volunteer_id", "telegram", "blank"),
 )
 PERSONAL = tuple(dict.fromkeys(link.table for link in LINKS))
 
@@ -88,6 +91,7 @@ NOT_PERSONAL = frozenset(
         # and nothing links a response to its participation row (bot/services/survey.py).
         "survey_responses", "survey_answers",
         "track_skills",  # a track's skills: no person
+        "goals",  # targets per region and year: numbers only
     }
 )  # fmt: skip
 # Personal, but nothing in them names the person readably: a case is linked to its member by
