@@ -17,7 +17,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import broadcast_views, clock, notify
+from bot import broadcast_views, clock, notify, question_cards
 from bot.formatting import span
 from bot.keyboards import feedback_keyboard
 from bot.lazy import lazy_module
@@ -241,6 +241,7 @@ class Scheduler:
                 await start_due_broadcasts(self.sessions, self.i18n)
                 if self.settings.confidential_key is not None:  # the path is on
                     await confidential_relay.periodic(bot, self.sessions, self.i18n, self.settings)
+                await question_cards.rotate(bot, self.sessions, self.i18n, self.settings)
                 asked = await ask_feedback(bot, self.sessions, self.i18n)
                 if asked:
                     log.info("asked %s attendees for feedback", asked)

@@ -27,6 +27,7 @@ from storage.repositories import questions as questions_repo
 from storage.repositories.questions import Question
 
 PAGE = 8
+GROUP_PURPOSE = "volunteers"  # linked_chats.purpose of the volunteers' group
 ACTING_ROLES = frozenset({RoleName.VOLUNTEER, RoleName.ORGANISER, RoleName.ADMIN})
 
 
@@ -36,6 +37,10 @@ class DeskError(Exception):
 
 class NotVolunteer(DeskError):
     pass
+
+
+class NotAdmin(DeskError):
+    """Linking the volunteers' group is for admins."""
 
 
 class Gone(DeskError):
@@ -266,3 +271,19 @@ async def member_message(
         if message.id == message_row_id and message.author == "member":
             return message
     return None
+
+
+async def routed(session: AsyncSession, chat_id: int, message_id: int) -> Question | None:
+    """The question a copy in this chat belongs to (a reply to it continues the thread)."""
+    question_id = await questions_repo.routed(session, chat_id, message_id)
+    return None if question_id is None else await questions_repo.get(session, question_id)
+
+
+async def link_group(
+    session: AsyncSession, grants: frozenset[Grant], chat_id: int, title: str | None, by: int
+) -> None:
+    """Make this group the volunteers' group (admins only); a new link replaces the old."""
+    if not any(g.role == RoleName.ADMIN for g in grants):
+        raise NotAdmin
+    await questions_repo.link_chat(session, GROUP_PURPOSE, chat_id, title, by, clock.now())
+    await session.commit()
