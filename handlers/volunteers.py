@@ -193,13 +193,17 @@ async def _held(
         return None
 
 
-async def _strip_buttons(callback: CallbackQuery, outcome: str) -> None:
-    """The tapped message keeps its text, loses its buttons, and says what became of it."""
+async def _strip_buttons(
+    callback: CallbackQuery, outcome: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """The tapped message keeps its text, loses its buttons (or gets `markup`), and says
+    what became of it."""
     message = callback.message
     if message is None or isinstance(message, InaccessibleMessage):
         return
     with contextlib.suppress(TelegramAPIError):
-        await message.edit_text(f"{message.html_text}\n\n<b>{escape(outcome)}</b>")
+        text = f"{message.html_text}\n\n<b>{outcome}</b>"  # outcome: our HTML, escaped
+        await message.edit_text(text, reply_markup=markup)
 
 
 async def on_view(
@@ -440,8 +444,42 @@ async def on_resolve(
     log.info("question %s resolved", question.id)
     outbox.sender_for(bot, _sessions(session)).wake()
     await callback.answer(_("Resolved. The member is asked whether the answer helped."))
-    await _strip_buttons(callback, "✅ " + _("Resolved."))
+    await _strip_buttons(callback, "✅ " + _("Resolved."), _propose_button(question.id))
     await cards.refresh_card(bot, session, settings, question)
+
+
+def _propose_button(qid: int) -> InlineKeyboardMarkup | None:
+    """Offered once the knowledge base takes proposals (`knowledge.propose`)."""
+    if getattr(knowledge, "propose", None) is None:
+        return None
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text="💡 " + _("Propose this answer for the knowledge base"),
+        callback_data=QuestionCb(action="kb", qid=qid),
+    )
+    return kb.as_markup()
+
+
+async def on_propose(
+    callback: CallbackQuery,
+    callback_data: QuestionCb,
+    session: AsyncSession,
+    grants: frozenset[Grant],
+) -> None:
+    try:
+        found = await desk.proposal(session, grants, callback_data.qid, callback.from_user.id)
+    except desk.DeskError as refused:
+        await callback.answer(_refusal(refused), show_alert=True)
+        return
+    if found is None:
+        await callback.answer(_("Only a text answer can be proposed."), show_alert=True)
+        return
+    await knowledge.propose(
+        session, found.language, found.question, found.answer, callback.from_user.id
+    )
+    log.info("question %s: answer proposed for the knowledge base", callback_data.qid)
+    await callback.answer(_("Thank you! An organiser checks it before members see it."))
+    await _strip_buttons(callback, "💡 " + _("Proposed for the knowledge base."))
 
 
 async def _forget(state: FSMContext, qid: int) -> None:
@@ -795,6 +833,7 @@ def build_router() -> Router:
     callbacks.register(on_note_button, QuestionCb.filter(F.action == "note"))
     callbacks.register(on_release, QuestionCb.filter(F.action == "release"))
     callbacks.register(on_resolve, QuestionCb.filter(F.action == "resolve"))
+    callbacks.register(on_propose, QuestionCb.filter(F.action == "kb"))
     callbacks.register(on_canned, QuestionCb.filter(F.action == "canned"))
     callbacks.register(on_canned, QuestionCb.filter(F.action.startswith("cp.")))
     callbacks.register(on_canned_view, QuestionCb.filter(F.action.startswith("cv.")))

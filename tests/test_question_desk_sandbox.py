@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot import clock
 from bot import question_cards as cards
 from bot.outbox import sender_for
+from bot.services import knowledge
 from storage.models import Member
 from storage.repositories import questions as repo
 from tests.botrunner import RunningBot, running_bot, t
@@ -82,7 +83,16 @@ async def set_up(bot: RunningBot):  # type: ignore[no-untyped-def]
     return sanna, pim, group
 
 
-async def test_claim_answer_follow_up_release_resolve(database_url: str) -> None:
+async def test_claim_answer_follow_up_release_resolve(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proposed: list[tuple[object, ...]] = []
+
+    async def propose(session: object, *args: object) -> int:
+        proposed.append(args)
+        return 1
+
+    monkeypatch.setattr(knowledge, "propose", propose, raising=False)
     async with running_bot(database_url, admin_ids=str(ADMIN)) as bot:
         assert bot.app is not None
         sanna, pim, group = await set_up(bot)
@@ -189,6 +199,15 @@ async def test_claim_answer_follow_up_release_resolve(database_url: str) -> None
             "👍 " + t("nl", "This helped"), "👎 " + t("nl", "Not really"),
         ]  # fmt: skip
         await group.expect_text(t("nl", "Closed."))
+        resolved = await pim.expect_text(t("en", "Resolved."))
+        await pim.press("💡 " + t("en", "Propose this answer for the knowledge base"),
+                        message=resolved)  # fmt: skip
+        await pim.expect_text(t("en", "Proposed for the knowledge base."))
+        assert proposed == [
+            ("nl", "Hoe word ik kandidaat voor de gemeenteraad?",
+             "Meld je aan bij de <b>selectiecommissie</b> vóór 1 maart.\n\n"
+             "Dan bij afdeling Zwolle.\n\nNog één ding.", PIM)
+        ]  # fmt: skip
         fatima_saw = [m.text for m in fatima.messages if m.from_bot]
         assert not any("Belt waarschijnlijk" in text for text in fatima_saw)
         assert bot.sandbox.unanswered_callbacks() == []
@@ -218,6 +237,16 @@ async def test_relay_failure_is_retried_and_delivered_once(database_url: str) ->
         assert len(copies) == 1
         failed = [c for c in bot.sandbox.calls("sendMessage") if c.failed]
         assert len(failed) >= 2
+
+        # a photo goes as a photo, the header in its caption, the buttons under it
+        await sanna.press("✍️ " + t("nl", "Answer"), message=thread)
+        await sanna.expect_text("✍️")
+        await sanna.send_photo(caption="De zaal")
+        await sanna.expect_text("✓ ")
+        photo = await fatima.next()
+        assert photo.photo is not None
+        assert photo.text == "💬 " + t("nl", "Answer from {name}", name="Sanna") + "\n\nDe zaal"
+        assert photo.buttons[0].text == "↩️ " + t("nl", "Reply")
 
 
 async def test_claim_needs_a_private_chat_and_the_queue(database_url: str) -> None:

@@ -287,3 +287,30 @@ async def link_group(
         raise NotAdmin
     await questions_repo.link_chat(session, GROUP_PURPOSE, chat_id, title, by, clock.now())
     await session.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """A resolved question and its answer, as the knowledge base would take them."""
+
+    language: str
+    question: str
+    answer: str
+
+
+async def proposal(
+    session: AsyncSession, grants: frozenset[Grant], question_id: int, volunteer_id: int
+) -> Proposal | None:
+    """What the volunteer who resolved a question may propose for the knowledge base: the
+    member's first words and the volunteer's text answers; None without a text answer."""
+    if not may_act(grants):
+        raise NotVolunteer
+    question = await _question(session, question_id)
+    if question.closed_by != "volunteer" or question.volunteer_id != volunteer_id:
+        raise NotYours(question_id)
+    thread = await questions_repo.messages(session, question_id, notes=False)
+    asked = next((m.text for m in thread if m.author == "member" and m.text), None)
+    answers = [m.text for m in thread if m.author == "volunteer" and m.text]
+    if not asked or not answers:
+        return None
+    return Proposal(question.language, asked, "\n\n".join(answers))
