@@ -241,10 +241,10 @@ class Scheduler:
                 await start_due_broadcasts(self.sessions, self.i18n)
                 if self.settings.confidential_key is not None:  # the path is on
                     await confidential_relay.periodic(bot, self.sessions, self.i18n, self.settings)
-                await question_cards.rotate(bot, self.sessions, self.i18n, self.settings)
                 asked = await ask_feedback(bot, self.sessions, self.i18n)
                 if asked:
                     log.info("asked %s attendees for feedback", asked)
+                await question_cards.rotate(bot, self.sessions, self.i18n, self.settings)
             except Exception as exc:  # a failing pass must not end the loop
                 log.error("reminder pass failed: %s", type(exc).__name__)
             with contextlib.suppress(TimeoutError):

@@ -129,7 +129,7 @@ async def test_answer_is_kept_and_posted_once_then_resolved(session: AsyncSessio
     assert (closed.state, closed.closed_by, len(asked)) == ("closed", "volunteer", 1)
     with pytest.raises(desk.Taken):
         await desk.claim(session, VOLUNTEER, qid, PIM, cap=5)
-    with pytest.raises(desk.NotYours):
+    with pytest.raises(desk.Taken):
         await desk.note(session, VOLUNTEER, qid, SANNA, "te laat")
 
 

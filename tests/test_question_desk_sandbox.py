@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot import clock
 from bot import question_cards as cards
 from bot.outbox import sender_for
 from bot.services import knowledge
-from storage.models import Member
+from storage.models import Member, questions
 from storage.repositories import questions as repo
 from tests.botrunner import RunningBot, running_bot, t
 from tests.chat_faults import fail_chat
@@ -317,3 +317,86 @@ async def test_rotation_assigns_to_the_least_busy(database_url: str) -> None:
         assert stored is not None and (stored.volunteer_id, stored.claimed_how) == (PIM, "rotation")
         assert other is not None and other.volunteer_id == SANNA
         await sender_for(bot.app.bot, bot.app.sessions).deliver_now([])
+
+
+async def test_without_a_group_forged_buttons_and_the_member_closing(database_url: str) -> None:
+    """No linked group: each volunteer hears privately and claims from there. Stale and forged
+    buttons change nothing; a sticker is not relayed; the member closing tells the volunteer."""
+    async with running_bot(database_url, admin_ids=str(ADMIN)) as bot:
+        assert bot.app is not None
+        admin = bot.sandbox.user(ADMIN, "Eva", language_code="en")
+        sanna = bot.sandbox.user(SANNA, "Sanna", language_code="nl")
+        pim = bot.sandbox.user(PIM, "Pim", language_code="en")
+        for volunteer in (SANNA, PIM):
+            await admin.send_text(f"/rol {volunteer} vrijwilliger")
+            await admin.next()
+        await sanna.send_text("/start")  # Sanna is a member too: her notices are in Dutch
+        await bot.sandbox.idle()
+        async with bot.app.sessions() as session:
+            session.add(Member(telegram_id=SANNA, locale="nl", first_name="Sanna", kind="member",
+                               onboarding_step="done"))  # fmt: skip
+            await session.commit()
+        sanna.drain()
+        await pim.send_text("/help")
+        await bot.sandbox.idle()
+        pim.drain()
+        qid = await ask(bot, FATIMA, "Fatima", "Waar is het partijbureau?", identity="anonymous")
+        notice = await sanna.expect_text("Waar is het partijbureau?")
+        assert notice.text.startswith("🔔 " + t("nl", "A new question is waiting."))
+        assert "Fatima" not in notice.text and t("nl", "a member") in notice.text
+        pims = await pim.expect_text("Waar is het partijbureau?")
+        await sanna.press("🙋 " + t("nl", "Claim"), message=notice)
+        thread = await sanna.expect_text("🧵")
+        mine = await sanna.expect_text(t("nl", "Taken by {name}.", name="Sanna"))
+        assert mine.message_id == notice.message_id and mine.buttons == []
+        await pim.press("🙋 " + t("nl", "Claim"), message=pims)  # not a member: the default
+        await bot.sandbox.idle()
+        assert pim.alerts[-1] == t("en", "Already taken by {name}.", name="Sanna")
+
+        # forged and stale buttons: another's thread, an unknown answer, a page of nonsense
+        release = next(b.data for b in thread.buttons if "↩️" in b.text)
+        assert release is not None
+        await pim.press_raw(thread.message_id, release)
+        await bot.sandbox.idle()
+        assert pim.alerts[-1] == t("en", "That question is not yours (any more).")
+        await sanna.press_raw(thread.message_id, f"q:cv.no_such_entry:{qid}")
+        await sanna.press_raw(thread.message_id, f"q:release:{qid + 50}")
+        await pim.press_raw(thread.message_id, "q:w.xx.<b>.999999999:0")
+        await bot.sandbox.idle()
+        assert sanna.alerts[-2:] == [
+            t("nl", "That answer is no longer in the knowledge base."),
+            t("nl", "That question no longer exists."),
+        ]
+        fatima = bot.sandbox.user(FATIMA, "Fatima", language_code="nl")
+        admin.drain()
+        await admin.send_text("/wachtrij")
+        await admin.expect_text(t("en", "Nobody is waiting for an answer. 🎉"))  # admins may
+
+        # a sticker is not relayed; the answering state stays for the real answer
+        await sanna.press("✍️ " + t("nl", "Answer"), message=thread)
+        await sanna.expect_text("✍️")
+        await sanna.send_sticker()
+        await sanna.expect_text(t("nl", "I can pass on text, photos and files."))
+        await sanna.send_text("Aan de Herengracht.")
+        await sanna.expect_text("✓ ")
+        await fatima.expect_text("Aan de Herengracht.")
+
+        # the member closes it (as the member's side does), and Sanna is told
+        async with bot.app.sessions() as session:
+            question = await repo.get(session, qid)
+            assert question is not None
+            await session.execute(
+                update(questions).where(questions.c.id == qid).values(state="closed",
+                                                                      closed_by="member")
+            )  # fmt: skip
+            await session.commit()
+        await cards.closed(bot.app.bot, bot.app.sessions, bot.settings, qid)
+        closed = await sanna.expect_text(
+            t("nl", "{about} closed their question. Thank you for your help!",
+              about=f"#{qid} · 🇳🇱 · {t('nl', 'a member')}")
+        )  # fmt: skip
+        assert closed.buttons == []
+        await sanna.press("✍️ " + t("nl", "Answer"), message=thread)
+        await bot.sandbox.idle()
+        assert sanna.alerts[-1] == t("nl", "That question is closed.")
+        assert bot.sandbox.unanswered_callbacks() == []

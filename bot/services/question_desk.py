@@ -118,6 +118,8 @@ async def held(
     if not may_act(grants):
         raise NotVolunteer
     question = await _question(session, question_id)
+    if question.state == "closed":
+        raise Taken(question)
     if question.state != "claimed" or question.volunteer_id != volunteer_id:
         raise NotYours(question_id)
     return question
