@@ -34,6 +34,7 @@ from bot.question_keys import QuestionCb, answered_markup
 from bot.services import question_desk as desk
 from bot.services import regions
 from bot.settings import Settings
+from storage.engine import create_session_factory
 from storage.repositories import members as members_repo
 from storage.repositories import question_desk as desk_repo
 from storage.repositories import questions as questions_repo
@@ -65,6 +66,11 @@ def i18n_of(settings: Settings) -> I18n:
         return get_i18n()
     except LookupError:
         return _fallback_i18n(settings.default_locale)
+
+
+def sessions_of(session: AsyncSession) -> async_sessionmaker[AsyncSession]:
+    """A handler's session's factory: for work after the handler's own transaction."""
+    return create_session_factory(session.bind)  # type: ignore[arg-type]
 
 
 def flag(language: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from html import escape
 
 from aiogram import Bot, F, Router
@@ -38,7 +39,6 @@ from bot.services.question_desk import Question
 from bot.services.roles import Grant
 from bot.settings import SUPPORTED_LOCALES, Settings
 from handlers.common import private_router
-from storage.engine import create_session_factory
 
 # Loaded at first use (bot/lazy.py): the knowledge base is for canned answers only here.
 knowledge = lazy_module("bot.services.knowledge")
@@ -70,10 +70,6 @@ def _refusal(error: desk.DeskError) -> str:
     if isinstance(error, desk.Taken) and error.question.state == "closed":
         return _("That question is closed.")
     return _("That question is not yours (any more).")
-
-
-def _sessions(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return create_session_factory(session.bind)  # type: ignore[arg-type]
 
 
 # -- linking the group ---------------------------------------------------------------------
@@ -385,7 +381,7 @@ async def _relay(
     except desk.DeskError as refused:
         return _refusal(refused)
     log.info("question %s: answer relayed (%s messages)", qid, len(ids))
-    outcome = await cards.deliver(bot, _sessions(session), ids)
+    outcome = await cards.deliver(bot, cards.sessions_of(session), ids)
     about = cards.about(question)
     if outcome == "sent":
         return "✓ " + _("Sent to {about}. Reply to this message to write more.").format(about=about)
@@ -442,7 +438,7 @@ async def on_resolve(
         return
     await _forget(state, question.id)
     log.info("question %s resolved", question.id)
-    outbox.sender_for(bot, _sessions(session)).wake()
+    outbox.sender_for(bot, cards.sessions_of(session)).wake()
     await callback.answer(_("Resolved. The member is asked whether the answer helped."))
     await _strip_buttons(callback, "✅ " + _("Resolved."), _propose_button(question.id))
     await cards.refresh_card(bot, session, settings, question)
@@ -637,7 +633,7 @@ async def _mine_page(
     return text, kb.as_markup()
 
 
-def _nav(page: int, pages: int, data):  # type: ignore[no-untyped-def]
+def _nav(page: int, pages: int, data: Callable[[int], QuestionCb]) -> list[tuple[str, QuestionCb]]:
     nav = []
     if page > 0:
         nav.append(("‹", data(page - 1)))

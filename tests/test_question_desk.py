@@ -156,7 +156,9 @@ async def test_queue_oldest_first_with_filters_and_pages(session: AsyncSession) 
     assert [q.id for q in mine] == [ids[9]] and count == 1
 
 
-def volunteer(tid: int, region: str | None, threads: int, minutes_ago: int | None):  # type: ignore[no-untyped-def]
+def volunteer(
+    tid: int, region: str | None, threads: int, minutes_ago: int | None
+) -> desk_repo.Volunteer:
     last = None if minutes_ago is None else NOW - timedelta(minutes=minutes_ago)
     return desk_repo.Volunteer(tid, region, threads, last)
 
