@@ -549,3 +549,44 @@ async def _rotate_one(
             return 1
         await desk.unclaim(session, qid, volunteer_id)
     return 0
+
+
+# -- erasure -----------------------------------------------------------------------------------
+
+
+async def erase_copies(
+    bot: Bot, session: AsyncSession, settings: Settings, telegram_id: int
+) -> int:
+    """Before /vergeetmij erases a member's questions: their words leave the volunteers'
+    chats too. The group's cards and the copies in volunteers' private chats are replaced by
+    a line saying so (an edit has no time limit; deleting has 48 hours). How many."""
+    member = await members_repo.by_telegram_id(session, telegram_id)
+    if member is None:
+        return 0
+    cards, copies = await desk_repo.copies_of_member(session, member.id)
+    group = await questions_repo.linked_chat(session, PURPOSE)
+    targets = [(qid, group, message_id) for qid, message_id in cards if group is not None]
+    targets += [(qid, chat, message_id) for qid, chat, message_id in copies if chat != telegram_id]
+    i18n = i18n_of(settings)
+    done = 0
+    for qid, chat, message_id in targets:
+        locale = (
+            settings.default_locale if chat == group else await locale_of(session, chat, settings)
+        )
+        with i18n.context(), i18n.use_locale(locale):
+            text = "🗑 " + _("Question #{qid}: erased at the member's request.").format(qid=qid)
+        done += await _overwrite(bot, chat, message_id, text)
+    return done
+
+
+async def _overwrite(bot: Bot, chat_id: int, message_id: int, text: str) -> int:
+    try:
+        await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+        return 1
+    except TelegramAPIError:
+        pass
+    try:  # a photo or a file: its caption
+        await bot.edit_message_caption(chat_id=chat_id, message_id=message_id, caption=text)
+        return 1
+    except TelegramAPIError:
+        return 0

@@ -421,3 +421,26 @@ async def test_without_a_group_forged_buttons_and_the_member_closing(database_ur
         await bot.sandbox.idle()
         assert sanna.alerts[-1] == t("nl", "That question is closed.")
         assert bot.sandbox.unanswered_callbacks() == []
+
+
+async def test_erasure_takes_the_members_words_out_of_the_volunteers_chats(
+    database_url: str,
+) -> None:
+    async with running_bot(database_url, admin_ids=str(ADMIN)) as bot:
+        assert bot.app is not None
+        sanna, _pim, group = await set_up(bot)
+        qid = await ask(bot, FATIMA, "Fatima", "Mijn adres is Dorpsstraat 1, klopt dat?")
+        card = await group.expect_text("Dorpsstraat")
+        await sanna.press("🙋 " + t("nl", "Claim"), message=card)
+        thread = await sanna.expect_text("Dorpsstraat")
+        await bot.sandbox.idle()  # the card says who has it
+        async with bot.app.sessions() as session:
+            erased = await cards.erase_copies(bot.app.bot, session, bot.settings, FATIMA)
+        assert erased == 2
+        gone = t("nl", "Question #{qid}: erased at the member's request.", qid=qid)
+        await bot.sandbox.idle()
+        for chat, message in ((group, card), (sanna, thread)):
+            now = next(m for m in chat.messages if m.message_id == message.message_id)
+            assert now.text == "🗑 " + gone and now.buttons == []
+        async with bot.app.sessions() as session:
+            assert await cards.erase_copies(bot.app.bot, session, bot.settings, 999) == 0

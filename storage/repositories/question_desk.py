@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Member, Role, questions
+from storage.models import Member, Role, question_routes, questions
 from storage.repositories.questions import _QUESTION, Question
 
 q = questions.c
@@ -182,3 +182,22 @@ async def volunteers(session: AsyncSession) -> list[Volunteer]:
         .where(Member.unreachable_since.is_(None))
     )
     return [Volunteer(tid, region, int(count or 0), last) for tid, region, count, last in rows]
+
+
+async def copies_of_member(
+    session: AsyncSession, member_id: int
+) -> tuple[list[tuple[int, int]], list[tuple[int, int, int]]]:
+    """Where a member's words were shown: (question, card message) in the group, and
+    (question, chat, message) of every routed copy (the member's own chat included)."""
+    cards = await session.execute(
+        select(q.id, q.card_message_id).where(
+            q.member_id == member_id, q.card_message_id.is_not(None)
+        )
+    )
+    r = question_routes.c
+    routes = await session.execute(
+        select(r.question_id, r.chat_id, r.message_id)
+        .join(questions, q.id == r.question_id)
+        .where(q.member_id == member_id)
+    )
+    return [(int(a), int(b)) for a, b in cards], [(int(a), int(b), int(c)) for a, b, c in routes]
