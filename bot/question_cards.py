@@ -205,12 +205,19 @@ async def refresh_card(
         )
 
 
-async def holder_name(session: AsyncSession, volunteer_id: int | None) -> str | None:
-    """A volunteer's first name as the bot knows it (if they are a member too)."""
+async def holder_name(bot: Bot, session: AsyncSession, volunteer_id: int | None) -> str | None:
+    """A volunteer's first name (escaped): as a member, else as Telegram tells it (they have
+    a private chat with the bot); the bot keeps no names of its own for them."""
     if volunteer_id is None:
         return None
     member = await members_repo.by_telegram_id(session, volunteer_id)
-    return escape(member.first_name) if member is not None and member.first_name else None
+    if member is not None and member.first_name:
+        return escape(member.first_name)
+    try:
+        chat = await bot.get_chat(volunteer_id)
+    except TelegramAPIError:
+        return None
+    return escape(chat.first_name) if chat.first_name else None
 
 
 async def locale_of(session: AsyncSession, telegram_id: int, settings: Settings) -> str:
@@ -544,7 +551,7 @@ async def _rotate_one(
         if await send_thread(bot, session, settings, taken, volunteer_id, intro):
             log.info("question %s rotated to a volunteer", qid)
             await refresh_card(
-                bot, session, settings, taken, await holder_name(session, volunteer_id)
+                bot, session, settings, taken, await holder_name(bot, session, volunteer_id)
             )
             return 1
         await desk.unclaim(session, qid, volunteer_id)

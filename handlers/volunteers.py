@@ -149,7 +149,7 @@ async def _claim(
         question = await desk.claim(session, grants, qid, user.id, settings.question_claim_cap)
     except desk.Taken as taken:
         if taken.question.state == "claimed":
-            name = await cards.holder_name(session, taken.question.volunteer_id)
+            name = await cards.holder_name(bot, session, taken.question.volunteer_id)
             await callback.answer(
                 _("Already taken by {name}.").format(name=name or _("another volunteer")),
                 show_alert=True,

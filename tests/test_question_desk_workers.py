@@ -66,12 +66,12 @@ async def test_twenty_claims_through_two_dispatchers_at_once(database_url: str) 
 
             holders = [p for p in volunteers if any(m.from_bot for m in p.messages)]
             assert len(holders) == 1
-            winner = holders[0]
+            winner = holders[0]  # the others are told who has it (Telegram's first name)
             async with apps[0].sessions() as session:
                 question = await repo.get(session, qid)
                 assert question is not None
                 assert (question.state, question.volunteer_id) == ("claimed", winner.id)
-            refused = t("nl", "Already taken by {name}.", name=t("nl", "another volunteer"))
+            refused = t("nl", "Already taken by {name}.", name=winner.first_name)
             for person in volunteers:
                 if person is not winner:
                     assert person.alerts == [refused]
