@@ -28,6 +28,7 @@ class Command:
 COMMANDS = (
     Command("start", __("Start or continue")),
     Command("help", __("What I can do for you")),
+    Command("vraag", __("Ask a question")),
     Command("workshops", __("Workshops for you")),
     Command("leergangen", __("Learning tracks")),
     Command("profiel", __("Your talents and learning wishes")),

@@ -40,7 +40,7 @@ class LangCb(CallbackData, prefix="lang"):
 
 
 class MenuCb(CallbackData, prefix="menu"):
-    action: str  # "details", "language", "help", "confidential"
+    action: str  # "details", "language", "help", "confidential", "ask"
 
 
 def consent() -> InlineKeyboardMarkup:
@@ -114,12 +114,13 @@ def languages() -> InlineKeyboardMarkup:
 def main_menu() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text="📅 " + _("Workshops for you"), callback_data=MenuCb(action="workshops"))
+    kb.button(text="❓ " + _("Ask a question"), callback_data=MenuCb(action="ask"))
     kb.button(text="🧩 " + _("My talents and wishes"), callback_data=ProfileCb(action="show"))
     kb.button(text="✏️ " + _("Change my details"), callback_data=MenuCb(action="details"))
     kb.button(text="🌐 " + _("Language"), callback_data=MenuCb(action="language"))
     kb.button(text="❓ " + _("Help"), callback_data=MenuCb(action="help"))
     kb.button(text=_("A confidential conversation"), callback_data=MenuCb(action="confidential"))
-    kb.adjust(1, 1, 1, 2, 1)
+    kb.adjust(1, 1, 1, 1, 2, 1)
     return kb.as_markup()
 
 

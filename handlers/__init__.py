@@ -20,6 +20,7 @@ from handlers import (
     onboarding,
     privacy,
     profile,
+    questions,
     start,
     survey,
     talent,
@@ -60,6 +61,7 @@ def root_router() -> Router:
         survey.build_router(),  # the survey: before the CSV import (a survey file in its state)
         workshop_import.build_router(),
         workshop_new.build_router(),
+        questions.build_router(),  # the member's questions: before a draft's and free text
         broadcasts.build_router(),  # after the others: their commands win over a draft's text
         onboarding.build_router(),
         fallback.build_router(),

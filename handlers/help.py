@@ -21,6 +21,7 @@ def help_text(member: Member | None, grants: frozenset[Grant]) -> str:
             "I am your organisation's learning assistant: I learn what you can do and what "
             "you would like to learn, and help you find workshops and training."
         ),
+        _("Questions? Ask with /vraag: a known answer comes at once, else a volunteer answers."),
         "",
         _("<b>Commands</b>"),
     ]

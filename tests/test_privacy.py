@@ -147,6 +147,16 @@ async def fill(session: AsyncSession) -> None:
     await session.execute(
         insert(question_routes).values(chat_id=ME, message_id=41, question_id=mine_id)
     )
+    for author, author_id, text in (  # their own question's thread, and a note about it
+        ("member", None, "Hoe wijzig ik mijn iban?"),
+        ("volunteer", OTHER, "Via de ledenadministratie"),
+        ("note", OTHER, "Lijkt op eerdere vraag"),
+    ):
+        await session.execute(
+            insert(question_messages).values(question_id=mine_id, author=author,
+                                             author_id=author_id, kind="text", text=text,
+                                             created_at=NOW)
+        )  # fmt: skip
     await session.execute(
         insert(linked_chats).values(purpose="volunteers", chat_id=-1001234, title="Vrijwilligers",
                                     linked_by=ME, linked_at=NOW)
@@ -225,6 +235,39 @@ async def test_after_erasure_no_table_mentions_the_person(session: AsyncSession)
     # the role the erased admin gave stays, without their Telegram id, also in its export
     given = (await privacy.export(session, OTHER))["roles"]
     assert [(r["role"], r["granted_by"]) for r in given] == [("trainer", None)]
+
+
+async def test_a_member_s_questions_are_theirs_without_volunteers_notes(
+    session: AsyncSession,
+) -> None:
+    """Exported: their questions with the thread as they saw it (and what they wrote as a
+    volunteer); never a volunteer's private note about them. Erased: all of it."""
+    await fill(session)
+    data = await privacy.export(session, ME)
+    assert [(q["state"], q["rating"]) for q in data["questions"]] == [
+        ("closed", "helpful"),
+        ("claimed", None),  # the one they held as a volunteer
+    ]
+    assert [(m["author"], m["text"]) for m in data["question_messages"]] == [
+        ("note", "Bel haar morgen"),  # their own note, as a volunteer
+        ("member", "Hoe wijzig ik mijn iban?"),
+        ("volunteer", "Via de ledenadministratie"),
+    ]
+    theirs = await privacy.export(session, OTHER)
+    assert [m["text"] for m in theirs["question_messages"]] == [
+        "Via de ledenadministratie",  # what the other wrote as a volunteer
+        "Lijkt op eerdere vraag",
+    ]
+
+    await privacy.erase(session, ME)
+    left = (await session.execute(select(questions.c.member_id, questions.c.volunteer_id))).all()
+    other_id = await session.scalar(select(Member.id).where(Member.telegram_id == OTHER))
+    assert left == [(other_id, None)]
+    notes = await session.execute(
+        select(question_messages.c.author, question_messages.c.author_id, question_messages.c.text)
+    )
+    assert notes.all() == [("note", None, "Bel haar morgen")]
+    assert (await session.execute(select(question_routes))).all() == []
 
 
 async def test_erasure_gives_the_place_to_the_first_waiting(session: AsyncSession) -> None:

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, or_, select, update
+from sqlalchemy import Table, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.lazy import lazy_module
 from bot.sealing import Keyring
 from bot.services import signups
-from storage.models import Base, Consent, Member
+from storage.models import Base, Consent, Member, question_messages, questions
 from storage.repositories import members
 
 # Loaded at first use (bot/lazy.py): a rare path, and off without CONFIDENTIAL_KEY.
@@ -64,6 +65,18 @@ LINKS = (
     Link("linked_chats", "linked_by", "telegram", "blank"),
 )
 PERSONAL = tuple(dict.fromkeys(link.table for link in LINKS))
+
+
+def _their_questions_messages(member_id: int) -> Any:
+    """The thread of each of their questions, as they saw it: their messages and the
+    volunteers' answers, not the volunteers' private notes (the member never sees those)."""
+    theirs = select(questions.c.id).where(questions.c.member_id == member_id)
+    return and_(question_messages.c.question_id.in_(theirs), question_messages.c.author != "note")
+
+
+# Rows about a person through a row of theirs, exported with it, erased with it (ON DELETE
+# CASCADE): the table -> its rows, given the member's id.
+THROUGH: dict[str, Callable[[int], Any]] = {"question_messages": _their_questions_messages}
 NOT_PERSONAL = frozenset(
     {
         "regions", "skills", "workshop_topics", "tracks", "confidential_months", "surveys",
@@ -108,6 +121,8 @@ def _who(name: str, member_id: int | None, telegram_id: int) -> Any:
         for link in LINKS
         if link.table == name and (clause := _matches(link, member_id, telegram_id)) is not None
     ]
+    if name in THROUGH and member_id is not None:
+        clauses.append(THROUGH[name](member_id))
     return or_(*clauses) if clauses else None
 
 
@@ -133,7 +148,8 @@ async def export(
         if where is None:
             out[name] = []
             continue
-        rows = (await session.execute(select(table).where(where))).mappings().all()
+        query = select(table).where(where).order_by(*table.primary_key.columns)
+        rows = (await session.execute(query)).mappings().all()
         out[name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
     answered = await survey.answered_by(session, keys, telegram_id)
     out["survey_participation"] = [{"survey_id": survey_id} for survey_id in answered]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Member, linked_chats, question_messages, question_routes, questions
@@ -160,3 +160,86 @@ async def link_chat(
         insert(linked_chats).values(purpose=purpose, chat_id=chat_id, title=title,
                                     linked_by=by, linked_at=now)
     )  # fmt: skip
+
+
+# -- the member's side (bot/services/questions.py): each change one conditional UPDATE ------
+
+
+async def _change(
+    session: AsyncSession,
+    question_id: int,
+    member_id: int,
+    where: ColumnElement[bool],
+    **values: object,
+) -> bool:
+    """Change the member's own question if it is in the expected state; False otherwise (not
+    theirs, or another tap or a volunteer got there first)."""
+    result = await session.execute(
+        update(questions)
+        .where(q.id == question_id, q.member_id == member_id, where)
+        .values(**values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_helped(session: AsyncSession, question_id: int, member_id: int) -> bool:
+    return await _change(session, question_id, member_id, q.state == "suggested", state="helped")
+
+
+async def queue_suggested(
+    session: AsyncSession, question_id: int, member_id: int, identity: str, now: datetime
+) -> bool:
+    """A shown known answer did not help: the question goes to the volunteers."""
+    return await _change(
+        session, question_id, member_id, q.state == "suggested",
+        state="open", identity=identity, queued_at=now,
+    )  # fmt: skip
+
+
+async def close_by_member(
+    session: AsyncSession, question_id: int, member_id: int, now: datetime
+) -> bool:
+    return await _change(
+        session, question_id, member_id, q.state.in_(("open", "claimed")),
+        state="closed", closed_by="member", closed_at=now,
+    )  # fmt: skip
+
+
+async def rate(session: AsyncSession, question_id: int, member_id: int, rating: str) -> bool:
+    """Only a question a volunteer answered (or resolved) can be rated."""
+    answered = or_(q.first_answer_at.is_not(None), q.closed_by == "volunteer")
+    return await _change(session, question_id, member_id, answered, rating=rating)
+
+
+async def open_of_member(session: AsyncSession, member_id: int, limit: int) -> list[Question]:
+    """The member's open and claimed questions, newest first."""
+    query = _QUESTION.where(q.member_id == member_id, q.state.in_(("open", "claimed")))
+    rows = await session.execute(query.order_by(q.id.desc()).limit(limit))
+    return [Question(*row) for row in rows]
+
+
+async def first_message_texts(session: AsyncSession, question_ids: list[int]) -> dict[int, str]:
+    """The first text of each question (what the member asked), for a list of them."""
+    if not question_ids:
+        return {}
+    first = (
+        select(qm.question_id, func.min(qm.id).label("first_id"))
+        .where(qm.question_id.in_(question_ids), qm.author == "member")
+        .group_by(qm.question_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(qm.question_id, qm.text).join(first, first.c.first_id == qm.id)
+    )
+    return {question_id: text or "" for question_id, text in rows}
+
+
+async def recent_waits(session: AsyncSession, since: datetime, limit: int = 200) -> list[float]:
+    """Seconds from queueing to the first answer, for the latest questions answered since."""
+    rows = await session.execute(
+        select(q.queued_at, q.first_answer_at)
+        .where(q.first_answer_at >= since, q.queued_at.is_not(None))
+        .order_by(q.first_answer_at.desc())
+        .limit(limit)
+    )
+    return [(answered - queued).total_seconds() for queued, answered in rows]
