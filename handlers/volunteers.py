@@ -495,11 +495,15 @@ async def _canned_page(
     page = min(max(0, page), pages - 1)
     kb = InlineKeyboardBuilder()
     shown = entries[page * desk.PAGE : (page + 1) * desk.PAGE]
+    listed = 0
     for entry in shown:
-        kb.button(
-            text=cards.cut_plain(entry.question, 60),
-            callback_data=QuestionCb(action=f"cv.{entry.entry_id}", qid=question.id),
-        )
+        data = QuestionCb(action=f"cv.{entry.entry_id}", qid=question.id)
+        try:
+            data.pack()
+        except ValueError:  # an id too long for a button's 64 bytes (send it from its card)
+            continue
+        kb.button(text=cards.cut_plain(entry.question, 60), callback_data=data)
+        listed += 1
     nav = []
     if page > 0:
         nav.append(("‹", page - 1))
@@ -507,7 +511,7 @@ async def _canned_page(
         nav.append(("›", page + 1))
     for label, target in nav:
         kb.button(text=label, callback_data=QuestionCb(action=f"cp.{target}", qid=question.id))
-    kb.adjust(*([1] * len(shown)), len(nav) or 1)
+    kb.adjust(*([1] * listed), len(nav) or 1)
     text = "📚 " + _(
         "Canned answers for {about}, page {page} of {pages}. Tap one to see it first."
     ).format(about=cards.about(question), page=page + 1, pages=pages)
