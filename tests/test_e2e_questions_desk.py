@@ -144,8 +144,12 @@ async def test_a_question_from_member_to_volunteers_and_back(database_url: str, 
         await member.expect_text(t(lang, THREAD_Q, id=qid))
         await member.send_text(MORE[lang])
         await member.expect_text(t(lang, "Added to your question #{id}.", id=qid))
-        await member.press("✔️ " + t(lang, "Done"))
         more = await sanna.expect_text(MORE[lang])
+        await member.send_photo(caption="📍")
+        await member.expect_text(t(lang, "Added to your question #{id}.", id=qid))
+        photo = await sanna.expect_text("📍")
+        assert photo.photo is not None and photo.text.startswith("💬 ")
+        await member.press("✔️ " + t(lang, "Done"))
         about = f"#{qid} · {flag(lang)} · {name}"
         assert more.text.startswith("💬 " + t("nl", "More from {about}:", about=about))
         await sanna.send_text("Dan kun je in Zwolle terecht.", reply_to=more)
