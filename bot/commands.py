@@ -71,6 +71,8 @@ COMMANDS = (
         (RoleName.ADMIN,),
     ),
     Command("enquete", __("The anonymous survey: publish, close, results"), (RoleName.ADMIN,)),
+    Command("mijnvragen", __("Members' questions you are answering"), (RoleName.VOLUNTEER,)),
+    Command("wachtrij", __("Members' questions waiting for a volunteer"), (RoleName.VOLUNTEER,)),
 )
 
 

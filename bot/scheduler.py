@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from html import escape
 
@@ -17,7 +18,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import broadcast_views, clock, notify, question_escalation
+from bot import broadcast_views, clock, notify, question_cards, question_escalation
 from bot.formatting import span
 from bot.keyboards import feedback_keyboard
 from bot.lazy import lazy_module
@@ -228,6 +229,38 @@ class Scheduler:
                 await self.task
         self.task = None
 
+    def _passes(self, bot: Bot) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
+        """The passes of one round, in order; each runs even when one before it failed."""
+        sessions, i18n, settings = self.sessions, self.i18n, self.settings
+
+        async def reminders() -> None:
+            sent = await send_due_reminders(bot, sessions, i18n, settings)
+            if sent:
+                log.info("sent %s reminders", sent)
+
+        async def feedback() -> None:
+            asked = await ask_feedback(bot, sessions, i18n)
+            if asked:
+                log.info("asked %s attendees for feedback", asked)
+
+        passes: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+            ("reminder", reminders),
+            ("draw", lambda: run_due_draws(bot, sessions, i18n)),
+            ("track completion", lambda: track_views.tell_completions(bot, sessions, i18n)),
+            ("broadcast", lambda: start_due_broadcasts(sessions, i18n)),
+        ]
+        if settings.confidential_key is not None:  # the path is on
+            passes.append(
+                ("confidential", lambda: confidential_relay.periodic(bot, sessions, i18n, settings))
+            )
+        passes += [
+            ("welcome", lambda: welcome_pass(bot, sessions, i18n, settings)),
+            ("feedback", feedback),
+            ("escalation", lambda: question_escalation.escalate_due(bot, sessions, i18n, settings)),
+            ("rotation", lambda: question_cards.rotate(bot, sessions, i18n, settings)),
+        ]
+        return passes
+
     async def _run(self, bot: Bot) -> None:
         # The first pass waits a moment rather than meet the outbox sender's first look at
         # start: taking turns, the loops share one pooled database connection instead of
@@ -236,21 +269,10 @@ class Scheduler:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), first)
         while not self.stopping.is_set():
-            try:
-                sent = await send_due_reminders(bot, self.sessions, self.i18n, self.settings)
-                if sent:
-                    log.info("sent %s reminders", sent)
-                await run_due_draws(bot, self.sessions, self.i18n)
-                await track_views.tell_completions(bot, self.sessions, self.i18n)
-                await start_due_broadcasts(self.sessions, self.i18n)
-                if self.settings.confidential_key is not None:  # the path is on
-                    await confidential_relay.periodic(bot, self.sessions, self.i18n, self.settings)
-                await welcome_pass(bot, self.sessions, self.i18n, self.settings)
-                asked = await ask_feedback(bot, self.sessions, self.i18n)
-                if asked:
-                    log.info("asked %s attendees for feedback", asked)
-                await question_escalation.escalate_due(bot, self.sessions, self.i18n, self.settings)
-            except Exception as exc:  # a failing pass must not end the loop
-                log.error("reminder pass failed: %s", type(exc).__name__)
+            for name, one_pass in self._passes(bot):
+                try:
+                    await one_pass()
+                except Exception as exc:  # a failing pass stops neither the others nor the loop
+                    log.error("%s pass failed: %s", name, type(exc).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), self.settings.reminder_interval)

@@ -28,6 +28,7 @@ from handlers import (
     survey,
     talent,
     tracks,
+    volunteers,
     welcome,
     workshop_admin,
     workshop_import,
@@ -47,6 +48,7 @@ def root_router() -> Router:
         membership.build_router(),
         start.build_router(),
         counsellor.build_router(),  # replies to relayed messages, before free text
+        volunteers.build_router(),  # questions: the group's Claim, threads, replies
         confidential.build_router(),
         help.build_router(),
         language.build_router(),

@@ -10,7 +10,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import commands
 from bot.keyboards import MenuCb
-from bot.services.roles import Grant
+from bot.services.roles import Grant, RoleName, has_role
 from handlers.common import private_router
 from storage.models import Member
 
@@ -26,6 +26,11 @@ def help_text(member: Member | None, grants: frozenset[Grant]) -> str:
         _("<b>Commands</b>"),
     ]
     lines += [f"/{c.name} — {c.description}" for c in commands.available(grants)]
+    if has_role(grants, RoleName.VOLUNTEER):
+        lines += ["", "🙋 " + _(
+            "Members' questions appear in the volunteers' group with a Claim button (or here, "
+            "without a group); you answer them in this chat, and the bot passes it on."
+        )]  # fmt: skip
     if member is None:
         lines += [
             "",

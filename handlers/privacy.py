@@ -15,7 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import commands
+from bot import commands, question_cards
 from bot.formatting import long_date, split_lines
 from bot.lazy import lazy_module
 from bot.services import privacy, roles, tracks, workshops
@@ -114,6 +114,8 @@ async def on_erase(
         await close_question(callback, _("No, keep my data"))
         await bot.send_message(callback.from_user.id, _("Fine: nothing has been erased."))
         return
+    # Their questions' words leave the volunteers' chats too (the group's cards, the copies).
+    await question_cards.erase_copies(bot, session, settings, callback.from_user.id)
     erased = await privacy.erase(session, callback.from_user.id, keys_of(settings))
     if settings.confidential_key is not None:  # their confidential cases, found by the key
         ring = confidential.ring_of(settings.confidential_key)
