@@ -68,6 +68,10 @@ SEALED_BACKOFF_MOST = timedelta(minutes=5)  # a sealed relay retries this often 
 # What sends a sealed row's contents, per kind: (bot, sessions, the opened envelope).
 SealedSend = Callable[[Bot, async_sessionmaker[AsyncSession], dict[str, Any]], Awaitable[None]]
 SEALED_SENDERS: dict[str, SealedSend] = {}
+# What keeps the message ids a routed letter got in its chat, per kind of route (a question's
+# thread: a reply to the copy continues it): (session, chat id, message ids, the route's id).
+RouteKeep = Callable[[AsyncSession, int, list[int], int], Awaitable[None]]
+ROUTE_KEEPERS: dict[str, RouteKeep] = {}
 # The CONFIDENTIAL_KEY of each bot whose sender may open sealed rows (set by the feature).
 _sealing_keys: weakref.WeakKeyDictionary[Bot, str] = weakref.WeakKeyDictionary()
 
@@ -132,6 +136,7 @@ class Letter:
     document_id: str | None = None  # a file Telegram already holds (an announcement's)
     caption: str | None = None
     member_id: int | None = None
+    route: tuple[str, int] | None = None  # e.g. ("question", 12): see ROUTE_KEEPERS
 
 
 def parts_of(letter: Letter) -> list[dict[str, Any]]:
@@ -161,7 +166,8 @@ def _row(letter: Letter, priority: Priority, broadcast_id: int | None) -> dict[s
         "chat_id": letter.chat_id,
         "member_id": letter.member_id,
         "broadcast_id": broadcast_id,
-        "payload": {"parts": parts_of(letter)},
+        "payload": {"parts": parts_of(letter)}
+        | ({"route": list(letter.route)} if letter.route else {}),
         "attachment": letter.document.data if letter.document is not None else None,
         "attempts": 0,
         "parts_done": 0,
@@ -422,9 +428,10 @@ class Sender:
             return await self._send_sealed(row)
         parts = await self._parts(row)
         done = row.parts_done
+        sent: list[int] = []
         try:
             while done < len(parts):
-                await self._call(row, parts[done])
+                sent.append(await self._call(row, parts[done]))
                 done += 1
         except TelegramForbiddenError:
             log.info("outbox row %s: %s unreachable (403)", row.id, _who(row))
@@ -442,7 +449,23 @@ class Sender:
         except TelegramAPIError as exc:  # 400 and the like: this message cannot be sent
             log.warning("outbox row %s failed: %s", row.id, type(exc).__name__)
             return Outcome(row.id, repo.FAILED, type(exc).__name__[:40])
+        finally:
+            if sent and row.payload.get("route"):
+                await self._keep_route(row, sent)
         return Outcome(row.id, repo.SENT)
+
+    async def _keep_route(self, row: Claimed, message_ids: list[int]) -> None:
+        """Remember where a routed letter's messages lie; a failure here loses only that."""
+        kind, route_id = row.payload["route"]
+        keep = ROUTE_KEEPERS.get(str(kind))
+        if keep is None:
+            return
+        try:
+            async with self.sessions() as session:
+                await keep(session, row.chat_id, message_ids, int(route_id))
+                await session.commit()
+        except Exception as exc:  # the message went; only a reply to it will not be linked
+            log.warning("outbox row %s: route not kept: %s", row.id, type(exc).__name__)
 
     async def _send_sealed(self, row: Claimed) -> Outcome:
         """Open a sealed row and let its kind's function send it; retried until it expires."""
@@ -486,28 +509,33 @@ class Sender:
             parts = self._letters.get(key, [])
         return parts
 
-    async def _call(self, row: Claimed, part: dict[str, Any]) -> None:
-        await send_part(self.bot, row.chat_id, part, row.attachment)
+    async def _call(self, row: Claimed, part: dict[str, Any]) -> int:
+        return await send_part(self.bot, row.chat_id, part, row.attachment)
 
 
 async def send_part(
     bot: Bot, chat_id: int, part: Mapping[str, Any], attachment: bytes | None = None
-) -> None:
-    """One part of a letter as one API call (the sender's, and a preview's)."""
+) -> int:
+    """One part of a letter as one API call (the sender's, and a preview's); its message id."""
     markup = part.get("reply_markup")
     reply_markup = InlineKeyboardMarkup.model_validate(markup) if markup else None
     caption = part.get("caption")
     if "document" in part:  # a file of ours: its bytes are the row's attachment
         document = BufferedInputFile(attachment or b"", str(part["document"]))
-        await bot.send_document(chat_id, document, caption=caption, reply_markup=reply_markup)
+        sent = await bot.send_document(
+            chat_id, document, caption=caption, reply_markup=reply_markup
+        )
     elif "document_id" in part:
-        await bot.send_document(
+        sent = await bot.send_document(
             chat_id, part["document_id"], caption=caption, reply_markup=reply_markup
         )
     elif "photo" in part:
-        await bot.send_photo(chat_id, part["photo"], caption=caption, reply_markup=reply_markup)
+        sent = await bot.send_photo(
+            chat_id, part["photo"], caption=caption, reply_markup=reply_markup
+        )
     else:
-        await bot.send_message(chat_id, part["text"], reply_markup=reply_markup)
+        sent = await bot.send_message(chat_id, part["text"], reply_markup=reply_markup)
+    return sent.message_id
 
 
 def _who(row: Claimed) -> str:

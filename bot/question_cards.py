@@ -44,6 +44,18 @@ from storage.repositories.questions import Message, Question
 log = logging.getLogger(__name__)
 
 PURPOSE = desk.GROUP_PURPOSE
+ROUTE = "question"  # the outbox's route kind: where a relayed copy landed, for replies
+
+
+async def keep_routes(
+    session: AsyncSession, chat_id: int, message_ids: list[int], qid: int
+) -> None:
+    """The outbox sent a question's copy: a reply to any of its messages continues it."""
+    for message_id in message_ids:
+        await questions_repo.add_route(session, chat_id, message_id, qid)
+
+
+outbox.ROUTE_KEEPERS[ROUTE] = keep_routes
 FLAGS = {"nl": "🇳🇱", "en": "🇬🇧", "sv": "🇸🇪"}
 CARD_CHARS = 3000  # of the member's words on a card (Telegram's limit is 4,096)
 THREAD_CHARS = 3700  # a thread view, with its header, within one message
@@ -399,7 +411,8 @@ async def follow_up(
                 copy = (await bot.send_message(volunteer_id, text, reply_markup=markup)).message_id
         except TelegramAPIError as exc:  # kept in the thread; they see it in /mijnvragen
             log.info("question %s: follow-up not passed on now: %s", qid, type(exc).__name__)
-            letter = outbox.Letter(volunteer_id, f"{header}\n{cut(message.text, 3000)}", markup)
+            text = f"{header}\n{cut(message.text, 3000)}"
+            letter = outbox.Letter(volunteer_id, text, markup, route=(ROUTE, qid))
             await outbox.post(session, [letter], Priority.PERSONAL)
             await session.commit()
             outbox.sender_for(bot, sessions).wake()
@@ -475,19 +488,26 @@ def answer_letters(
     with i18n.context(), i18n.use_locale(question.locale):
         header = "💬 <b>" + _("Answer from {name}").format(name=escape(volunteer_name)) + "</b>"
         markup = member_markup(question.id)
-    to = question.telegram_id
+    to, route = question.telegram_id, (ROUTE, question.id)  # a reply to it continues the thread
     if reply.kind == "photo":
         caption = _caption(header, reply.text)
-        return [outbox.Letter(to, photo=reply.file_id, caption=caption, reply_markup=markup)]
+        return [
+            outbox.Letter(to, photo=reply.file_id, caption=caption, reply_markup=markup,
+                          route=route)
+        ]  # fmt: skip
     if reply.kind == "document":
         caption = _caption(header, reply.text)
-        return [outbox.Letter(to, document_id=reply.file_id, caption=caption, reply_markup=markup)]
+        return [
+            outbox.Letter(to, document_id=reply.file_id, caption=caption, reply_markup=markup,
+                          route=route)
+        ]  # fmt: skip
     plain = reply.text or ""
     if html is not None and len(plain) + len(header) + 2 <= TEXT_CHARS:
-        return [outbox.Letter(to, f"{header}\n\n{html}", markup)]
+        return [outbox.Letter(to, f"{header}\n\n{html}", markup, route=route)]
     chunks = [plain[i : i + TEXT_CHARS] for i in range(0, len(plain), TEXT_CHARS)]
-    letters = [outbox.Letter(to, header)] + [outbox.Letter(to, escape(c)) for c in chunks]
-    letters[-1] = outbox.Letter(to, letters[-1].text, markup)
+    letters = [outbox.Letter(to, header, route=route)]
+    letters += [outbox.Letter(to, escape(c), route=route) for c in chunks]
+    letters[-1] = outbox.Letter(to, letters[-1].text, markup, route=route)
     return letters
 
 

@@ -154,7 +154,11 @@ async def test_a_question_from_member_to_volunteers_and_back(database_url: str, 
         assert more.text.startswith("💬 " + t("nl", "More from {about}:", about=about))
         await sanna.send_text("Dan kun je in Zwolle terecht.", reply_to=more)
         await sanna.expect_text("✓ ")
-        await member.expect_text("Dan kun je in Zwolle terecht.")
+        zwolle = await member.expect_text("Dan kun je in Zwolle terecht.")
+        # a Telegram reply to a relayed answer continues the thread too (its route was kept)
+        await member.send_text("Dank je, en in Deventer?", reply_to=zwolle)
+        await member.expect_text(t(lang, "Added to your question #{id}.", id=qid))
+        await sanna.expect_text("Dank je, en in Deventer?")
 
         # release: back in the queue, the card offers Claim again; Pim takes it, resolves
         await sanna.press("↩️ " + t("nl", "Release"), message=thread)
@@ -164,6 +168,7 @@ async def test_a_question_from_member_to_volunteers_and_back(database_url: str, 
         pims = await pim.expect_text(UNKNOWN[lang])
         assert "Wijs haar ook op de nieuwsbrief" in pims.text  # notes go with the thread
         assert MORE[lang] in pims.text and "Dan kun je in Zwolle terecht." in pims.text
+        assert "Dank je, en in Deventer?" in pims.text
         await pim.press("✅ " + t("en", "Resolve"), message=pims)
         rate = await member.expect_text(
             t(lang, "{name} marked your question as answered. Did the answer help you?",
