@@ -48,6 +48,11 @@ COMMANDS = (
     Command("bericht", __("Send an announcement"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("berichten", __("Past announcements"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("vaardigheden", __("Curate the skills list"), (RoleName.ORGANISER, RoleName.ADMIN)),
+    Command(
+        "rapport",
+        __("What members want to learn, who can teach it, the gaps"),
+        (RoleName.ORGANISER, RoleName.ADMIN),
+    ),
     Command("rol", __("Give or take away a role"), (RoleName.ADMIN,)),
     Command(
         "vertrouwenspersonen",

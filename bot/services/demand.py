@@ -7,13 +7,16 @@ region. A regional organiser gets only their own region(s) (`report` checks the 
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import regions as region_list
 from bot.services.roles import Grant, organiser_scope
+from bot.services.spreadsheet import SafeWriter
 from storage.repositories import demand as repo
 from storage.repositories.demand import PastRow
 
@@ -171,3 +174,41 @@ def regions_for(grants: frozenset[Grant], codes: list[str]) -> list[str] | None:
     if scope is None:
         return None
     return [c for c in codes if scope.allows(c)]
+
+
+CSV_HEADER = (
+    "section",
+    "region",
+    "skill_or_workshop",
+    "wishes",
+    "teachers",
+    "planned_3_months",
+    "gap",
+    "date",
+    "capacity",
+    "signed_up",
+    "attended",
+    "ratings",
+    "average_rating",
+)
+
+
+def csv_bytes(report: Report, locale: str, tz: ZoneInfo) -> bytes:
+    """One table a spreadsheet can filter: a "skill" row per skill (every one, not only the
+    chart's), then a "workshop" row per past workshop. English headers, like the workshop
+    export, so scripts can rely on them; names in the reader's language; a BOM for Excel."""
+    out = io.StringIO()
+    writer = SafeWriter(out)
+    writer.writerow(CSV_HEADER)
+    region = report.region_code or ""
+    for s in report.skills:
+        gap = "yes" if s.gap else "no"
+        writer.writerow(
+            ("skill", region, s.name(locale), s.wishers, s.teachers, s.planned, gap) + ("",) * 6
+        )
+    for p in report.past:
+        average = f"{p.average:.2f}" if p.average is not None else ""
+        when = p.starts_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        cells = ["workshop", p.region_code or "", p.title, "", "", "", "", when, p.capacity]
+        writer.writerow([*cells, p.signed_up, p.attended, p.ratings, average])
+    return out.getvalue().encode("utf-8-sig")
