@@ -12,8 +12,17 @@ from __future__ import annotations
 import io
 import textwrap
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
-from bot.services.demand import SkillDemand
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+from babel.numbers import format_decimal
+
+from bot.formatting import long_date
+
+if TYPE_CHECKING:
+    from bot.services.demand import Report, SkillDemand
 
 WIDTH_IN = 5.0  # inches at DPI: 1,000 px, shown about 400 px wide on a phone
 DPI = 200
@@ -33,6 +42,39 @@ class Labels:
     teachers: str
     gap_note: str  # what the ● before a skill name means (in the legend)
     empty: str
+
+
+def region_label(report: Report) -> str:
+    return report.region_name or report.region_code or _("all regions")
+
+
+def title(report: Report) -> str:
+    return _("Learning wishes and trainers — {region}").format(region=region_label(report))
+
+
+def subtitle(report: Report, locale: str, tz: ZoneInfo) -> str:
+    members = ngettext("{count} member", "{count} members", report.members).format(
+        count=format_decimal(report.members, locale=locale)
+    )
+    return f"{long_date(report.made_at, locale, tz)} · {members}"
+
+
+def labels_for(report: Report, locale: str, tz: ZoneInfo) -> Labels:
+    """The chart's words in the current (gettext) language."""
+    return Labels(
+        title=title(report),
+        subtitle=subtitle(report, locale, tz),
+        wishes=_("Want to learn it"),
+        teachers=_("Can teach it"),
+        gap_note=_("no workshop planned in the coming 3 months"),
+        empty=_("No learning wishes in this region yet."),
+    )
+
+
+def file_stem(report: Report, tz: ZoneInfo) -> str:
+    """'report-oost-2026-11-30': the PNG's and the CSV's name."""
+    day = report.made_at.astimezone(tz).strftime("%Y-%m-%d")
+    return f"report-{report.region_code or 'all'}-{day}"
 
 
 def label(name: str) -> str:

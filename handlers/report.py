@@ -20,7 +20,7 @@ from babel.numbers import format_decimal, format_percent
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import clock
-from bot.formatting import TEXT_LIMIT, long_date
+from bot.formatting import TEXT_LIMIT
 from bot.lazy import lazy_module
 from bot.services import regions as region_list
 from bot.services.roles import Grant, Scope, organiser_scope
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from bot.services.regions import Configured
 
 demand = lazy_module("bot.services.demand")  # loaded at the first report (bot/lazy.py)
+report_chart = lazy_module("bot.report_chart")  # and matplotlib only inside its render()
 log = logging.getLogger(__name__)
 SUMMARY_SKILLS = 5  # the summary names the top five; the chart has more, the CSV all
 SUMMARY_GAPS = 8
@@ -119,40 +120,16 @@ async def _send(
         return
     locale = i18n.current_locale
     log.info("demand report for chat %s, region %s", message.chat.id, region or "all")
-    from bot import report_chart  # matplotlib comes with it, at the first chart only
-
-    labels = report_chart.Labels(
-        title=title(report),
-        subtitle=subtitle(report, locale, settings),
-        wishes=_("Want to learn it"),
-        teachers=_("Can teach it"),
-        gap_note=_("no workshop planned in the coming 3 months"),
-        empty=_("No learning wishes in this region yet."),
-    )
+    labels = report_chart.labels_for(report, locale, settings.tz)
+    # matplotlib is imported at the first chart (a second or so), drawn in a thread
     png = await asyncio.to_thread(report_chart.render, report.top, locale, labels)
-    name = report.region_code or "all"
-    day = report.made_at.astimezone(settings.tz).strftime("%Y-%m-%d")
+    stem = report_chart.file_stem(report, settings.tz)
     await message.answer_photo(
-        BufferedInputFile(png, filename=f"report-{name}-{day}.png"), caption=escape(labels.title)
+        BufferedInputFile(png, filename=f"{stem}.png"), caption=escape(labels.title)
     )
     data = demand.csv_bytes(report, locale, settings.tz)
-    await message.answer_document(BufferedInputFile(data, filename=f"report-{name}-{day}.csv"))
+    await message.answer_document(BufferedInputFile(data, filename=f"{stem}.csv"))
     await message.answer(summary(report, locale, settings))
-
-
-def region_label(report: Report) -> str:
-    return report.region_name or report.region_code or _("all regions")
-
-
-def title(report: Report) -> str:
-    return _("Learning wishes and trainers — {region}").format(region=region_label(report))
-
-
-def subtitle(report: Report, locale: str, settings: Settings) -> str:
-    members = ngettext("{count} member", "{count} members", report.members).format(
-        count=format_decimal(report.members, locale=locale)
-    )
-    return f"{long_date(report.made_at, locale, settings.tz)} · {members}"
 
 
 def summary(report: Report, locale: str, settings: Settings) -> str:
@@ -161,7 +138,9 @@ def summary(report: Report, locale: str, settings: Settings) -> str:
     def n(value: int) -> str:
         return format_decimal(value, locale=locale)
 
-    lines = [f"<b>{escape(title(report))}</b>", escape(subtitle(report, locale, settings)), ""]
+    head = report_chart.title(report)
+    lines = [f"<b>{escape(head)}</b>", escape(report_chart.subtitle(report, locale, settings.tz))]
+    lines.append("")
     top = report.top[:SUMMARY_SKILLS]
     if top:
         lines.append(_("<b>Most wanted</b> (want to learn it · can teach it):"))

@@ -63,7 +63,8 @@ PROBE = """
 import sys
 import bot.app
 import handlers.report
-print("matplotlib" in sys.modules, "bot.report_chart" in sys.modules)
+loaded = lambda name: name in sys.modules and type(sys.modules[name]).__name__ == "module"
+print(*(loaded(n) for n in ("matplotlib", "bot.report_chart", "bot.services.demand")))
 """
 
 
@@ -71,4 +72,4 @@ def test_matplotlib_is_not_imported_at_start() -> None:
     out = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
-    assert out == ["False", "False"]
+    assert out == ["False", "False", "False"]
