@@ -5,11 +5,13 @@ who acts everywhere picks a region or the whole organisation."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from html import escape
 from typing import TYPE_CHECKING
 
 from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
@@ -99,6 +101,8 @@ async def on_report_button(
         return
     await callback.answer(_("Making the report…"))
     region = None if callback_data.region == ALL else callback_data.region
+    with contextlib.suppress(TelegramBadRequest):  # the choice is made: its buttons go
+        await message.edit_text(_("Making the report…"), reply_markup=None)
     await _send(message, region, grants, session, settings, i18n)
 
 
@@ -145,13 +149,13 @@ def summary(report: Report, locale: str, settings: Settings) -> str:
     if top:
         lines.append(_("<b>Most wanted</b> (want to learn it · can teach it):"))
         lines += [
-            f"{i}. {escape(shorten(s.name(locale), 60))} — {n(s.wishers)} · {n(s.teachers)}"
+            f"{i}. {shorten(s.name(locale), 60)} — {n(s.wishers)} · {n(s.teachers)}"
             for i, s in enumerate(top, 1)
         ]
     else:
         lines.append(_("No learning wishes in this region yet."))
     if report.gaps:
-        shown = ", ".join(escape(shorten(g.name(locale), 60)) for g in report.gaps[:SUMMARY_GAPS])
+        shown = ", ".join(shorten(g.name(locale), 60) for g in report.gaps[:SUMMARY_GAPS])
         more = len(report.gaps) - SUMMARY_GAPS
         if more > 0:
             shown += " " + ngettext("and {count} more", "and {count} more", more).format(

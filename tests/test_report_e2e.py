@@ -80,6 +80,9 @@ async def test_a_national_organiser_picks_a_region_and_members_are_refused(
         labels = [b.text for row in choice.inline_keyboard for b in row]
         assert labels == ["Noord", "Oost", "West", "Zuid", t("en", "All regions")]
         await eva.press("West", message=choice)
+        edited = await eva.next()
+        assert edited.edited and edited.text == t("en", "Making the report…")
+        assert edited.inline_keyboard == []
         chart = await eva.next(timeout=30)
         assert chart.photo is not None and "West" in chart.text
         sheet = await eva.next()
