@@ -1,9 +1,10 @@
 """A small generated organisation whose demand report is known by heart (tests/test_demand*.py,
 tests/test_report*.py). Rows go in directly, as a year of the bot's use would have left them.
 
-oost, 10 members: wish Alpha 6, Beta 4, Gamma 2 (+ an unsure Gamma wish and an uncatalogued
-wish, which do not count); teach Alpha 1, Beta 3, Delta 2 (+ an "experienced" Gamma talent,
-which does not count). west, 6 members: wish Gamma 5, Epsilon 1; teach Alpha 2.
+oost, 10 members: wish Alpha 6 (one of them twice), Beta 4, Gamma 2 (+ an unsure Gamma wish
+and an uncatalogued wish, which do not count); teach Alpha 1, Beta 3, Delta 2 (+ an
+"experienced" Gamma talent, which does not count).
+west, 6 members: wish Gamma 5, Epsilon 1; teach Alpha 2.
 Coming: oost Beta in 30 days; national online Gamma in 60 days; west Alpha in 20 days; oost
 Alpha in 100 days (past the horizon) and a cancelled oost Alpha in 10 days: so oost's only gap
 is Alpha, west's is Epsilon, the whole organisation's Epsilon.
@@ -105,6 +106,7 @@ async def fill(session: AsyncSession, now: datetime) -> dict[str, int]:
     rows += [_skill(m, s["beta"], "wish") for m in oost[2:6]]
     rows += [_skill(m, s["gamma"], "wish") for m in oost[6:8]]
     rows += [_skill(oost[9], s["gamma"], "wish", status="unsure"), _skill(oost[9], None, "wish")]
+    rows += [_skill(oost[0], s["alpha"], "wish")]  # twice (a word folded into a skill they had)
     rows += [_skill(oost[0], s["alpha"], "talent", level="teach")]
     rows += [_skill(m, s["beta"], "talent", level="teach") for m in oost[7:10]]
     rows += [_skill(m, s["delta"], "talent", level="teach") for m in oost[:2]]
