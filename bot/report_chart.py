@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -29,6 +30,9 @@ DPI = 200
 LABEL_CHARS = 24  # a skill name wraps at this width, on at most two lines
 WISH_COLOUR = "#d62828"
 TEACH_COLOUR = "#1d6fa5"
+# matplotlib does not promise thread safety (its font cache and text layout are shared):
+# handlers draw in a worker thread, one chart at a time.
+_drawing = threading.Lock()
 GAP_COLOUR = "#b35900"  # dark orange: apart from both bars
 
 
@@ -86,7 +90,13 @@ def label(name: str) -> str:
 
 
 def render(skills: list[SkillDemand], locale: str, labels: Labels) -> bytes:
-    """A PNG: the skills most wished for first, from the top down; a gap's name in red with ●."""
+    """A PNG: the skills most wished for first, from the top down; a gap's name in orange,
+    bold, after a ●."""
+    with _drawing:
+        return _render(skills, locale, labels)
+
+
+def _render(skills: list[SkillDemand], locale: str, labels: Labels) -> bytes:
     from matplotlib.figure import Figure  # here, not at import: see the module docstring
 
     rows = max(len(skills), 1)

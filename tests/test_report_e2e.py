@@ -67,6 +67,9 @@ async def test_a_regional_organiser_gets_their_region_at_once(sqlite_url: str) -
 
         await bram.send_text("/rapport west")
         await bram.expect_text(t("nl", "You can only see the report of your own region."))
+        await bram.send_text("/help")
+        menu = t("nl", "What members want to learn, who can teach it, the gaps")
+        await bram.expect_text(f"/rapport — {menu}")
 
 
 async def test_a_national_organiser_picks_a_region_and_members_are_refused(
