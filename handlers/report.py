@@ -119,6 +119,11 @@ async def _send(
     except demand.OutOfScope:
         await message.answer(_("You can only see the report of your own region."))
         return
+    except demand.UnknownRegion:  # a region removed since its button was sent, or forged
+        await message.answer(
+            _("I do not know the region “{text}”.").format(text=shorten(region or ""))
+        )
+        return
     except demand.DemandError:
         await message.answer(_("This command is for organisers only."))
         return

@@ -67,6 +67,11 @@ async def test_a_regional_organiser_gets_their_region_at_once(sqlite_url: str) -
 
         await bram.send_text("/rapport west")
         await bram.expect_text(t("nl", "You can only see the report of your own region."))
+        # forged buttons: another region, a region that does not exist
+        await bram.press_raw(chart.message_id, "rprt:west")
+        await bram.expect_text(t("nl", "You can only see the report of your own region."))
+        await bram.press_raw(chart.message_id, "rprt:atlantis")
+        await bram.expect_text(t("nl", "I do not know the region “{text}”.", text="atlantis"))
         await bram.send_text("/help")
         menu = t("nl", "What members want to learn, who can teach it, the gaps")
         await bram.expect_text(f"/rapport — {menu}")
