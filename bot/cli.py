@@ -1,4 +1,4 @@
-"""`ledenbot` command line: run, webhook, migrate, chat, workshops import|export."""
+"""`ledenbot` command line: run, webhook, migrate, chat, workshops import|export, report."""
 
 from __future__ import annotations
 
@@ -298,6 +298,49 @@ def _tracks(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(settings: Settings, region: str | None, out: Path) -> int:
+    """The demand report of one region (or all) as a PNG and a CSV in `out`; exit 2 for an
+    unknown region, 1 when the files cannot be written."""
+
+    from bot import clock, report_chart
+    from bot.i18n import create_i18n
+    from bot.services import demand
+    from bot.services import regions as region_list
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    locale = settings.default_locale
+
+    async def make(session: AsyncSession) -> demand.Report | list[str]:
+        configured = await region_list.configured(session)
+        names = {r.code: r.name for r in configured}
+        if region is not None and region not in names:
+            return sorted(names)
+        return await demand.build(session, region, clock.now(), names.get(region or ""))
+
+    i18n = create_i18n(locale)
+    with i18n.context(), i18n.use_locale(locale):
+        made = asyncio.run(_in_database(settings, make))
+        if isinstance(made, list):
+            print(f"ledenbot: no region {region!r}; the regions are: {', '.join(made)}")
+            return 2
+        stem = out / report_chart.file_stem(made, settings.tz)
+        png = report_chart.render(
+            made.top, locale, report_chart.labels_for(made, locale, settings.tz)
+        )
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            stem.with_suffix(".png").write_bytes(png)
+            stem.with_suffix(".csv").write_bytes(demand.csv_bytes(made, locale, settings.tz))
+        except OSError as exc:
+            print(f"ledenbot: cannot write to {out}: {exc.strerror}", file=sys.stderr)
+            return 1
+    print(f"{stem}.png")
+    print(f"{stem}.csv")
+    gaps = ", ".join(g.name(locale) for g in made.gaps) or "-"
+    print(f"{len(made.skills)} skills, {len(made.gaps)} gaps: {gaps}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ledenbot", description=__doc__)
     parser.add_argument("--log-level", default="INFO")
@@ -349,6 +392,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     sub.add_parser(
         "confidential-key", help="print a new CONFIDENTIAL_KEY for the confidential path"
     )
+    report = sub.add_parser("report", help="the demand vs supply report as a PNG and a CSV")
+    report.add_argument("--region", help="a region code (default: the whole organisation)")
+    report.add_argument("--out", type=Path, default=Path("."), metavar="DIR")
     args = parser.parse_args(argv)
 
     if args.command == "confidential-key":
@@ -382,6 +428,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(_tracks(settings, args))
     elif args.command == "lottery":
         raise SystemExit(_lottery_verify(settings, args.track, args.seed))
+    elif args.command == "report":
+        raise SystemExit(_report(settings, args.region, args.out))
 
 
 if __name__ == "__main__":

@@ -54,6 +54,11 @@ COMMANDS = (
     Command("berichten", __("Past announcements"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("vaardigheden", __("Curate the skills list"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command(
+        "rapport",
+        __("What members want to learn, who can teach it, the gaps"),
+        (RoleName.ORGANISER, RoleName.ADMIN),
+    ),
+    Command(
         "vragenrapport",
         __("Members' questions per week: volume, answer times, ratings"),
         (RoleName.ORGANISER, RoleName.ADMIN),

@@ -34,9 +34,12 @@ from importlib.machinery import ModuleSpec, PathFinder, SourceFileLoader
 from importlib.util import MAGIC_NUMBER, cache_from_source
 from types import CodeType, FunctionType, ModuleType
 
-# Packages that keep their docstrings: ours, and Alembic with what it loads.
+# Packages that keep their docstrings: ours, and Alembic with what it loads; numpy and
+# matplotlib too (loaded only for a report's chart), because numpy.ma asserts on the
+# docstrings it rewrites and fails on half-stripped ones.
 KEEP = frozenset(
     {"bot", "handlers", "storage", "sandbox", "tests", "bench", "scripts", "alembic", "mako"}
+    | {"numpy", "matplotlib"}
 )
 
 _CO_OPTIMIZED = 0x0001  # a function's code; a module's or a class body's lacks it

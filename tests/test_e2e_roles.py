@@ -100,8 +100,8 @@ async def test_help_and_command_menu_follow_the_role(sqlite_url: str) -> None:
         admin_menu = names(bot.sandbox.commands_for(ADMIN, language_code="en"))
         staff = [
             "zoek", "nieuw", "workshop", "workshops_csv", "leergang", "bericht", "berichten",
-            "vaardigheden", "vragenrapport", "kennisbank", "doelen", "rol", "vertrouwenspersonen",
-            "enquete",
+            "vaardigheden", "rapport", "vragenrapport", "kennisbank", "doelen", "rol",
+            "vertrouwenspersonen", "enquete",
         ]  # fmt: skip
         assert admin_menu == [*everyone, *staff]
 
