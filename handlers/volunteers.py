@@ -444,10 +444,8 @@ async def on_resolve(
     await cards.refresh_card(bot, session, settings, question)
 
 
-def _propose_button(qid: int) -> InlineKeyboardMarkup | None:
-    """Offered once the knowledge base takes proposals (`knowledge.propose`)."""
-    if getattr(knowledge, "propose", None) is None:
-        return None
+def _propose_button(qid: int) -> InlineKeyboardMarkup:
+    """The resolved answer, for the knowledge base: an organiser approves it (/kennisbank)."""
     kb = InlineKeyboardBuilder()
     kb.button(
         text="💡 " + _("Propose this answer for the knowledge base"),

@@ -9,8 +9,10 @@ the member."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from bot.question_cards import flag
+from storage.models import knowledge_entries
 from storage.repositories import questions as repo
 from tests import factories
 from tests.botrunner import RunningBot, running_bot, t
@@ -175,6 +177,20 @@ async def test_a_question_from_member_to_volunteers_and_back(database_url: str, 
               name="Pim")
         )  # fmt: skip
         await group.expect_text(t("nl", "Closed."))
+        # Pim proposes the answers for the knowledge base: an organiser approves them later
+        await pim.press("💡 " + t("en", "Propose this answer for the knowledge base"))
+        await bot.sandbox.idle()
+        assert pim.alerts[-1] == t("en", "Thank you! An organiser checks it before members see it.")
+        async with bot.app.sessions() as session:
+            proposed = (
+                await session.execute(
+                    select(knowledge_entries.c.language, knowledge_entries.c.answer).where(
+                        knowledge_entries.c.state == "proposed"
+                    )
+                )
+            ).all()
+        assert len(proposed) == 1 and proposed[0].language == lang
+        assert "Dan kun je in Zwolle terecht." in proposed[0].answer
 
         # rating: one tap, answered at once, stored
         await member.press("👍 " + t(lang, "This helped"), message=rate)
