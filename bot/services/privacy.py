@@ -62,6 +62,12 @@ LINKS = (
     Link("question_routes", "chat_id", "telegram", "delete"),
     Link("linked_chats", "chat_id", "telegram", "delete"),  # a group's id: never a person's
     Link("linked_chats", "linked_by", "telegram", "blank"),
+    # Issue 12: project teams and asking a trainer for a wished-for workshop.
+    Link("team_available", "member_id", "member", "delete"),
+    Link("workshop_proposals", "trainer_id", "member", "delete"),
+    Link("workshop_proposals", "organiser_id", "telegram", "blank"),
+    Link("teams", "organiser_id", "telegram", "blank"),
+    Link("team_members", "member_id", "member", "delete"),
 )
 PERSONAL = tuple(dict.fromkeys(link.table for link in LINKS))
 NOT_PERSONAL = frozenset(
