@@ -735,9 +735,7 @@ workshop_proposals = Table(
     Column("skill_id", ForeignKey("skills.id", ondelete="CASCADE"), nullable=False),
     Column("region_code", String(32)),
     Column("organiser_id", BigInteger),  # Telegram id; blanked when they are erased
-    Column(
-        "trainer_id", ForeignKey("members.id", ondelete="CASCADE"), nullable=False, index=True
-    ),
+    Column("trainer_id", ForeignKey("members.id", ondelete="CASCADE"), nullable=False, index=True),
     # asked | accepted | declined | undelivered | planned
     Column("status", String(12), nullable=False),
     Column("workshop_id", ForeignKey("workshops.id", ondelete="SET NULL")),
