@@ -297,3 +297,9 @@ async def answer(
     found = await get(session, team_id)
     assert found is not None
     return found
+
+
+async def locale_of(session: AsyncSession, telegram_id: int) -> str | None:
+    """The organiser's language, when they are a member (an ADMIN_IDS admin may not be)."""
+    found = await members.by_telegram_id(session, telegram_id)
+    return found.locale if found else None
