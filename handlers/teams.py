@@ -139,7 +139,7 @@ async def render(
         parts = [
             escape(names.get(person.region_code or "", "?")),
             _("member") if person.kind == "member" else _("sympathiser"),
-            keyboards.level_label(_LEVELS[level]) if level else _("no talents listed"),
+            keyboards.level_label(_LEVELS[level]) if level else _("level not given"),
         ]
         brings = [skill_names[s] for s in team.skill_ids if s in person.levels and s in skill_names]
         if brings:

@@ -80,11 +80,12 @@ class NotPending(TeamError):
 
 
 def experience(person: Person, needed: Iterable[int]) -> int:
-    """0 (none) to 3 (can teach): the best level on the needed skills, else on any."""
-    on_needed = [LEVEL_RANK.get(person.levels[s] or "", 1) for s in needed if s in person.levels]
+    """0 (no talent, or no level given) to 3 (can teach): the best level on the needed
+    skills, else on any."""
+    on_needed = [LEVEL_RANK.get(person.levels[s] or "", 0) for s in needed if s in person.levels]
     if on_needed:
         return max(on_needed)
-    return max((LEVEL_RANK.get(level or "", 1) for level in person.levels.values()), default=0)
+    return max((LEVEL_RANK.get(level or "", 0) for level in person.levels.values()), default=0)
 
 
 def covers(person: Person, needed: Iterable[int]) -> set[int]:
