@@ -20,6 +20,18 @@ pytestmark = pytest.mark.e2e
 
 ADMIN, OOST, WEST = 8101, 8102, 8103
 JOOST, KEES = 9302, 9303
+WHEN = (
+    "When? Type the date and time, for example <b>14-03-2027 19:30</b> "
+    "(or <b>14-03-2027 19:30-22:00</b> with the end). Send /stop to stop."
+)
+WHERE = (
+    "Where? Type the town, and after a comma the venue (<b>Zwolle, Partijhuis</b>), "
+    "or <b>online</b> and the link."
+)
+PLANNED = (
+    "Planned: <b>{title}</b>, {when}, {place}. I told the {count} members who wished "
+    "for it first; you can announce it to others now."
+)
 WISHERS = {9201: "nl", 9202: "sv", 9203: "en"}
 
 
@@ -78,19 +90,17 @@ async def test_from_a_gap_to_a_planned_workshop(sqlite_url: str) -> None:
         yes = await organiser.expect_text("Joost")
         assert "tg://user?id=9302" in yes.html
         await organiser.press("📅 " + t("nl", "Set the date"), message=yes)
-        await organiser.expect_text(t("nl", "When? Type the date and time, for example "
-                                              "14-03-2027 19:30")[:40])  # fmt: skip
+        await organiser.expect_text(t("nl", WHEN))
         await organiser.send_text("morgen ergens")
         await organiser.expect_text(t("nl", "I cannot read that as a date and time in the future."))
         await organiser.send_text("14-03-2027 19:30")
-        await organiser.expect_text(t("nl", "Where? Type the town")[:20])
+        await organiser.expect_text(t("nl", WHERE))
         await organiser.send_text("Xqzvwk")
         await organiser.expect_text(t("nl", "I do not know that place."))
         await organiser.send_text("Zwolle, Partijhuis")
-        done = await organiser.expect_text(t("nl", "Planned: {title}", title="Debatteren")[:12])
-        assert t("nl", "I told the {count} members who wished for it first", count=3)[:30] in (
-            done.text
-        )
+        planned = t("nl", PLANNED, title="Debatteren", when="W", place="P", count=3)
+        done = await organiser.expect_text(planned.split(",")[0])  # "Gepland: Debatteren"
+        assert planned.split("P. ", 1)[1] in done.text  # told the 3 members first
         # The wishers were told before the organiser's confirmation: already in their chats.
         for tid, locale in WISHERS.items():
             told = [m for m in wishers[tid].bot_messages if "Debat" in m.text]
