@@ -82,11 +82,18 @@ async def on_command(
     if scope is None:
         await message.answer(_("This command is for organisers only."))
         return
+    one_region = next(iter(scope.regions)) if scope.regions and len(scope.regions) == 1 else None
     if not command.args:
-        await _gaps(message, session, scope.regions, i18n.current_locale)
+        await _gaps(message, session, one_region, i18n.current_locale)
         return
     text = command.args[:200]
     parsed = talent.parse(text, await catalogue.matcher(session), await regions.configured(session))
+    if parsed.region is not None and len(text.split()) == 1:  # only a region: its gaps
+        if not scope.allows(parsed.region):
+            await message.answer(_("You can only propose workshops in your own region."))
+            return
+        await _gaps(message, session, parsed.region, i18n.current_locale)
+        return
     if not parsed.skills:
         await message.answer(
             _("I do not know a skill like “{text}”. Try other words.").format(text=shorten(text))
@@ -110,18 +117,15 @@ async def on_command(
     await _show(message, session, grants, message.chat.id, skill_id, region, i18n.current_locale)
 
 
-async def _gaps(
-    message: Message, session: AsyncSession, scope_regions: frozenset[str] | None, locale: str
-) -> None:
-    """Without a skill: a regional organiser's gaps (demand.gaps) as buttons."""
-    if scope_regions is None or len(scope_regions) != 1:
+async def _gaps(message: Message, session: AsyncSession, region: str | None, locale: str) -> None:
+    """Without a skill: the region's gaps (demand.gaps), most wished first, as buttons."""
+    if region is None:
         await message.answer(usage())
         return
-    region = next(iter(scope_regions))
     found = (await demand.gaps(session, region, clock.now()))[:8]
     if not found:
         await message.answer(
-            _("No gaps in your region: every wish has a workshop planned.") + "\n\n" + usage()
+            _("No gaps in this region: every wish has a workshop planned.") + "\n\n" + usage()
         )
         return
     kb = InlineKeyboardBuilder()
@@ -130,7 +134,7 @@ async def _gaps(
         kb.button(text=label[:60], callback_data=ProposalCb(skill_id=gap.skill_id, region=region))
     kb.adjust(1)
     await message.answer(
-        _("Wishes in your region with no workshop planned (and how many wish for each):"),
+        _("Wishes in this region with no workshop planned (and how many wish for each):"),
         reply_markup=kb.as_markup(),
     )
 

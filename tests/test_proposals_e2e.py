@@ -32,6 +32,7 @@ PLANNED = (
     "Planned: <b>{title}</b>, {when}, {place}. I told the {count} members who wished "
     "for it first; you can announce it to others now."
 )
+GAPS = "Wishes in this region with no workshop planned (and how many wish for each):"
 WISHERS = {9201: "nl", 9202: "sv", 9203: "en"}
 
 
@@ -155,3 +156,11 @@ async def test_rights(sqlite_url: str) -> None:
         await admin.press("Oost")
         card = await admin.expect_text("💡")
         assert "Joost" in card.text
+        # Only a region: its gaps (demand.gaps), most wished first; one tap to a proposal.
+        await admin.send_text("/voorstel oost")
+        gaps = await admin.expect_text(t("en", GAPS))
+        await admin.press("Debating · 3", message=gaps)
+        card = await admin.expect_text("💡")
+        assert t("en", "Members who wish to learn it: {count}", count=3) in card.text
+        await west.send_text("/voorstel oost")
+        await west.expect_text(t("nl", "You can only propose workshops in your own region."))
