@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 teams = lazy_module("bot.services.teams")  # an organiser's rare path (bot/lazy.py)
 log = logging.getLogger(__name__)
+BRINGS_SHOWN = 150  # characters of a person's matching skills on the card: 8 fit in a message
 STATUS_MARK = {"proposed": "", "invited": "✉️", "yes": "✅", "no": "❌", "undelivered": "⚠️"}
 
 
@@ -143,7 +144,7 @@ async def render(
         ]
         brings = [skill_names[s] for s in team.skill_ids if s in person.levels and s in skill_names]
         if brings:
-            parts.append(escape(", ".join(brings)))
+            parts.append(shorten(", ".join(brings), BRINGS_SHOWN))
         mark = STATUS_MARK.get(seat.status, "")
         lines.append(f"{n}. <b>{name}</b> — " + " · ".join(parts) + (f" {mark}" if mark else ""))
         if seat.status in teams.SWAPPABLE:
@@ -155,7 +156,10 @@ async def render(
         lines.append(_("Nobody else is available for the empty places."))
     if team.missing:
         missing = ", ".join(skill_names.get(s, "?") for s in team.missing)
-        lines += ["", "⚠️ " + _("Nobody available can do: {skills}").format(skills=escape(missing))]
+        lines += [
+            "",
+            "⚠️ " + _("Nobody available can do: {skills}").format(skills=shorten(missing, 800)),
+        ]
     if team.status == "invited":
         lines += ["", _("Answers: {yes} yes, {no} no, {waiting} not yet").format(
             yes=team.count("yes"), no=team.count("no"), waiting=team.count("invited")

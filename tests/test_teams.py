@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import create_i18n
 from bot.services import teams
 from bot.services.roles import Grant, RoleName
-from storage.models import Member
+from handlers.teams import render
+from storage.models import Member, Skill
 from storage.repositories.teams import Person
 from tests import factories
 
@@ -179,3 +181,30 @@ async def test_availability_toggle(session: AsyncSession) -> None:
     assert await teams.is_available(session, member)
     await teams.set_available(session, member, False, NOW)
     assert not await teams.is_available(session, member)
+
+
+async def test_the_largest_team_card_fits_a_message(session: AsyncSession) -> None:
+    """Eight people, eight skills of the longest names, long first names and topic: the
+    card stays within Telegram's 4,096 characters and its buttons within 64 bytes."""
+    skills = [
+        Skill(key=f"long{i}", name_nl="<b>&" + "x" * 96, name_en="y" * 100, name_sv="z" * 100)
+        for i in range(8)
+    ]
+    session.add_all(skills)
+    await session.commit()
+    ids = [skill.id for skill in skills]
+    seats = [
+        teams.Seat(
+            Person(10_000_000 + i, "N" * 64, "oost", "member", dict.fromkeys(ids, "teach")),
+            "proposed",
+        )
+        for i in range(8)
+    ]
+    team = teams.Team(2**31 - 1, ORG, "T<&>" * 50, 8, ids, "draft", seats, [])
+    i18n = create_i18n("nl")
+    with i18n.context(), i18n.use_locale("nl"):
+        text, markup = await render(session, team, "nl")
+    assert len(text) <= 4096
+    buttons = [b for row in markup.inline_keyboard for b in row]
+    assert len(buttons) == 9
+    assert all(len((b.callback_data or "").encode()) <= 64 for b in buttons)
