@@ -514,8 +514,9 @@ def build_router() -> Router:
     router = private_router("proposals")
     router.message.register(on_command, Command("voorstel", "propose", "forslag"))
     router.message.register(on_stop, Command("stop"), StateFilter(Planning))
-    router.message.register(on_when, StateFilter(Planning.when), F.text)
-    router.message.register(on_where, StateFilter(Planning.where), F.text)
+    typed = (F.text, ~F.text.startswith("/"))  # another command is not an answer
+    router.message.register(on_when, StateFilter(Planning.when), *typed)
+    router.message.register(on_where, StateFilter(Planning.where), *typed)
     router.callback_query.register(on_proposal, ProposalCb.filter())
     router.callback_query.register(on_ask, AskTrainerCb.filter())
     router.callback_query.register(on_trainer_answer, TrainerAnswerCb.filter())

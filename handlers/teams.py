@@ -8,10 +8,12 @@ import logging
 from html import escape
 from typing import TYPE_CHECKING
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
     CallbackQuery,
     InaccessibleMessage,
@@ -56,6 +58,14 @@ class TeamAnswerCb(CallbackData, prefix="tans"):
     yes: bool
 
 
+class SizeCb(CallbackData, prefix="tsize"):
+    size: int
+
+
+class Asking(StatesGroup):
+    skills = State()
+
+
 class AvailableCb(CallbackData, prefix="tavail"):
     on: bool
 
@@ -72,16 +82,76 @@ async def on_team(
     command: CommandObject,
     grants: frozenset[Grant],
     session: AsyncSession,
+    state: FSMContext,
     i18n: I18n,
 ) -> None:
+    await state.clear()
     if organiser_scope(grants) is None:
         await message.answer(_("This command is for organisers only."))
         return
-    words = (command.args or "").strip()[:300].split(maxsplit=1)
-    if not words or not words[0].isdigit():
+    if not command.args:  # the guided way: the size, then the skills
+        kb = InlineKeyboardBuilder()
+        for size in range(teams.SMALLEST, teams.LARGEST + 1):
+            kb.button(text=str(size), callback_data=SizeCb(size=size))
+        kb.adjust(4)
+        await message.answer(
+            _("How many people should the team have?"), reply_markup=kb.as_markup()
+        )
+        return
+    words = command.args.strip()[:300].split(maxsplit=1)
+    if not words[0].isdigit():
         await message.answer(usage())
         return
-    size, topic = int(words[0]), (words[1] if len(words) > 1 else "")
+    await _propose(
+        message, int(words[0]), words[1] if len(words) > 1 else "", grants, session, i18n
+    )
+
+
+async def on_size(
+    callback: CallbackQuery, callback_data: SizeCb, grants: frozenset[Grant], state: FSMContext
+) -> None:
+    if organiser_scope(grants) is None:
+        await callback.answer(_("This command is for organisers only."), show_alert=True)
+        return
+    await callback.answer()
+    await state.set_state(Asking.skills)
+    await state.update_data(size=callback_data.size)
+    await close_question(callback, str(callback_data.size))
+    if callback.message is not None:
+        await callback.message.answer(  # type: ignore[union-attr]
+            _(
+                "Which skills does the team need? Type them separated by commas, "
+                "or send <b>-</b> for none."
+            )
+        )
+
+
+async def on_skills(
+    message: Message,
+    grants: frozenset[Grant],
+    session: AsyncSession,
+    state: FSMContext,
+    i18n: I18n,
+) -> None:
+    data = await state.get_data()
+    await state.clear()
+    if organiser_scope(grants) is None:
+        return
+    topic = (message.text or "").strip()[:300]
+    await _propose(
+        message, int(data.get("size", 0)), "" if topic == "-" else topic, grants, session, i18n
+    )
+
+
+async def _propose(
+    message: Message,
+    size: int,
+    topic: str,
+    grants: frozenset[Grant],
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    """The skills read from the topic, then the proposal (or why there is none)."""
     matcher = await catalogue.matcher(session)
     skill_ids: list[int] = []
     for part in (p.strip() for p in topic.split(",")):
@@ -354,6 +424,8 @@ def build_router() -> Router:
     router = private_router("teams")
     router.message.register(on_team, Command("team"))
     router.message.register(on_availability, Command("projectteam", "projektgrupp"))
+    router.message.register(on_skills, StateFilter(Asking.skills), F.text, ~F.text.startswith("/"))
+    router.callback_query.register(on_size, SizeCb.filter())
     router.callback_query.register(on_swap, SwapCb.filter())
     router.callback_query.register(on_invite, InviteCb.filter())
     router.callback_query.register(on_answer, TeamAnswerCb.filter())

@@ -8,15 +8,21 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
+from bot import clock
+from bot.services import teams
 from bot.services.roles import RoleName
 from sandbox.users import SandboxUser
 from storage.models import team_members
+from storage.repositories import members
 from tests import factories
 from tests.botrunner import RunningBot, running_bot, t
 
 pytestmark = pytest.mark.e2e
 
 ADMIN, OOST = 8101, 8102
+SKILLS = (
+    "Which skills does the team need? Type them separated by commas, or send <b>-</b> for none."
+)
 TOO_FEW = (
     "Only {available} members who said they are available for project teams can be "
     "asked by you, and you asked for {size}. Ask for a smaller team, or invite "
@@ -131,3 +137,24 @@ async def test_a_team_from_available_members(sqlite_url: str) -> None:
         async with bot.app.sessions() as session:
             rows = (await session.execute(select(team_members.c.status))).scalars().all()
         assert sorted(rows) == ["invited"] * 4 + ["no", "removed", "yes"]
+
+
+async def test_the_guided_way(sqlite_url: str) -> None:
+    async with running_bot(sqlite_url, admin_ids=str(ADMIN)) as bot:
+        people = await seed(bot, 5)
+        assert bot.app is not None
+        async with bot.app.sessions() as session:
+            for tid in (p.id for p in people):
+                member = await members.by_telegram_id(session, tid)
+                assert member is not None
+                await teams.set_available(session, member, True, clock.now())
+        admin = bot.sandbox.user(ADMIN, "Eva", language_code="en")
+        await admin.send_text("/team")
+        sizes = await admin.expect_text(t("en", "How many people should the team have?"))
+        assert [b.text for b in sizes.buttons] == ["5", "6", "7", "8"]
+        await admin.press("5", message=sizes)
+        await admin.expect_text(t("en", SKILLS))
+        await admin.send_text("debating")
+        card = await admin.expect_text("👥")
+        assert all(f"<b>{p.name}</b>" in card.html for p in people)
+        assert "Debating" in card.text
