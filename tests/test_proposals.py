@@ -3,12 +3,13 @@ pestering rules, the trainer's answer, the date and place, the workshop, the wis
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import catalogue
 from bot.services import workshop_proposal as wp
@@ -177,3 +178,32 @@ def test_dates_and_places() -> None:
     for bad in ("online", "online no-link", "Xqzvwk"):
         with pytest.raises(wp.BadWhere):
             wp.parse_where(bad)
+
+
+async def test_two_quick_plans_make_one_workshop(
+    session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Two taps (or two organisers) planning the same yes at once: one workshop, one refusal."""
+    ids = await world(session)
+    proposal_id = await wp.ask(
+        session, actor_id=ORG, grants=OOST, skill_id=ids["skill"], region_code="oost",
+        trainer_id=ids["deventer"], now=NOW, per_day=20,
+    )  # fmt: skip
+    await wp.answer(session, member_id=ids["deventer"], proposal_id=proposal_id, yes=True, now=NOW)
+    start, end = wp.parse_when("14-03-2027 19:30", TZ, NOW)
+    where = wp.parse_where("Zwolle")
+
+    async def plan() -> str:
+        async with sessions() as own:
+            try:
+                await wp.plan(
+                    own, actor_id=ORG, grants=OOST, proposal_id=proposal_id, starts_at=start,
+                    ends_at=end, where=where, title="Debatteren", language="nl",
+                )  # fmt: skip
+            except wp.NotPending:
+                return "refused"
+            return "planned"
+
+    outcomes = await asyncio.gather(plan(), plan(), plan())
+    assert sorted(outcomes) == ["planned", "refused", "refused"]
+    assert await session.scalar(select(func.count()).select_from(Workshop)) == 1
