@@ -197,7 +197,13 @@ async def render(
         if candidate.asked:
             parts.append(_status(candidate.asked))
         lines.append(f"{n}. <b>{escape(name)}</b> — " + " · ".join(parts))
-        if candidate.asked in ("asked", "accepted", "planned"):
+        if candidate.asked == "accepted" and candidate.proposal_id is not None:
+            kb.button(
+                text=("📅 " + _("Set the date") + f" · {name}")[:60],
+                callback_data=PlanCb(proposal_id=candidate.proposal_id),
+            )
+            continue
+        if candidate.asked in ("asked", "planned"):
             continue
         kb.button(
             text=("✉️ " + _("Ask {name}").format(name=name))[:60],

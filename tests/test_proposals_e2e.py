@@ -90,6 +90,10 @@ async def test_from_a_gap_to_a_planned_workshop(sqlite_url: str) -> None:
         await joost.press(t("sv", "Yes, I would like to"), message=asked)
         yes = await organiser.expect_text("Joost")
         assert "tg://user?id=9302" in yes.html
+        await organiser.send_text("/voorstel debatteren")  # the card again: Joost said yes
+        again = await organiser.expect_text("💡")
+        assert t("nl", "said yes") in again.text
+        assert "📅 " + t("nl", "Set the date") + " · Joost" in [b.text for b in again.buttons]
         await organiser.press("📅 " + t("nl", "Set the date"), message=yes)
         await organiser.expect_text(t("nl", WHEN))
         await organiser.send_text("morgen ergens")

@@ -89,6 +89,7 @@ class Candidate:
     region_code: str | None
     distance_km: float | None
     asked: str | None  # this organiser's last ask: asked | accepted | declined | ...
+    proposal_id: int | None = None  # that ask
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,10 +153,10 @@ async def proposal_for(
     teachers = await repo.teachers(session, skill_id, allowed)
     ranked = rank(teachers, region_code, _centre([(lat, lon) for _id, lat, lon in wish]))
     asked = await repo.asked_of(session, organiser_id) if organiser_id is not None else {}
-    shown = [
-        Candidate(t.member_id, t.first_name, t.region_code, km, asked.get(t.member_id))
-        for t, km in ranked[:SHOWN]
-    ]
+    shown = []
+    for t, km in ranked[:SHOWN]:
+        proposal_id, status = asked.get(t.member_id, (None, None))
+        shown.append(Candidate(t.member_id, t.first_name, t.region_code, km, status, proposal_id))
     planned = await repo.planned(session, skill_id, region_code, now, now + HORIZON)
     return Proposal(skill, region_code, len(wish), planned, shown, len(teachers))
 

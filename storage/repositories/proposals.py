@@ -144,12 +144,12 @@ async def get(session: AsyncSession, proposal_id: int) -> Any:
     return (await session.execute(select(workshop_proposals).where(P.id == proposal_id))).first()
 
 
-async def asked_of(session: AsyncSession, organiser_id: int) -> dict[int, str]:
-    """The organiser's latest ask per trainer: member id -> status."""
+async def asked_of(session: AsyncSession, organiser_id: int) -> dict[int, tuple[int, str]]:
+    """The organiser's latest ask per trainer: member id -> (proposal id, status)."""
     rows = await session.execute(
-        select(P.trainer_id, P.status).where(P.organiser_id == organiser_id).order_by(P.id)
+        select(P.trainer_id, P.id, P.status).where(P.organiser_id == organiser_id).order_by(P.id)
     )
-    return {trainer: status for trainer, status in rows}
+    return {trainer: (proposal_id, status) for trainer, proposal_id, status in rows}
 
 
 async def pending(session: AsyncSession, organiser_id: int, trainer_id: int) -> bool:
