@@ -15,7 +15,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -286,11 +286,16 @@ async def on_ask(
             text=_("No, not now"), callback_data=TrainerAnswerCb(proposal_id=proposal_id, yes=False)
         )
         kb.adjust(2)
-        text = _(
+        text = ngettext(
+            "{organiser}, an organiser, is planning a workshop on <b>{skill}</b> in {region}: "
+            "{count} member there would like to learn it. You said you can teach it. "
+            "Would you give this workshop? If you say yes, {organiser} will settle the date "
+            "with you.",
             "{organiser}, an organiser, is planning a workshop on <b>{skill}</b> in {region}: "
             "{count} members there would like to learn it. You said you can teach it. "
             "Would you give this workshop? If you say yes, {organiser} will settle the date "
-            "with you."
+            "with you.",
+            asked.wishers,
         ).format(
             organiser=escape(organiser),
             skill=escape(asked.skill.name(member.locale) if asked.skill else "?"),
@@ -479,7 +484,7 @@ async def on_where(
         await message.answer(_("This workshop has already been planned."))
         return
     workshop = planned.workshop
-    place = workshop.town or _("online")
+    place = ", ".join(p for p in (workshop.town, workshop.venue) if p) or _("online")
 
     def compose(member: Member) -> Notice:
         kb = InlineKeyboardBuilder()
@@ -498,9 +503,12 @@ async def on_where(
     told = delivery.sent + delivery.queued
     log.info("proposal %s planned as workshop %s, %s told", asked.id, workshop.id, told)
     await message.answer(
-        _(
+        ngettext(
+            "Planned: <b>{title}</b>, {when}, {place}. I told the {count} member who wished "
+            "for it first; you can announce it to others now.",
             "Planned: <b>{title}</b>, {when}, {place}. I told the {count} members who wished "
-            "for it first; you can announce it to others now."
+            "for it first; you can announce it to others now.",
+            told,
         ).format(
             title=escape(workshop.title),
             when=span(workshop.starts_at, workshop.ends_at, i18n.current_locale, settings.tz),

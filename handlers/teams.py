@@ -21,7 +21,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
 )
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -181,10 +181,14 @@ async def _propose(
         return
     except teams.TooFew as too_few:
         await message.answer(
-            _(
+            ngettext(
+                "Only {available} member who said they are available for project teams can be "
+                "asked by you, and you asked for {size}. Ask for a smaller team, or invite "
+                "members to say they are available with /projectteam.",
                 "Only {available} members who said they are available for project teams can be "
                 "asked by you, and you asked for {size}. Ask for a smaller team, or invite "
-                "members to say they are available with /projectteam."
+                "members to say they are available with /projectteam.",
+                too_few.available,
             ).format(available=too_few.available, size=too_few.size)
         )
         return

@@ -15,7 +15,7 @@ from sandbox.users import SandboxUser
 from storage.models import team_members
 from storage.repositories import members
 from tests import factories
-from tests.botrunner import RunningBot, running_bot, t
+from tests.botrunner import I18N, RunningBot, running_bot, t
 
 pytestmark = pytest.mark.e2e
 
@@ -24,9 +24,12 @@ SKILLS = (
     "Which skills does the team need? Type them separated by commas, or send <b>-</b> for none."
 )
 TOO_FEW = (
+    "Only {available} member who said they are available for project teams can be "
+    "asked by you, and you asked for {size}. Ask for a smaller team, or invite "
+    "members to say they are available with /projectteam.",
     "Only {available} members who said they are available for project teams can be "
     "asked by you, and you asked for {size}. Ask for a smaller team, or invite "
-    "members to say they are available with /projectteam."
+    "members to say they are available with /projectteam.",
 )
 ASK = (
     "Project teams: organisers form teams of 5 to 8 people of different backgrounds "
@@ -74,7 +77,8 @@ async def test_a_team_from_available_members(sqlite_url: str) -> None:
         people = await seed(bot, 7)
         organiser = bot.sandbox.user(OOST, "Bram", language_code="nl")
         await organiser.send_text("/team 6 debatteren")
-        await organiser.expect_text(t("nl", TOO_FEW, available=0, size=6))
+        too_few = I18N.gettext(*TOO_FEW, 0, locale="nl").format(available=0, size=6)
+        await organiser.expect_text(too_few)
 
         for member in people:  # everyone says yes to being available
             await member.send_text("/projectteam")
