@@ -120,6 +120,11 @@ async def test_from_a_gap_to_a_planned_workshop(sqlite_url: str) -> None:
             assert told, tid
             assert told[0].date <= done.date
             assert t(locale, "Show the workshop") in [b.text for b in told[0].buttons]
+        first = wishers[9201]
+        notice = next(m for m in first.bot_messages if "Debat" in m.text)
+        await first.press(t("nl", "Show the workshop"), message=notice)
+        detail = await first.next()
+        assert "Debatteren" in detail.text and "Partijhuis" in detail.text
 
         assert bot.app is not None
         async with bot.app.sessions() as session:
