@@ -38,6 +38,7 @@ COMMANDS = (
     Command("instellingen", __("Which announcements you get")),
     Command("vertrouwelijk", __("A confidential conversation")),
     Command("welkom", __("Welcoming new members")),
+    Command("projectteam", __("Available for a project team, or not")),
     Command("zaken", __("Your open confidential cases"), (RoleName.COUNSELLOR,)),
     Command("zoek", __("Search the talent base"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("nieuw", __("Create a workshop"), (RoleName.ORGANISER, RoleName.ADMIN)),
@@ -69,6 +70,12 @@ COMMANDS = (
         (RoleName.ORGANISER, RoleName.ADMIN),
     ),
     Command("doelen", __("Goals per region and progress"), (RoleName.ORGANISER, RoleName.ADMIN)),
+    Command(
+        "voorstel",
+        __("From a wish nobody teaches yet to a planned workshop"),
+        (RoleName.ORGANISER, RoleName.ADMIN),
+    ),
+    Command("team", __("Put together a project team"), (RoleName.ORGANISER, RoleName.ADMIN)),
     Command("rol", __("Give or take away a role"), (RoleName.ADMIN,)),
     Command(
         "vertrouwenspersonen",

@@ -800,3 +800,60 @@ goals = Table(
 
 # The welcome pass looks every minute for members who consented in the last N days (0018).
 Index("ix_members_created_at", Member.__table__.c.created_at)
+
+
+# Issue 12, from a gap to a workshop and project teams (bot/services/workshop_proposal.py,
+# bot/services/teams.py). Core tables, as above.
+
+# Members who said they are available for project teams (/projectteam): the row is the yes.
+team_available = Table(
+    "team_available",
+    Base.metadata,
+    Column("member_id", ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("since", UTCDateTime, nullable=False, default=utcnow),
+)
+
+# An organiser asked a member, through the bot, to give a workshop on a wished-for skill.
+workshop_proposals = Table(
+    "workshop_proposals",
+    Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("skill_id", ForeignKey("skills.id", ondelete="CASCADE"), nullable=False),
+    Column("region_code", String(32)),
+    Column("organiser_id", BigInteger),  # Telegram id; blanked when they are erased
+    Column("trainer_id", ForeignKey("members.id", ondelete="CASCADE"), nullable=False, index=True),
+    # asked | accepted | declined | undelivered | planned
+    Column("status", String(12), nullable=False),
+    Column("workshop_id", ForeignKey("workshops.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("answered_at", UTCDateTime),
+    Index("ix_workshop_proposals_organiser", "organiser_id", "created_at"),
+)
+
+# A project team an organiser asked for, and who is (or was) on it: one row per person and
+# team (the primary key), so nobody is on a team twice, and a swapped-out member stays as
+# "removed" so that they are not proposed again for it.
+teams = Table(
+    "teams",
+    Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("organiser_id", BigInteger),  # Telegram id; blanked when they are erased
+    Column("topic", String(200), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("skill_ids", JSON, nullable=False),
+    Column("regions", JSON),  # the organiser's scope when asked; null: every region
+    Column("status", String(10), nullable=False),  # draft | invited
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+team_members = Table(
+    "team_members",
+    Base.metadata,
+    Column("team_id", ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    # proposed | removed | invited | yes | no | undelivered
+    Column("status", String(12), nullable=False),
+    Column("position", Integer, nullable=False, default=0),
+    Column("answered_at", UTCDateTime),
+    Index("ix_team_members_member", "member_id", "status"),
+)

@@ -91,7 +91,7 @@ async def test_help_and_command_menu_follow_the_role(sqlite_url: str) -> None:
         member_menu = bot.sandbox.commands_for(8005, language_code="nl")
         everyone = [
             "start", "help", "vraag", "workshops", "leergangen", "profiel", "taal",
-            "mijngegevens", "vergeetmij", "instellingen", "vertrouwelijk", "welkom",
+            "mijngegevens", "vergeetmij", "instellingen", "vertrouwelijk", "welkom", "projectteam",
         ]  # fmt: skip
         assert names(member_menu) == everyone
         assert dict(member_menu)["taal"] == t("nl", "Change the language")
@@ -100,8 +100,8 @@ async def test_help_and_command_menu_follow_the_role(sqlite_url: str) -> None:
         admin_menu = names(bot.sandbox.commands_for(ADMIN, language_code="en"))
         staff = [
             "zoek", "nieuw", "workshop", "workshops_csv", "leergang", "bericht", "berichten",
-            "vaardigheden", "rapport", "vragenrapport", "kennisbank", "doelen", "rol",
-            "vertrouwenspersonen", "enquete",
+            "vaardigheden", "rapport", "vragenrapport", "kennisbank", "doelen", "voorstel", "team",
+            "rol", "vertrouwenspersonen", "enquete",
         ]  # fmt: skip
         assert admin_menu == [*everyone, *staff]
 

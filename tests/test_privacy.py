@@ -34,7 +34,11 @@ from storage.models import (
     question_messages,
     question_routes,
     questions,
+    team_available,
+    team_members,
+    teams,
     welcomes,
+    workshop_proposals,
 )
 from tests import factories
 from tests.botrunner import running_bot, t
@@ -188,6 +192,21 @@ async def fill(session: AsyncSession) -> None:
         TrackPlace(track_id=track.id, member_id=me.id, status="placed", position=1,
                    previous_places=0, intake_answer="Graag!", created_at=NOW,
                    completed_at=NOW)
+    )  # fmt: skip
+    await session.execute(insert(team_available).values(member_id=me.id, since=NOW))
+    await session.execute(
+        insert(workshop_proposals).values(
+            skill_id=skill.id, region_code="noord", organiser_id=ME, trainer_id=me.id,
+            status="planned", workshop_id=workshop.id, created_at=NOW, answered_at=NOW,
+        )
+    )  # fmt: skip
+    team = await session.execute(
+        insert(teams).values(organiser_id=ME, topic="Campagne", size=5, skill_ids=[skill.id],
+                             regions=["noord"], status="invited", created_at=NOW)
+    )  # fmt: skip
+    await session.execute(
+        insert(team_members).values(team_id=team.inserted_primary_key[0], member_id=me.id,
+                                    status="yes", position=1, answered_at=NOW)
     )  # fmt: skip
     await session.commit()
 

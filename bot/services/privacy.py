@@ -69,6 +69,12 @@ LINKS = (
     # A new member's welcome is theirs; the volunteer's id is blanked, the count stays.
     Link("welcomes", "member_id", "member", "delete"),
     Link("welcomes", "volunteer_id", "telegram", "blank"),
+    # Issue 12: project teams and asking a trainer for a wished-for workshop.
+    Link("team_available", "member_id", "member", "delete"),
+    Link("workshop_proposals", "trainer_id", "member", "delete"),
+    Link("workshop_proposals", "organiser_id", "telegram", "blank"),
+    Link("teams", "organiser_id", "telegram", "blank"),
+    Link("team_members", "member_id", "member", "delete"),
 )
 PERSONAL = tuple(dict.fromkeys(link.table for link in LINKS))
 
