@@ -28,6 +28,7 @@ from bot.services import regions as region_list
 from bot.services.roles import Grant, Scope, organiser_scope
 from bot.settings import Settings
 from handlers.common import private_router, shorten
+from handlers.proposals import ProposalCb
 
 if TYPE_CHECKING:
     from bot.services.demand import Report
@@ -38,6 +39,7 @@ report_chart = lazy_module("bot.report_chart")  # and matplotlib only inside its
 log = logging.getLogger(__name__)
 SUMMARY_SKILLS = 5  # the summary names the top five; the chart has more, the CSV all
 SUMMARY_GAPS = 8
+GAP_BUTTONS = 5  # under the summary: the most wished gaps, each a tap from a proposal
 ALL = "*"  # the callback's region for the whole organisation
 
 
@@ -138,7 +140,26 @@ async def _send(
     )
     data = demand.csv_bytes(report, locale, settings.tz)
     await message.answer_document(BufferedInputFile(data, filename=f"{stem}.csv"))
-    await message.answer(summary(report, locale, settings))
+    await message.answer(
+        summary(report, locale, settings), reply_markup=gap_buttons(report, locale)
+    )
+
+
+def gap_buttons(report: Report, locale: str) -> InlineKeyboardMarkup | None:
+    """A region's gaps, most wished first, each one tap from a proposed workshop (trainers to
+    ask, the members who wish for it: handlers/proposals.py). The whole organisation's report
+    has none: a workshop is proposed for a region."""
+    if report.region_code is None or not report.gaps:
+        return None
+    kb = InlineKeyboardBuilder()
+    for gap in report.gaps[:GAP_BUTTONS]:
+        kb.button(
+            text="💡 "
+            + _("Propose a workshop: {skill}").format(skill=shorten(gap.name(locale), 40)),
+            callback_data=ProposalCb(skill_id=gap.skill_id, region=report.region_code),
+        )
+    kb.adjust(1)
+    return kb.as_markup()
 
 
 def summary(report: Report, locale: str, settings: Settings) -> str:

@@ -64,6 +64,12 @@ async def test_a_regional_organiser_gets_their_region_at_once(sqlite_url: str) -
         assert "1 workshop, 4 aangemeld, 3 aanwezig (75%)" in summary.text
         assert "gemiddeld cijfer 4,5 (2 beoordelingen)" in summary.text
         assert len(summary.raw) <= 4096
+        # a gap is one tap from a proposed workshop (whom to ask, how many wish for it)
+        propose = "💡 " + t("nl", "Propose a workshop: {skill}", skill="Alfa nl")
+        assert [b.text for b in summary.buttons] == [propose]
+        await bram.press(propose, message=summary)
+        proposal = await bram.expect_text("Alfa nl")
+        assert proposal.text.startswith("💡") and proposal is not summary
 
         await bram.send_text("/rapport west")
         await bram.expect_text(t("nl", "You can only see the report of your own region."))
