@@ -2,24 +2,29 @@
 member, two volunteers and the volunteers' group. A known answer deflects a question; one
 without goes to the queue and appears as a card in the group; Sanna claims it and Pim is
 refused; her answer is relayed; the member's follow-up reaches her and her reply comes back;
-she releases it, Pim claims it from the card and resolves it; the member rates the answer.
-The member's Telegram id and username never reach the volunteers, their notes never reach
-the member."""
+she releases it, Pim claims it from the card, resolves it and proposes the answer for the
+knowledge base; the member rates the answer. The member's Telegram id and username never
+reach the volunteers, their notes never reach the member. A later question nobody answers
+for a day goes to the organiser of the member's region, once, in the organiser's language."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from bot import clock, question_escalation
 from bot.question_cards import flag
-from storage.models import knowledge_entries
+from bot.services.roles import RoleName
+from storage.models import knowledge_entries, questions
 from storage.repositories import questions as repo
 from tests import factories
 from tests.botrunner import RunningBot, running_bot, t
 
 pytestmark = pytest.mark.e2e
 
-ADMIN, SANNA, PIM, MEMBER = 8501, 8502, 8503, 8510
+ADMIN, SANNA, PIM, MEMBER, ORGANISER = 8501, 8502, 8503, 8510, 8520
 GROUP = -100850
 NAMES = {"nl": "Noor", "en": "Emma", "sv": "Saga"}
 KNOWN = {
@@ -31,6 +36,11 @@ UNKNOWN = {
     "nl": "Mag ik mijn hond meenemen naar de fractievergadering?",
     "en": "May I bring my dog to the council group's meeting?",
     "sv": "Får jag ta med min hund till gruppmötet i fullmäktige?",
+}
+LATER = {
+    "nl": "Mag mijn fiets in de kelder van het partijkantoor staan?",
+    "en": "Can I park my bike in the basement of the party office?",
+    "sv": "Kan jag ställa cykeln i källaren på partikontoret?",
 }
 MORE = {"nl": "En als ik in Zwolle woon?", "en": "And if I live in Zwolle?",
         "sv": "Och om jag bor i Zwolle?"}  # fmt: skip
@@ -50,6 +60,13 @@ async def question_of(bot: RunningBot, qid: int) -> repo.Question:
         found = await repo.get(session, qid)
     assert found is not None
     return found
+
+
+async def open_questions(bot: RunningBot) -> list[repo.Question]:
+    assert bot.app is not None
+    async with bot.app.sessions() as session:
+        ids = await session.scalars(select(questions.c.id).where(questions.c.state == "open"))
+        return [q for q in [await repo.get(session, i) for i in ids.all()] if q is not None]
 
 
 async def volunteers_and_group(bot: RunningBot):  # type: ignore[no-untyped-def]
@@ -205,4 +222,34 @@ async def test_a_question_from_member_to_volunteers_and_back(database_url: str, 
         for volunteer in (sanna, pim):
             seen = " ".join(m.text for m in volunteer.messages if m.from_bot)
             assert str(MEMBER) not in seen and "noor_private" not in seen
+
+        # escalation: a question nobody answers for a day goes to the organiser of the
+        # member's region, in the organiser's language
+        async with bot.app.sessions() as session:
+            await factories.onboarded(session, ORGANISER, "Olle", "Deventer", locale=lang,
+                                      region="oost")  # fmt: skip
+            await factories.give_role(session, ORGANISER, RoleName.ORGANISER, "oost")
+        olle = bot.sandbox.user(ORGANISER, "Olle", language_code=lang)
+        await member.send_text(f"/vraag {LATER[lang]}")
+        first = await member.next()
+        if first.text.startswith("💡"):  # a known answer that does not fit: ask anyway
+            await member.press("🙋 " + t(lang, "No, ask a volunteer"), message=first)
+            await member.expect_text(t(lang, IDENTITY_Q))
+        else:
+            assert first.text == t(lang, IDENTITY_Q)
+        await member.press("🙂 " + t(lang, "With my first name ({name})", name=name))
+        await member.expect_text("✅")
+        later = await group.expect_text(LATER[lang])
+        assert later.buttons  # waiting to be claimed
+        with clock.travel_to(clock.now() + timedelta(hours=25)):
+            await question_escalation.escalate_due(
+                bot.app.bot, bot.app.sessions, bot.app.i18n, bot.settings
+            )  # as the scheduler's pass does (it may run it first: once either way)
+            told = await olle.expect_text("⏰")
+            assert LATER[lang] in told.text
+            assert t(lang, "Volunteers can claim them in /wachtrij; you can too, or ask "
+                     "someone to.") in told.text  # fmt: skip
+            waiting = [q for q in await open_questions(bot) if q.escalated_at is not None]
+            assert len(waiting) == 1
+            await olle.expect_silence(0.3)  # told once
         assert bot.sandbox.unanswered_callbacks() == []
