@@ -14,6 +14,7 @@ the chat as it looks now.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import time
@@ -323,6 +324,20 @@ class SandboxUser(ChatView):
     def alerts(self) -> list[str]:
         """Texts of the toasts and alerts shown after pressing buttons."""
         return [a.text for a in self.callback_answers if a.text]
+
+    async def answered(self, count: int, timeout: float = 5.0) -> list[str]:  # noqa: ASYNC109
+        """Wait until `count` of this person's presses have been answered (also silently),
+        then the alert texts: a tap's outcome without guessing how long the bot takes."""
+        deadline = time.monotonic() + timeout
+        while len(self.callback_answers) < count:
+            if time.monotonic() >= deadline:
+                done = len(self.callback_answers)
+                raise NoReply(
+                    f"{self.label or self.id}: {done} of {count} presses answered within "
+                    f"{timeout:g}s"
+                )
+            await asyncio.sleep(0.01)
+        return self.alerts
 
     @property
     def commands(self) -> list[tuple[str, str]]:

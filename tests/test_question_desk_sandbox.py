@@ -375,12 +375,15 @@ async def test_without_a_group_forged_buttons_and_the_member_closing(database_ur
         # forged and stale buttons: another's thread, an unknown answer, a page of nonsense
         release = next(b.data for b in thread.buttons if "↩️" in b.text)
         assert release is not None
+        pressed = len(pim.callback_answers)
         await pim.press_raw(thread.message_id, release)
-        await bot.sandbox.idle()
-        assert pim.alerts[-1] == t("en", "That question is not yours (any more).")
+        alerts = await pim.answered(pressed + 1)
+        assert alerts[-1] == t("en", "That question is not yours (any more).")
+        pressed = len(sanna.callback_answers)
         await sanna.press_raw(thread.message_id, f"q:cv.no_such_entry:{qid}")
         await sanna.press_raw(thread.message_id, f"q:release:{qid + 50}")
         await pim.press_raw(thread.message_id, "q:w.xx.<b>.999999999:0")
+        await sanna.answered(pressed + 2)
         await bot.sandbox.idle()
         assert sanna.alerts[-2:] == [
             t("nl", "That answer is no longer in the knowledge base."),
