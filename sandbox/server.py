@@ -54,6 +54,8 @@ METHOD_PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z0-9_]+)/?$")
 FILE_PATH = re.compile(r"^/file/bot(?P<token>[^/]+)/(?P<path>.+)$")
 COMMAND_RE = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,32}))?(?:\s|$)")
 DEFAULT_USERNAME = "ledenbot_sandbox_bot"
+# idle() waits this long (seconds, the sandbox's clock) for a press to be answered.
+TAP_ANSWER_WAIT = 3.0
 NOT_FOUND: Json = {"ok": False, "error_code": 404, "description": "Not Found"}
 
 
@@ -704,6 +706,14 @@ class Sandbox:
                 reasons.append(f"bot {bot.id}: {len(bot.pending)} update(s) pending ({how})")
             if bot.webhook_busy:
                 reasons.append(f"bot {bot.id}: webhook delivery in progress")
+            # A tap is answered at once (answerCallbackQuery): until it is, the bot is still at
+            # work on it, however quiet the line, for a while (a bot may leave one unanswered).
+            since = self.clock() - TAP_ANSWER_WAIT
+            waiting = sum(
+                1 for r in bot.callback_queries.values() if not r.answered and r.created > since
+            )
+            if waiting:
+                reasons.append(f"bot {bot.id}: {waiting} button press(es) not answered yet")
         return reasons
 
     async def idle(self, quiet: float = 0.2, timeout: float = 10.0) -> None:  # noqa: ASYNC109
