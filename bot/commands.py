@@ -37,7 +37,7 @@ COMMANDS = (
     Command("vergeetmij", __("Erase everything about you")),
     Command("instellingen", __("Which announcements you get")),
     Command("vertrouwelijk", __("A confidential conversation")),
-    Command("welkom", __("Welcoming new members")),
+    Command("welkom", __("Being welcomed by a volunteer, or welcoming")),
     Command("projectteam", __("Available for a project team, or not")),
     Command("zaken", __("Your open confidential cases"), (RoleName.COUNSELLOR,)),
     Command("zoek", __("Search the talent base"), (RoleName.ORGANISER, RoleName.ADMIN)),
