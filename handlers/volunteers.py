@@ -226,19 +226,12 @@ async def on_answer_button(
     state: FSMContext,
 ) -> None:
     question = await _held(callback, callback_data.qid, session, grants)
-    if question is None:
-        return
-    await state.set_state(Desk.answering)
-    await state.set_data({"qid": question.id})
-    await callback.answer()
-    await callback.bot.send_message(  # type: ignore[union-attr]
-        callback.from_user.id,
-        "✍️ "
-        + _(
+    if question is not None:
+        prompt = _(
             "Write your answer to {about}: a text, a photo or a file. It goes to the member "
             "as you write it. /stop to cancel."
-        ).format(about=cards.about(question)),
-    )
+        )
+        await _write(callback, state, Desk.answering, question, "✍️ " + prompt)
 
 
 async def on_note_button(
@@ -249,17 +242,22 @@ async def on_note_button(
     state: FSMContext,
 ) -> None:
     question = await _held(callback, callback_data.qid, session, grants)
-    if question is None:
-        return
-    await state.set_state(Desk.noting)
+    if question is not None:
+        prompt = _(
+            "Write your note on {about}. Only volunteers see it, never the member. /stop to cancel."
+        )
+        await _write(callback, state, Desk.noting, question, "📝 " + prompt)
+
+
+async def _write(
+    callback: CallbackQuery, state: FSMContext, writing: State, question: Question, prompt: str
+) -> None:
+    """The volunteer's next messages are an answer or a note on this question: say so."""
+    await state.set_state(writing)
     await state.set_data({"qid": question.id})
     await callback.answer()
     await callback.bot.send_message(  # type: ignore[union-attr]
-        callback.from_user.id,
-        "📝 "
-        + _(
-            "Write your note on {about}. Only volunteers see it, never the member. /stop to cancel."
-        ).format(about=cards.about(question)),
+        callback.from_user.id, prompt.format(about=cards.about(question))
     )
 
 
