@@ -25,6 +25,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.formatting import long_date, split_lines
+from bot.keyboards import pager
 from bot.lazy import lazy_module
 from bot.sealing import Keyring
 from bot.services.roles import Grant, NotAdmin, RoleName, has_role
@@ -217,14 +218,9 @@ async def cases_page(
         shared = " 🪪" if case.identity_shared else ""
         label = f"{conf.shown(conf.code_of(ring, case))} · {when}{shared}"
         kb.button(text=label, callback_data=CaseCb(action="view", case=case.id))
-    nav = []
-    if page > 0:
-        nav.append(("‹", page - 1))
-    if page + 1 < pages:
-        nav.append(("›", page + 1))
-    for label, target in nav:
-        kb.button(text=label, callback_data=CaseCb(action="page", page=target))
-    kb.adjust(*([1] * len(cases)), len(nav) or 1)
+    kb.adjust(1)
+    if nav := pager(page, pages, lambda n: CaseCb(action="page", page=n)):
+        kb.row(*nav)
     text = _("Your open cases ({count}), page {page} of {pages}:").format(
         count=total, page=page + 1, pages=pages
     )

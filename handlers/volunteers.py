@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
 from html import escape
 
 from aiogram import Bot, F, Router
@@ -31,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import outbox
 from bot import question_cards as cards
 from bot.formatting import short_when
+from bot.keyboards import pager
 from bot.lazy import lazy_module
 from bot.question_keys import QuestionCb
 from bot.services import question_desk as desk
@@ -623,23 +623,13 @@ async def _mine_page(
             text=cards.cut_plain(f"#{question.id} · {cards.flag(question.language)} · {since}", 60),
             callback_data=QuestionCb(action="view", qid=question.id),
         )
-    nav = _nav(page, pages, lambda target: QuestionCb(action=f"mp.{target}", qid=0))
-    for label, data in nav:
-        kb.button(text=label, callback_data=data)
-    kb.adjust(*([1] * len(threads)), len(nav) or 1)
+    kb.adjust(1)
+    if nav := pager(page, pages, lambda n: QuestionCb(action=f"mp.{n}", qid=0)):
+        kb.row(*nav)
     text = "🧵 " + _("Your open questions ({count}), page {page} of {pages}:").format(
         count=total, page=min(page, pages - 1) + 1, pages=pages
     )
     return text, kb.as_markup()
-
-
-def _nav(page: int, pages: int, data: Callable[[int], QuestionCb]) -> list[tuple[str, QuestionCb]]:
-    nav = []
-    if page > 0:
-        nav.append(("‹", data(page - 1)))
-    if page + 1 < pages:
-        nav.append(("›", data(page + 1)))
-    return nav
 
 
 async def on_mine(
@@ -750,14 +740,10 @@ async def _queue_page(
             callback_data=QuestionCb(action=_queue_data("w", language, code, 0), qid=0),
         )
     sizes += [3] * ((len(region_buttons) + 2) // 3)
-    nav = _nav(
-        page, pages, lambda t: QuestionCb(action=_queue_data("w", language, region, t), qid=0)
-    )
-    for label, data in nav:
-        kb.button(text=label, callback_data=data)
-    if nav:
-        sizes.append(len(nav))
     kb.adjust(*sizes)
+    data = lambda n: QuestionCb(action=_queue_data("w", language, region, n), qid=0)  # noqa: E731
+    if nav := pager(page, pages, data):
+        kb.row(*nav)
     return "\n".join(lines), kb.as_markup()
 
 
